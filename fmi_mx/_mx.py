@@ -1,0 +1,32 @@
+"""The one place that imports MXNet, so its start-up noise is silenced once.
+
+MXNet 1.9.1 touches ``np.bool``, which numpy 1.23 deprecates: that one warning is
+filtered, no other. The oneDNN subgraph banner is switched off unless the user set it.
+"""
+import os
+import warnings
+
+os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
+warnings.filterwarnings("ignore", message=r".*`np\.bool` is a deprecated alias")
+
+import mxnet as mx  # noqa: E402  (must follow the settings above)
+
+__all__ = ["mx", "context"]
+
+
+def context(device: str) -> "mx.Context":
+    """Parse a device string: ``cpu``, ``cpu:N``, ``gpu`` or ``gpu:N``."""
+    from .errors import FmiError
+
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "gpu") or (index and not index.isdigit()):
+        raise FmiError(f"unknown device '{device}': use cpu, gpu or gpu:N")
+    n = int(index or 0)
+    if kind == "gpu":
+        if not mx.runtime.Features().is_enabled("CUDA"):
+            raise FmiError(f"device '{device}' needs a GPU build of MXNet (pip install mxnet-cu112==1.9.1, "
+                           "or MXNET_EXTRA=gpu make setup); this one is CPU-only")
+        if n >= mx.context.num_gpus():
+            raise FmiError(f"device '{device}' does not exist: MXNet sees {mx.context.num_gpus()} GPU(s)")
+        return mx.gpu(n)
+    return mx.cpu(n)

@@ -1,0 +1,64 @@
+"""VGG-19 and the loss terms bound into one MXNet executor that yields the image gradient.
+
+Weights and targets are bound with ``grad_req='null'``; only ``data`` (the image) gets a gradient.
+The same executor also returns the codes of the requested layers, so targets are made with it too.
+"""
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from . import vgg
+from ._mx import mx
+from .losses import Term
+from .weights import Weights
+
+
+class LossGraph:
+    """One bound executor: ``data`` -> loss terms (``MakeLoss``) and the codes at ``layers``."""
+
+    def __init__(self, weights: Weights, terms: Sequence[Term], shape: Tuple[int, int, int, int],
+                 ctx=None, pooling: str = "avg", layers: Sequence[str] = ()):
+        self.terms = tuple(terms)
+        self.shape = tuple(shape)
+        self.ctx = ctx or mx.cpu()
+        batch, _, height, width = self.shape
+        self.layers = tuple(dict.fromkeys([t.layer for t in self.terms] + list(layers)))
+        vgg.check_size(self.layers, height, width)
+        feats = vgg.features(self.layers, pooling=pooling)
+        self.target_names = [f"target{i}_{t.kind}_{t.layer}" for i, t in enumerate(self.terms)]
+        heads = [t.symbol(feats[t.layer], mx.sym.Variable(name), height, width)
+                 for t, name in zip(self.terms, self.target_names)]
+        symbol = mx.sym.Group(heads + [mx.sym.BlockGrad(feats[name]) for name in self.layers])
+
+        args = {"data": mx.nd.zeros(self.shape, self.ctx)}
+        for term, name in zip(self.terms, self.target_names):
+            args[name] = mx.nd.zeros((batch,) + term.target_shape(height, width), self.ctx)
+        for name in symbol.list_arguments():
+            if name not in args:
+                args[name] = mx.nd.array(weights.arrays[name], self.ctx)
+        self.data = args["data"]
+        self.grad = mx.nd.zeros(self.shape, self.ctx)
+        self.executor = symbol.bind(self.ctx, args, args_grad={"data": self.grad},
+                                    grad_req={name: "write" if name == "data" else "null" for name in args})
+        self._targets = [args[name] for name in self.target_names]
+
+    def codes(self, x: np.ndarray) -> Dict[str, np.ndarray]:
+        """Forward ``x`` (N, 3, H, W) and return the codes ``{layer: (N, C, h, w)}``. Overwrites ``data``."""
+        self.data[:] = x
+        self.executor.forward(is_train=False)
+        outputs = self.executor.outputs[len(self.terms):]
+        return {name: out.asnumpy() for name, out in zip(self.layers, outputs)}
+
+    def set_targets(self, targets: Sequence[np.ndarray]) -> None:
+        """One target per term, each with a batch axis."""
+        for array, target in zip(self._targets, targets):
+            array[:] = target
+
+    def step(self) -> None:
+        """Forward and backward: ``self.grad`` then holds d(sum of terms)/d(data). No host sync."""
+        self.executor.forward(is_train=True)
+        self.executor.backward()
+
+    def loss_outputs(self) -> List:
+        """The terms' values from the last forward, as NDArrays (reading them syncs)."""
+        return self.executor.outputs[: len(self.terms)]

@@ -1,0 +1,117 @@
+"""Image I/O and the preprocess/postprocess pair of the spec ("Image pre/post-processing").
+
+``preprocess`` maps RGB 0..255 to the network's input (CHW, mean removed, batch axis);
+``postprocess`` is its inverse followed by Chambolle TV denoising.
+"""
+from pathlib import Path
+from typing import Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from . import files
+from .errors import FmiError, unknown
+
+#: scikit-image's bundled pictures, usable anywhere an image path is: ``sample:astronaut``
+SAMPLES = ("astronaut", "chelsea", "coffee", "brick", "grass", "gravel", "rocket", "camera")
+SAMPLE_PREFIX = "sample:"
+
+
+def read(source: str) -> np.ndarray:
+    """Read an image as RGB uint8 (H, W, 3): grayscale is replicated, alpha composited on white,
+    16-bit scaled down, EXIF orientation applied. ``sample:NAME`` reads a scikit-image sample."""
+    if str(source).startswith(SAMPLE_PREFIX):
+        return _sample(str(source)[len(SAMPLE_PREFIX):])
+    path = Path(source)
+    if not path.is_file():
+        raise FmiError(f"image {path} not found")
+    buf = np.fromfile(str(path), dtype=np.uint8)
+    raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
+    if raw is None:
+        raise FmiError(f"image {path} cannot be read (not an image format OpenCV knows, or corrupt)")
+    if raw.ndim == 3 and raw.shape[2] == 4:
+        img = raw  # IMREAD_UNCHANGED keeps alpha but skips EXIF; PNG/TIFF with alpha rarely carry it
+    else:
+        img = cv2.imdecode(buf, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)  # applies EXIF orientation
+    return _to_rgb8(img, path)
+
+
+def _to_rgb8(img: np.ndarray, path: Path) -> np.ndarray:
+    if img.dtype == np.uint16:
+        img = img.astype(np.float32) / 257.0
+    elif img.dtype != np.uint8:
+        raise FmiError(f"image {path} has {img.dtype} pixels; use 8- or 16-bit images")
+    img = img.astype(np.float32)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    elif img.shape[2] == 4:
+        alpha = img[:, :, 3:] / 255.0
+        img = img[:, :, :3] * alpha + 255.0 * (1.0 - alpha)
+    elif img.shape[2] != 3:
+        raise FmiError(f"image {path} has {img.shape[2]} channels; use gray, RGB or RGBA")
+    return np.clip(np.rint(img[:, :, ::-1]), 0, 255).astype(np.uint8)
+
+
+def _sample(name: str) -> np.ndarray:
+    if name not in SAMPLES:
+        raise unknown("sample image", name, SAMPLES)
+    import skimage.data
+
+    img = getattr(skimage.data, name)()
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
+
+
+def resize_long_edge(rgb: np.ndarray, long_edge: int) -> np.ndarray:
+    """Scale so the long edge is ``long_edge``, each side truncated to int (as the original)."""
+    h, w = rgb.shape[:2]
+    scale = long_edge / max(h, w)
+    return resize(rgb, (max(1, int(h * scale)), max(1, int(w * scale))))
+
+
+def resize(rgb: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
+    """Resize to exactly (H, W); area averaging when shrinking, bicubic when enlarging."""
+    h, w = shape
+    if (h, w) == rgb.shape[:2]:
+        return rgb
+    shrink = h * w < rgb.shape[0] * rgb.shape[1]
+    out = cv2.resize(rgb.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return np.clip(out, 0, 255)
+
+
+def preprocess(rgb: np.ndarray, mean_rgb: Sequence[float]) -> np.ndarray:
+    """RGB 0..255 (H, W, 3) -> float32 (1, 3, H, W) with the mean removed."""
+    x = rgb.astype(np.float32) - np.asarray(mean_rgb, np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def deprocess(x: np.ndarray, mean_rgb: Sequence[float]) -> np.ndarray:
+    """Inverse of ``preprocess``: (1, 3, H, W) or (3, H, W) -> RGB uint8 (H, W, 3), clipped."""
+    x = np.asarray(x, np.float32).reshape(x.shape[-3:])
+    rgb = x.transpose(1, 2, 0) + np.asarray(mean_rgb, np.float32)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+def denoise(rgb: np.ndarray, weight: float) -> np.ndarray:
+    """Chambolle total-variation denoising on the 0..1 image, channels jointly (weight 0 = off)."""
+    if weight <= 0:
+        return rgb
+    from skimage.restoration import denoise_tv_chambolle
+
+    out = denoise_tv_chambolle(rgb.astype(np.float64) / 255.0, weight=weight, channel_axis=-1)
+    return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+
+
+def postprocess(x: np.ndarray, mean_rgb: Sequence[float], remove_noise: float = 0.2) -> np.ndarray:
+    """Network input -> the saved picture: deprocess, then TV-denoise with weight ``remove_noise``."""
+    return denoise(deprocess(x, mean_rgb), remove_noise)
+
+
+def write(path, rgb: np.ndarray) -> Path:
+    """Write an RGB uint8 image atomically (encode, temp file in the same folder, rename)."""
+    path = Path(path)
+    ok, encoded = cv2.imencode(path.suffix or ".png", np.ascontiguousarray(rgb[:, :, ::-1]))
+    if not ok:
+        raise FmiError(f"cannot encode {path}: use .png or .jpg")
+    return files.write_bytes(path, encoded.tobytes())

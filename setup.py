@@ -1,0 +1,24 @@
+"""fmi_mx: feature map inversion of VGG-19 in MXNet (Xia et al., arXiv 1608.04170)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="fmi_mx",
+    version="0.1.0",
+    description="Every filter extracts a specific texture: feature map inversion in MXNet",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["fmi_mx", "fmi_mx.*"]),
+    python_requires=">=3.8,<3.12",
+    install_requires=[
+        "numpy<1.24",  # MXNet 1.9.1 uses np.bool, removed in numpy 1.24
+        "opencv-python-headless",  # servers have no libGL
+        "pyyaml",
+        "scikit-image",  # Chambolle TV denoising and the bundled sample images
+    ],
+    extras_require={
+        "cpu": ["mxnet==1.9.1"],
+        "gpu": ["mxnet-cu112==1.9.1"],
+        "test": ["pytest"],
+    },
+    entry_points={"console_scripts": ["fmi-mx=fmi_mx.cli:main"]},
+)

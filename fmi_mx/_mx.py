@@ -1,13 +1,16 @@
 """The one place that imports MXNet, so its start-up noise is silenced once.
 
-MXNet 1.9.1 touches ``np.bool``, which numpy 1.23 deprecates: that one warning is
-filtered, no other. The oneDNN subgraph banner is switched off unless the user set it.
+MXNet 1.9.1 touches ``np.bool``, which numpy 1.23 deprecates, and a few other APIs that numpy,
+scipy and distutils deprecate: those warnings, raised inside mxnet's own modules, are filtered by
+message, no others. The oneDNN subgraph banner is switched off unless the user set it.
 """
 import os
 import warnings
 
 os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
 warnings.filterwarnings("ignore", message=r".*`np\.bool` is a deprecated alias")
+for _message in (r"In accordance with NEP 32", r"Please import `csr_matrix`", r"distutils Version classes"):
+    warnings.filterwarnings("ignore", message=_message, category=DeprecationWarning, module=r"mxnet\.")
 
 import mxnet as mx  # noqa: E402  (must follow the settings above)
 

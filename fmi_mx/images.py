@@ -111,7 +111,10 @@ def postprocess(x: np.ndarray, mean_rgb: Sequence[float], remove_noise: float = 
 def write(path, rgb: np.ndarray) -> Path:
     """Write an RGB uint8 image atomically (encode, temp file in the same folder, rename)."""
     path = Path(path)
-    ok, encoded = cv2.imencode(path.suffix or ".png", np.ascontiguousarray(rgb[:, :, ::-1]))
+    try:
+        ok, encoded = cv2.imencode(path.suffix or ".png", np.ascontiguousarray(rgb[:, :, ::-1]))
+    except cv2.error:
+        ok = False
     if not ok:
         raise FmiError(f"cannot encode {path}: use .png or .jpg")
     return files.write_bytes(path, encoded.tobytes())

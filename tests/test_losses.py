@@ -1,0 +1,61 @@
+"""Acceptance (c): every loss symbol's value matches numpy and its gradient matches finite differences."""
+import numpy as np
+import pytest
+
+from fmi_mx.graph import LossGraph
+from fmi_mx.losses import Term, value
+
+from reference import code
+
+SHAPE = (1, 3, 16, 16)
+
+
+def _setup(weights, term):
+    graph = LossGraph(weights, [term], SHAPE)
+    rng = np.random.default_rng(11)
+    source = rng.uniform(-100, 100, SHAPE).astype(np.float32)
+    target = term.target(graph.codes(source)[term.layer][0])
+    graph.set_targets([target[None]])
+    x = rng.uniform(-100, 100, SHAPE).astype(np.float32)
+    return graph, target, x
+
+
+def _loss(weights, term, target, x):
+    """The term's value in float64 numpy, network included."""
+    return value(term, code(x[0], weights.arrays, term.layer), target)
+
+
+@pytest.mark.parametrize("term", [Term("code", "relu1_1", 1.0), Term("code", "relu2_1", 0.3),
+                                  Term("gram", "relu1_1", 2.0), Term("gram", "relu2_1", 1.0),
+                                  Term("channel_sum", "relu1_1", 1.0), Term("channel_sum", "relu2_1", 5.0)])
+def test_value_and_gradient(biased_weights, term):
+    graph, target, x = _setup(biased_weights, term)
+    graph.data[:] = x
+    graph.step()
+    mx_value = float(graph.loss_outputs()[0].asscalar())
+    grad = graph.grad.asnumpy().astype(np.float64)
+    assert mx_value == pytest.approx(_loss(biased_weights, term, target, x), rel=1e-5)
+
+    rng = np.random.default_rng(12)
+    for _ in range(3):  # central differences along random directions
+        d = rng.normal(size=SHAPE)
+        d /= np.linalg.norm(d)
+        eps = 0.01
+        fd = (_loss(biased_weights, term, target, x + eps * d) - _loss(biased_weights, term, target, x - eps * d)) / (2 * eps)
+        assert np.sum(grad * d) == pytest.approx(fd, rel=1e-4)
+
+
+def test_terms_add_up(biased_weights):
+    """Several layers in one graph: the gradient is the sum of the single-term gradients."""
+    terms = [Term("code", "relu1_1"), Term("code", "relu2_1")]
+    rng = np.random.default_rng(13)
+    x = rng.uniform(-100, 100, SHAPE).astype(np.float32)
+    targets = [rng.uniform(0, 50, (1,) + t.target_shape(16, 16)).astype(np.float32) for t in terms]
+    grads = []
+    for chosen in ([0], [1], [0, 1]):
+        graph = LossGraph(biased_weights, [terms[i] for i in chosen], SHAPE)
+        graph.set_targets([targets[i] for i in chosen])
+        graph.data[:] = x
+        graph.step()
+        grads.append(graph.grad.asnumpy())
+    np.testing.assert_allclose(grads[2], grads[0] + grads[1], rtol=1e-4, atol=1e-3)

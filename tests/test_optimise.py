@@ -1,0 +1,86 @@
+"""Acceptance (e): the SGD updates are the spec's rule, the schedule drops at update 11, NaNs stop the run."""
+import numpy as np
+import pytest
+
+from fmi_mx._mx import mx
+from fmi_mx.optimise import Settings, initial_image, learning_rate, optimise
+
+
+class Quadratic:
+    """Stands in for a LossGraph: loss 1/2 ||a (x - b)||^2, gradient a^2 (x - b); optional NaN at one step."""
+
+    def __init__(self, shape, nan_at=None):
+        rng = np.random.default_rng(0)
+        self.a = rng.uniform(0.5, 30.0, shape).astype(np.float32)  # large a: some gradients are clipped
+        self.b = rng.normal(0, 5, shape).astype(np.float32)
+        self.data, self.grad = mx.nd.zeros(shape), mx.nd.zeros(shape)
+        self.steps, self.nan_at = 0, nan_at
+
+    def gradient(self, x):
+        return self.a ** 2 * (x - self.b)
+
+    def step(self):
+        self.steps += 1
+        g = self.gradient(self.data.asnumpy())
+        self.grad[:] = np.nan if self.steps == self.nan_at else g
+
+    def loss_outputs(self):
+        return [mx.nd.array([0.5 * np.sum((self.a * (self.data.asnumpy() - self.b)) ** 2)])]
+
+
+def test_learning_rate_schedule():
+    s = Settings()
+    assert [learning_rate(t, s) for t in (1, 10)] == [0.1, 0.1]
+    assert learning_rate(11, s) == pytest.approx(0.09) and learning_rate(21, s) == pytest.approx(0.081)
+    scheduler = mx.lr_scheduler.FactorScheduler(step=10, factor=0.9, base_lr=0.1)
+    for t in range(1, 60):
+        assert learning_rate(t, s) == pytest.approx(scheduler(t), rel=1e-12)
+
+
+def test_three_updates_follow_the_rule_by_hand():
+    s = Settings(max_iterations=3, stop_eps=0.0)
+    graph = Quadratic((1, 3, 4, 4))
+    x0 = initial_image((1, 3, 4, 4), seed=0, s=s)
+    assert np.abs(x0).max() <= 0.1 and x0.std() > 0.03
+    outcome = optimise(graph, x0, s)
+
+    x, mom = x0.astype(np.float64), np.zeros(x0.shape)
+    for t in (1, 2, 3):
+        g = np.clip(graph.gradient(x), -10, 10)
+        mom = 0.9 * mom - 0.1 * (g + 5e-4 * x)
+        x = x + mom
+    assert outcome.iterations == 3 and outcome.stop_reason == "max_iterations"
+    np.testing.assert_allclose(outcome.x, x, rtol=1e-5, atol=1e-6)
+
+
+def test_learning_rate_drops_at_update_11():
+    """Eleven updates equal MXNet's own SGD optimiser with FactorScheduler, which drops lr at update 11."""
+    s = Settings(max_iterations=11, stop_eps=0.0)
+    graph = Quadratic((1, 3, 4, 4))
+    x0 = initial_image((1, 3, 4, 4), seed=1, s=s)
+    ours = optimise(graph, x0, s).x
+    sgd = mx.optimizer.SGD(learning_rate=0.1, momentum=0.9, wd=5e-4, clip_gradient=10.0,
+                           lr_scheduler=mx.lr_scheduler.FactorScheduler(step=10, factor=0.9))
+    x = mx.nd.array(x0)
+    state = sgd.create_state(0, x)
+    for _ in range(11):
+        sgd.update(0, x, mx.nd.array(graph.gradient(x.asnumpy())), state)
+    assert sgd._get_lr(0) == pytest.approx(0.09)
+    np.testing.assert_allclose(ours, x.asnumpy(), rtol=1e-5, atol=1e-6)
+    ten = optimise(Quadratic((1, 3, 4, 4)), x0, Settings(max_iterations=10, stop_eps=0.0)).x
+    assert not np.allclose(ten, ours)
+
+
+def test_stops_on_small_relative_change():
+    s = Settings(stop_eps=0.05)
+    outcome = optimise(Quadratic((1, 3, 4, 4)), initial_image((1, 3, 4, 4), 0, s), s)
+    assert outcome.stop_reason == "converged" and 1 < outcome.iterations < s.max_iterations
+
+
+def test_nan_stops_and_keeps_the_last_finite_image():
+    s = Settings(stop_eps=0.0, max_iterations=50)
+    x0 = initial_image((1, 3, 4, 4), 0, s)
+    clean = optimise(Quadratic((1, 3, 4, 4)), x0, Settings(stop_eps=0.0, max_iterations=4))
+    broken = optimise(Quadratic((1, 3, 4, 4), nan_at=5), x0, s)
+    assert broken.stop_reason == "non_finite" and broken.iterations == 4
+    np.testing.assert_array_equal(broken.x, clean.x)

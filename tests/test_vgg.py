@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from fmi_mx import vgg
+from fmi_mx._mx import mx
+from fmi_mx.errors import FmiError
+
+from reference import code
+
+
+def test_names_walk_the_table():
+    names = [layer.name for layer in vgg.LAYERS]
+    assert names[:5] == ["conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1"]
+    assert names[-1] == "relu5_4" and "pool4" in names and "pool5" not in names
+    assert len(vgg.CONVS) == 16
+    assert vgg.layer("relu3_2").channels == 256
+    assert vgg.output_shape("relu3_1", 64, 40) == (256, 16, 10)
+
+
+@pytest.mark.parametrize("bad", ["relu6_1", "relu1_3", "conv0_1", "fc6", "relu11", ""])
+def test_unknown_layer_names_the_valid_ones(bad):
+    with pytest.raises(FmiError, match="unknown layer") as info:
+        vgg.layer(bad)
+    assert "relu5_4" in str(info.value)
+
+
+def test_unknown_layer_suggests_the_closest():
+    with pytest.raises(FmiError, match="Did you mean 'relu5_1'"):
+        vgg.layer("relu6_1")
+
+
+def test_filter_and_size_checks():
+    assert vgg.check_filter("relu1_1", 63) == 63
+    with pytest.raises(FmiError, match="filter 64 does not exist at relu1_1"):
+        vgg.check_filter("relu1_1", 64)
+    with pytest.raises(FmiError, match="at least 16 px"):
+        vgg.check_size(["relu5_1"], 8, 64)
+
+
+def test_symbol_is_cut_at_the_deepest_layer():
+    symbol = vgg.features(["relu2_1"])["relu2_1"]
+    args = symbol.list_arguments()
+    assert "conv2_1_weight" in args and "conv2_2_weight" not in args
+
+
+def test_activations_match_numpy(biased_weights):
+    """Acceptance (a): relu1_1 and relu2_1 equal an independent numpy VGG on a 16 px image."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-120, 120, (1, 3, 16, 16)).astype(np.float32)
+    feats = vgg.features(["relu1_1", "relu2_1"])
+    group = mx.sym.Group([feats["relu1_1"], feats["relu2_1"]])
+    args = {"data": mx.nd.array(x)}
+    args.update({n: mx.nd.array(biased_weights.arrays[n]) for n in group.list_arguments() if n != "data"})
+    exe = group.bind(mx.cpu(), args, grad_req="null")
+    ours = [o.asnumpy()[0] for o in exe.forward()]
+
+    relu1_1, relu2_1 = (code(x[0], biased_weights.arrays, name) for name in ("relu1_1", "relu2_1"))
+    for got, want in zip(ours, (relu1_1, relu2_1)):
+        assert got.shape == want.shape
+        assert np.linalg.norm(got - want) / np.linalg.norm(want) < 1e-4

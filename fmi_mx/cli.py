@@ -4,7 +4,6 @@ Exit status: 0 done, 1 the optimisation went non-finite (the last finite image i
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 

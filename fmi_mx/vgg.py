@@ -26,7 +26,7 @@ class Layer:
 
 
 def _walk() -> List[Layer]:
-    layers, scale, c_in = [], 1, 3
+    layers, scale = [], 1
     for b, (depth, filters) in enumerate(BLOCKS, start=1):
         for i in range(1, depth + 1):
             for kind in ("conv", "relu"):

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from fmi_mx import vgg
 from fmi_mx import weights as W
 from fmi_mx._mx import mx
 from fmi_mx.errors import FmiError

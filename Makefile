@@ -5,7 +5,7 @@ MXNET_EXTRA ?= cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
-.PHONY: setup test test-all demo clean
+.PHONY: setup test demo inputs weights fig3 fig4 fig5 clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,18 @@ test: setup
 
 demo: setup
 	$(BIN)/fmi-mx demo --out demo
+
+inputs: setup
+	$(BIN)/fmi-mx inputs --out inputs
+
+models/vgg19.params: | setup
+	$(BIN)/fmi-mx weights fetch --out $@
+
+weights: models/vgg19.params
+
+# The paper's figures: need models/vgg19.params and inputs/ (fetched when missing).
+fig3 fig4 fig5: setup models/vgg19.params inputs
+	$(BIN)/fmi-mx run experiments/$@.yaml
 
 clean:
 	rm -rf $(VENV) demo outputs .pytest_cache

@@ -82,6 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
     w = wsub.add_parser("check", help="check a params file and print its sha256")
     w.add_argument("path")
 
+    for name, text in (("run", "run every unfinished job of an experiment config, then its figure"),
+                       ("figure", "assemble an experiment's figure and table from its finished jobs")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("config", help="experiment YAML, e.g. experiments/fig3.yaml")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key, e.g. --set size=128 --set optimise.max_iterations=50")
+        p.add_argument("--runs", default="runs", help="output root (default runs/)")
+        if name == "run":
+            p.add_argument("--dry-run", action="store_true", help="list the jobs and their ids, run nothing")
+
+    p = sub.add_parser("inputs", help="download the paper's six images into inputs/ (sha256-checked)")
+    p.add_argument("--out", default="inputs")
+
     p = sub.add_parser("demo", help="FMI of filters 0..4 at relu1_2 and relu2_2, random weights, no downloads")
     p.add_argument("--out", default="demo")
     p.add_argument("--size", type=int, default=128)
@@ -157,6 +170,25 @@ def _weights(a: argparse.Namespace) -> int:
     return 0
 
 
+def _experiment(a: argparse.Namespace) -> int:
+    from . import config, experiments
+
+    exp = config.load(a.config, a.set)
+    if a.command == "run":
+        experiments.run(exp, Path(a.runs), dry_run=a.dry_run)
+        if a.dry_run:
+            return 0
+    experiments.figure(exp, Path(a.runs))
+    return 0
+
+
+def _inputs(a: argparse.Namespace) -> int:
+    from . import inputs
+
+    print(f"{inputs.fetch(Path(a.out))}: the paper's six images, sha256 checked")
+    return 0
+
+
 def _demo(a: argparse.Namespace) -> int:
     from . import demo
 
@@ -166,7 +198,8 @@ def _demo(a: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"invert": _invert, "style": _style, "weights": _weights, "demo": _demo}[args.command](args)
+        return {"invert": _invert, "style": _style, "weights": _weights, "run": _experiment,
+                "figure": _experiment, "inputs": _inputs, "demo": _demo}[args.command](args)
     except FmiError as e:
         print(f"fmi-mx: error: {e}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ test: setup
 	$(BIN)/python -m pytest -q -m "not gpu" tests
 
 demo: setup
-	$(BIN)/fmi-mx demo --out demo
+	$(BIN)/fmi-mx demo --out runs
 
 inputs: setup
 	$(BIN)/fmi-mx inputs --out inputs
@@ -34,4 +34,4 @@ fig3 fig4 fig5: setup models/vgg19.params inputs
 	$(BIN)/fmi-mx run experiments/$@.yaml
 
 clean:
-	rm -rf $(VENV) demo outputs .pytest_cache
+	rm -rf $(VENV) runs outputs .pytest_cache

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="inputs")
 
     p = sub.add_parser("demo", help="FMI of filters 0..4 at relu1_2 and relu2_2, random weights, no downloads")
-    p.add_argument("--out", default="demo")
+    p.add_argument("--out", default="runs")
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--iterations", type=int, default=1000)
     p.add_argument("--image", default="sample:astronaut")

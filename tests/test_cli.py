@@ -99,6 +99,7 @@ def test_demo_runs_and_says_the_weights_are_untrained(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--size", "32", "--iterations", "3"]) == 0
     out = capsys.readouterr().out
     assert "UNTRAINED" in out and "fmi-mx weights fetch" in out
-    assert len(list(tmp_path.glob("fmi_relu*_f*.png"))) == 10 and (tmp_path / "fmi_demo.png").is_file()
-    record = json.loads((tmp_path / "fmi_relu2_2_f4.json").read_text())
+    sidecars = list((tmp_path / "demo").glob("*/result.json"))
+    assert len(sidecars) == 10 and (tmp_path / "demo" / "fig3.png").is_file()
+    record = json.loads(sidecars[0].read_text())
     assert record["weights"]["source"] == "random-he:seed=0" and record["iterations"] == 3

@@ -1,0 +1,125 @@
+"""Configs, job ids, resumable runs and figures, on the smoke experiments (32 px, random weights)."""
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fmi_mx import config, experiments, images
+from fmi_mx.cli import main
+from fmi_mx.errors import FmiError
+
+SMOKE = Path(__file__).resolve().parents[1] / "experiments" / "smoke"
+
+
+def _config(tmp_path, text):
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    return path
+
+
+GOOD = """
+name: t
+weights: random:0
+size: 32
+panels:
+  - mode: feature_map
+    contents: [sample:astronaut]
+    layers: [relu1_1]
+    filters: [0]
+"""
+
+
+@pytest.mark.parametrize("change,message", [
+    ("sizee: 3", "sizee: unknown key (allowed: name, panels, figure"),
+    ("size: big", "size: expected int, got 'big'"),
+    ("figure: fig9", "figure: 'fig9' is not allowed (allowed: fig3, fig4, fig5, none)"),
+    ("optimise: {max_iters: 3}", "optimise.max_iters: unknown key (allowed: clip_gradient"),
+])
+def test_config_errors_name_file_key_and_allowed_values(tmp_path, change, message):
+    path = _config(tmp_path, GOOD + change + "\n")
+    with pytest.raises(FmiError) as info:
+        config.load(path)
+    assert str(path) in str(info.value) and message in str(info.value)
+
+
+def test_all_problems_are_reported_at_once_before_any_job(tmp_path, monkeypatch, capsys):
+    path = _config(tmp_path, GOOD.replace("relu1_1]", "relu6_1, relu1_2]").replace("[0]", "[64]")
+                   .replace("[sample:astronaut]", "[missing.jpg]") + "panels_x: 1\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(path), "--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "panels_x: unknown key" in err
+    path.write_text(path.read_text().replace("panels_x: 1\n", ""))
+    assert main(["run", str(path), "--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "3 problems" in err
+    assert "panels[0].layers[0]: unknown layer 'relu6_1'" in err
+    assert "panels[0].filters: filter 64 does not exist at relu1_2 (allowed: 0..63)" in err
+    assert "missing.jpg not found" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_set_overrides(tmp_path):
+    exp = config.load(_config(tmp_path, GOOD), ["size=48", "optimise.max_iterations=5"])
+    assert exp.size == 48 and exp.settings(style=False).max_iterations == 5
+    assert exp.settings(style=True).weight_decay == 5e-3 and exp.settings(style=False).weight_decay == 5e-4
+
+
+def test_job_ids_are_stable_and_change_with_the_result(tmp_path):
+    exp = config.load(SMOKE / "fig3.yaml")
+    ids = [job.id for job in experiments.expand(exp, "sha")]
+    assert ids == [job.id for job in experiments.expand(config.load(SMOKE / "fig3.yaml"), "sha")]
+    assert len(set(ids)) == len(ids) == 18
+    for changed in (dataclasses.replace(exp, size=48), dataclasses.replace(exp, pooling="max"),
+                    dataclasses.replace(exp, optimise={"max_iterations": 9})):
+        assert not set(ids) & {job.id for job in experiments.expand(changed, "sha")}
+    assert not set(ids) & {job.id for job in experiments.expand(exp, "other weights")}
+    assert {job.id for job in experiments.expand(dataclasses.replace(exp, device="gpu:0"), "sha")} == set(ids)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,panels", [("fig3", 18), ("fig4", 6), ("fig5", 4)])
+def test_smoke_figures_end_to_end(tmp_path, name, panels):
+    assert main(["run", str(SMOKE / f"{name}.yaml"), "--runs", str(tmp_path)]) == 0
+    root = tmp_path / f"smoke-{name}"
+    sidecars = list(root.glob("*/result.json"))
+    assert len(sidecars) == panels
+    figure = images.read(root / f"{name}.png")
+    rows = json.loads((root / f"{name}.json").read_text())
+    assert len(rows) == panels and all(r["iterations"] == 8 for r in rows)
+    assert (root / f"{name}.csv").read_text().count("\n") == panels + 1
+    assert (root / "config.resolved.yaml").is_file()
+    assert json.loads((root / "environment.json").read_text())["weights"]["source"] == "random-he:seed=0"
+    # expected pixel size: per block a 44 px title band and rows of 96 px panels (32 px enlarged) + 4 px gaps
+    blocks, n_rows, n_cols = {"fig3": (2, 3, 3), "fig4": (1, 3, 2), "fig5": (1, 2, 3)}[name]
+    assert figure.shape[0] == blocks * (44 + n_rows * (96 + 4))
+    assert figure.shape[1] >= n_cols * (96 + 4)
+    again = main(["figure", str(SMOKE / f"{name}.yaml"), "--runs", str(tmp_path)])
+    assert again == 0
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_redoing_finished_jobs(tmp_path):
+    cmd = [sys.executable, "-m", "fmi_mx.cli", "run", str(SMOKE / "fig3.yaml"), "--runs", str(tmp_path),
+           "--set", "optimise.max_iterations=40"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = tmp_path / "smoke-fig3"
+    deadline = time.time() + 120
+    while len(list(root.glob("*/result.json"))) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = {p: p.stat().st_mtime_ns for p in root.glob("*/result.json")}
+    assert 3 <= len(first) < 18
+    assert subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    done = list(root.glob("*/result.json"))
+    assert len(done) == 18
+    assert all(p.stat().st_mtime_ns == t for p, t in first.items())  # finished jobs were not redone
+    assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")]
+    assert all((p.parent / "result.png").is_file() for p in done)

@@ -13,6 +13,7 @@ setup(
         "numpy<1.24",  # MXNet 1.9.1 uses np.bool, removed in numpy 1.24
         "opencv-python-headless",  # servers have no libGL
         "pyyaml",
+        "tqdm",  # progress over jobs
         "scikit-image",  # Chambolle TV denoising and the bundled sample images
     ],
     extras_require={

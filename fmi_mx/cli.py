@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--runs", default="runs", help="output root (default runs/)")
         if name == "run":
             p.add_argument("--dry-run", action="store_true", help="list the jobs and their ids, run nothing")
+            p.add_argument("--devices", help="one worker per device, e.g. gpu:0,gpu:1 or cpu,cpu (default: config)")
+            p.add_argument("--gpus", help="shorthand: --gpus 0,1 is --devices gpu:0,gpu:1")
+            p.add_argument("--shard", help="K/N: run only the K-th of N cost-balanced slices; slurm: from the "
+                                           "SLURM_ARRAY_* variables, on the GPUs SLURM granted")
 
     p = sub.add_parser("inputs", help="download the paper's six images into inputs/ (sha256-checked)")
     p.add_argument("--out", default="inputs")
@@ -171,14 +175,26 @@ def _weights(a: argparse.Namespace) -> int:
 
 
 def _experiment(a: argparse.Namespace) -> int:
-    from . import config, experiments
+    from . import config, experiments, sharding
 
     exp = config.load(a.config, a.set)
-    if a.command == "run":
-        experiments.run(exp, Path(a.runs), dry_run=a.dry_run)
-        if a.dry_run:
-            return 0
+    if a.command == "figure":
+        return 0 if experiments.figure(exp, Path(a.runs)) or exp.figure == "none" else 1
+    devices = sharding.parse_devices(a.devices, a.gpus)
+    shard = sharding.parse_shard(a.shard) if a.shard else None
+    if a.shard == "slurm" and devices is None:
+        devices = sharding.slurm_devices()
+    report = experiments.run(exp, Path(a.runs), dry_run=a.dry_run, devices=devices, shard=shard)
+    if report is None:
+        return 0
     experiments.figure(exp, Path(a.runs))
+    if report.failed:
+        print(f"fmi-mx: error: {len(report.failed)} job(s) failed: {', '.join(sorted(report.failed))} "
+              "(see <job-id>/failed.json); run again to retry them", file=sys.stderr)
+        return 1
+    if report.interrupted:
+        print(f"fmi-mx: stopped early; {len(report.unfinished)} job(s) left for the next run", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -7,17 +7,19 @@ no half-written file, and a re-run redoes only what is missing.
 """
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import yaml
 
-from . import files, images, tasks, weights as weights_module
+from . import files, images, sharding, tasks, workers
+from . import weights as weights_module
 from .config import Experiment, to_dict
 
 
@@ -86,38 +88,91 @@ def environment(w: weights_module.Weights, device: str) -> Dict[str, object]:
             "platform": platform.platform(), "argv": sys.argv}
 
 
-def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False,
-        log: Callable[[str], None] = print) -> List[Job]:
-    """Run every unfinished job; return the jobs. Finished jobs (their result.json exists) are skipped."""
+def group(jobs: List[Job], n_workers: int) -> List[List[Job]]:
+    """Jobs that share an executor (kind, layers, content, size, pooling) travel together, in chunks
+    small enough to keep every worker busy; a worker's Runner binds each graph once anyway."""
+    by_key: Dict[tuple, List[Job]] = {}
+    for job in jobs:
+        t = job.task
+        layers = t.layers if isinstance(t, tasks.Inversion) else (t.mode, t.content_layer) + tuple(t.style_layers)
+        by_key.setdefault((type(t).__name__, layers, t.content, t.size, t.pooling), []).append(job)
+    chunk = max(1, -(-len(jobs) // (2 * max(1, n_workers))))
+    return [g[i:i + chunk] for g in by_key.values() for i in range(0, len(g), chunk)]
+
+
+def select_shard(jobs: List[Job], k: int, n: int) -> List[Job]:
+    """Shard k of n of the job list, balanced by expected cost (see sharding.shard)."""
+    costs = {}
+    for job in jobs:
+        t = job.task
+        layers = t.layers if isinstance(t, tasks.Inversion) else (t.content_layer,) + tuple(t.style_layers)
+        costs[job.id] = sharding.cost(layers, t.size, t.size, t.optimise.max_iterations)
+    chosen = set(sharding.shard(costs, k, n))
+    return [job for job in jobs if job.id in chosen]
+
+
+def execute(job: Job, runner: "tasks.Runner", root: Path, experiment: str, worker: str = "") -> Dict[str, object]:
+    """Run one job and write its picture, then its sidecar (the mark of a finished job)."""
+    start = time.perf_counter()
+    result = runner.run(job.task)
+    out = root / job.id
+    images.write(out / "result.png", result.image)
+    (out / "failed.json").unlink(missing_ok=True)
+    files.write_json(out / "result.json", {"job": job.id, "experiment": experiment, "labels": job.labels,
+                                            "worker": worker, "pid": os.getpid(),
+                                            **tasks.record(job.task, result, runner.weights, runner.device)})
+    return {"seconds": time.perf_counter() - start, "iterations": result.outcome.iterations,
+            "stop_reason": result.outcome.stop_reason, "code_error": result.metrics["code_error"],
+            "seconds_per_iteration": result.outcome.seconds_per_iteration}
+
+
+def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False, devices: Optional[List[str]] = None,
+        shard: Optional[Tuple[int, int]] = None, log: Callable[[str], None] = print) -> Optional[workers.Report]:
+    """Run every unfinished job (of one shard) on one worker per device. Finished jobs are skipped."""
     w = weights_module.resolve(exp.weights)
     jobs = expand(exp, w.sha256)
+    if shard:
+        jobs = select_shard(jobs, *shard)
     root = folder(exp, runs)
     todo = [job for job in jobs if not is_done(root, job)]
+    where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     if dry_run:
         for job in jobs:
             state = "todo" if job in todo else "done"
             log(f"{job.id}  {state}  " + "  ".join(f"{k}={v}" for k, v in job.labels.items() if v is not None))
-        log(f"{len(jobs)} jobs, {len(todo)} to run")
-        return jobs
+        log(f"{len(jobs)} jobs{where}, {len(todo)} to run")
+        return None
+    devices = devices or [exp.device]
     files.write_bytes(root / "config.resolved.yaml", yaml.safe_dump(to_dict(exp), sort_keys=False).encode())
-    files.write_json(root / "environment.json", environment(w, exp.device))
+    env_name = f"environment.shard-{shard[0]}-of-{shard[1]}.json" if shard else "environment.json"
+    files.write_json(root / env_name, environment(w, ",".join(devices)))
     if w.is_random:
         log(f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch")
-    runner = tasks.Runner(w, exp.device)
+    if not todo:
+        log(f"all {len(jobs)} jobs{where} are finished")
+        return workers.Report()
     progress = _progress(len(todo))
-    for job in todo:
-        start = time.perf_counter()
-        result = runner.run(job.task)
-        out = root / job.id
-        images.write(out / "result.png", result.image)
-        files.write_json(out / "result.json", {"job": job.id, "experiment": exp.name, "labels": job.labels,
-                                                **tasks.record(job.task, result, w, exp.device)})
-        errors = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics["code_error"].items())
-        progress.write(f"{job.id} done in {time.perf_counter() - start:.1f} s, {result.outcome.iterations} "
-                       f"iterations ({result.outcome.stop_reason}), relative code error {errors}")
+
+    def on_done(job_id: str, summary: Optional[dict]) -> None:
+        if summary:
+            errors = ", ".join(f"{k} {v:.4f}" for k, v in summary["code_error"].items())
+            progress.write(f"{job_id} done in {summary['seconds']:.1f} s, {summary['iterations']} iterations "
+                           f"({summary['stop_reason']}), relative code error {errors}")
         progress.update(1)
+
+    def failed(line: str) -> None:
+        progress.write(line)
+
+    report = workers.run_pool(group(todo, len(devices)), devices, root, exp.name, exp.weights, failed, on_done)
     progress.close()
-    return jobs
+    for job_id, why in report.failed.items():
+        files.write_json(root / job_id / "failed.json", {"job": job_id, "error": why})
+    for wid, stats in sorted(report.workers.items()):
+        per_iteration = stats["seconds_per_iteration"]
+        log(f"worker {wid} on {stats['device']}: {stats['jobs']} jobs, "
+            f"{per_iteration * 1e3:.1f} ms/iteration, peak memory {stats['peak_memory_mb']:.0f} MB"
+            if per_iteration else f"worker {wid} on {stats['device']}: no jobs")
+    return report
 
 
 def _progress(total: int):
@@ -140,9 +195,10 @@ def figure(exp: Experiment, runs: Path = Path("runs"), log: Callable[[str], None
     files.write_json(root / f"{stem}.json", rows)
     files.write_bytes(root / f"{stem}.csv", _csv(rows, figures.TABLE_COLUMNS))
     if missing:
-        log(f"{len(missing)} of {len(jobs)} jobs are not finished ({', '.join(missing[:8])}"
-            f"{', ...' if len(missing) > 8 else ''}): the figure has blanks; run `fmi-mx run` again")
-    if exp.figure == "none" or not records:
+        log(f"no figure yet: {len(missing)} of {len(jobs)} jobs are not finished ({', '.join(missing[:8])}"
+            f"{', ...' if len(missing) > 8 else ''}); run `fmi-mx run` again (or wait for the other shards)")
+        return None
+    if exp.figure == "none":
         return None
     labelled = [(job.labels, images.read(root / job.id / "result.png") if job.id in records else None)
                 for job in jobs]

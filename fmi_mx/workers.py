@@ -1,0 +1,214 @@
+"""Worker processes: one per device, started with ``spawn``, each binding its own executors and
+taking groups of jobs from the parent until none is left.
+
+A worker sees only its own GPU (CUDA_VISIBLE_DEVICES is set before it imports MXNet). A worker
+that dies costs the job it was running (reported failed), never the sweep: the rest of its group
+goes back to the queue and a replacement starts. SIGUSR1 (SLURM's warning before the time limit)
+makes every worker finish its current job and stop; SIGTERM and Ctrl-C stop at once, which loses
+no finished job because every output is written atomically.
+
+This module imports no MXNet at the top: spawned children import it before setting their GPU.
+"""
+import collections
+import multiprocessing as mp
+import os
+import queue
+import resource
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+from .errors import FmiError
+from .sharding import omp_threads, visible_gpu
+
+#: testing hook: "kill:<job-id>" makes the worker that starts that job kill itself (SIGKILL)
+FAULT_ENV = "FMI_MX_FAULT"
+STARTUP_FAILURES = 2  # a device whose worker dies this often before any job is given up
+
+
+@dataclass
+class Report:
+    """What a pool run did: jobs done (with how often), failed (with why), unfinished, worker stats."""
+
+    done: Dict[str, int] = field(default_factory=lambda: collections.defaultdict(int))
+    failed: Dict[str, str] = field(default_factory=dict)
+    unfinished: List[str] = field(default_factory=list)
+    workers: Dict[int, dict] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def worker_main(wid: int, device: str, gpu: Optional[str], threads: int, inbox, outbox,
+                root: str, experiment: str, weights_spec: str) -> None:
+    """A worker's life: set up its device, then run the groups the parent sends until it sends None."""
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+        device = "gpu:0"
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
+    finish = {"now": False}
+    signal.signal(signal.SIGUSR1, lambda *_: finish.__setitem__("now", True))
+    _die_with_parent()
+    try:
+        from . import experiments, tasks, weights  # MXNet is imported here, after the environment is set
+
+        runner = tasks.Runner(weights.resolve(weights_spec), device)
+    except Exception as e:  # noqa: BLE001  (any set-up failure is reported as one line)
+        outbox.put(("fatal", wid, f"worker on {device}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"))
+        return
+    fault = os.environ.get(FAULT_ENV, "")
+    done, per_iteration = 0, []
+    while True:
+        outbox.put(("ready", wid))
+        group = inbox.get()
+        if group is None:
+            break
+        for job in group:
+            if finish["now"]:
+                outbox.put(("skipped", wid, job.id))
+                continue
+            outbox.put(("start", wid, job.id))
+            if fault == f"kill:{job.id}":
+                os.kill(os.getpid(), signal.SIGKILL)
+            try:
+                summary = experiments.execute(job, runner, Path(root), experiment, worker=f"{wid}@{device}")
+            except Exception as e:  # noqa: BLE001  (a failing job must not end the worker)
+                outbox.put(("failed", wid, job.id, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
+                continue
+            done += 1
+            per_iteration.append(summary["seconds_per_iteration"])
+            outbox.put(("done", wid, job.id, summary))
+    outbox.put(("stats", wid, {"device": device, "jobs": done,
+                               "seconds_per_iteration": sum(per_iteration) / len(per_iteration) if done else None,
+                               "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def _stop(workers) -> None:
+    for w in workers:
+        w.process.terminate()
+    for w in workers:
+        w.process.join(10)
+
+
+@dataclass
+class _Worker:
+    process: mp.Process
+    inbox: object
+    device: str
+    group: list = field(default_factory=list)
+    current: Optional[str] = None
+    closing: bool = False
+    finished: int = 0
+
+
+def run_pool(groups: Sequence[list], devices: Sequence[str], root: Path, experiment: str, weights_spec: str,
+             log: Callable[[str], None] = print, on_done: Callable[[str, Optional[dict]], None] = lambda *_: None
+             ) -> Report:
+    """Run the groups on one worker per device; see the module docstring for failures and signals."""
+    ctx = mp.get_context("spawn")
+    outbox = ctx.Queue()
+    pending = collections.deque(list(g) for g in groups if g)
+    report, workers = Report(), {}
+    threads = omp_threads(len(devices))
+    startup_failures: Dict[str, int] = collections.defaultdict(int)
+    state = {"finish": False}
+
+    def start(wid: int, device: str) -> None:
+        inbox = ctx.Queue()
+        process = ctx.Process(target=worker_main, name=f"fmi-mx worker {wid} ({device})", daemon=True,
+                              args=(wid, device, visible_gpu(device), threads, inbox, outbox, str(root),
+                                    experiment, weights_spec))
+        process.start()
+        workers[wid] = _Worker(process, inbox, device)
+
+    def on_usr1(*_):
+        state["finish"] = True
+        for w in workers.values():
+            if w.process.is_alive():
+                os.kill(w.process.pid, signal.SIGUSR1)
+
+    def on_term(*_):
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, h) for s, h in ((signal.SIGUSR1, on_usr1), (signal.SIGTERM, on_term))}
+    next_id = len(devices)
+    try:
+        for wid, device in enumerate(devices):
+            start(wid, device)
+        while workers:
+            try:
+                message = outbox.get(timeout=0.5)
+            except queue.Empty:
+                message = None
+            if message is None:  # nothing in flight: now a dead worker has said all it will say
+                for wid, w in list(workers.items()):
+                    if w.process.is_alive():
+                        continue
+                    del workers[wid]
+                    if w.closing and w.process.exitcode == 0:
+                        continue
+                    how = f"signal {-w.process.exitcode}" if (w.process.exitcode or 0) < 0 else \
+                        f"exit code {w.process.exitcode}"
+                    if w.current:
+                        report.failed[w.current] = f"worker {wid} on {w.device} died ({how}) during this job"
+                        on_done(w.current, None)
+                        log(f"{w.current} FAILED: {report.failed[w.current]}")
+                    elif w.finished == 0:
+                        startup_failures[w.device] += 1
+                    rest = [j for j in w.group if j.id not in report.done and j.id not in report.failed]
+                    if rest:
+                        pending.appendleft(rest)
+                    if pending and not state["finish"] and startup_failures[w.device] < STARTUP_FAILURES:
+                        start(next_id, w.device)
+                        next_id += 1
+                continue
+            kind, wid = message[0], message[1]
+            w = workers.get(wid)
+            if kind == "fatal":
+                _stop(workers.values())
+                raise FmiError(message[2])
+            if w is None:
+                continue
+            if kind == "ready":
+                w.current, w.group = None, []
+                if pending and not state["finish"]:
+                    w.group = pending.popleft()
+                    w.inbox.put(w.group)
+                else:
+                    w.closing = True
+                    w.inbox.put(None)
+            elif kind == "start":
+                w.current = message[2]
+            elif kind == "done":
+                report.done[message[2]] += 1
+                w.current, w.finished = None, w.finished + 1
+                on_done(message[2], message[3])
+            elif kind == "failed":
+                report.failed[message[2]] = message[3]
+                w.current = None
+                on_done(message[2], None)
+                log(f"{message[2]} FAILED: {message[3]}")
+            elif kind == "stats":
+                report.workers[wid] = message[2]
+    except KeyboardInterrupt:
+        report.interrupted = True
+        _stop(workers.values())
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    report.interrupted = report.interrupted or state["finish"]
+    ran = set(report.done) | set(report.failed)
+    report.unfinished = [j.id for g in groups for j in g if j.id not in ran]
+    if not report.interrupted and report.unfinished and startup_failures:
+        log(f"no worker could start on {', '.join(startup_failures)}; {len(report.unfinished)} jobs not run")
+    return report

@@ -12,11 +12,10 @@ This module imports no MXNet at the top: spawned children import it before setti
 import collections
 import multiprocessing as mp
 import os
-import queue
 import resource
 import signal
-import time
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -48,7 +47,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def worker_main(wid: int, device: str, gpu: Optional[str], threads: int, inbox, outbox,
+def worker_main(wid: int, device: str, gpu: Optional[str], threads: int, conn,
                 root: str, experiment: str, weights_spec: str) -> None:
     """A worker's life: set up its device, then run the groups the parent sends until it sends None."""
     if gpu is not None:
@@ -64,38 +63,40 @@ def worker_main(wid: int, device: str, gpu: Optional[str], threads: int, inbox, 
 
         runner = tasks.Runner(weights.resolve(weights_spec), device)
     except Exception as e:  # noqa: BLE001  (any set-up failure is reported as one line)
-        outbox.put(("fatal", wid, f"worker on {device}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"))
+        conn.send(("fatal", wid, f"worker on {device}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"))
         return
     fault = os.environ.get(FAULT_ENV, "")
     done, per_iteration = 0, []
     while True:
-        outbox.put(("ready", wid))
-        group = inbox.get()
+        conn.send(("ready", wid))
+        group = conn.recv()
         if group is None:
             break
         for job in group:
             if finish["now"]:
-                outbox.put(("skipped", wid, job.id))
+                conn.send(("skipped", wid, job.id))
                 continue
-            outbox.put(("start", wid, job.id))
+            conn.send(("start", wid, job.id))
             if fault == f"kill:{job.id}":
                 os.kill(os.getpid(), signal.SIGKILL)
             try:
                 summary = experiments.execute(job, runner, Path(root), experiment, worker=f"{wid}@{device}")
             except Exception as e:  # noqa: BLE001  (a failing job must not end the worker)
-                outbox.put(("failed", wid, job.id, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
+                conn.send(("failed", wid, job.id, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
                 continue
             done += 1
             per_iteration.append(summary["seconds_per_iteration"])
-            outbox.put(("done", wid, job.id, summary))
-    outbox.put(("stats", wid, {"device": device, "jobs": done,
+            conn.send(("done", wid, job.id, summary))
+    conn.send(("stats", wid, {"device": device, "jobs": done,
                                "seconds_per_iteration": sum(per_iteration) / len(per_iteration) if done else None,
                                "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 def _stop(workers) -> None:
+    workers = list(workers)
     for w in workers:
-        w.process.terminate()
+        if w.process.is_alive():
+            w.process.terminate()
     for w in workers:
         w.process.join(10)
 
@@ -103,7 +104,7 @@ def _stop(workers) -> None:
 @dataclass
 class _Worker:
     process: mp.Process
-    inbox: object
+    conn: object
     device: str
     group: list = field(default_factory=list)
     current: Optional[str] = None
@@ -116,20 +117,68 @@ def run_pool(groups: Sequence[list], devices: Sequence[str], root: Path, experim
              ) -> Report:
     """Run the groups on one worker per device; see the module docstring for failures and signals."""
     ctx = mp.get_context("spawn")
-    outbox = ctx.Queue()
     pending = collections.deque(list(g) for g in groups if g)
     report, workers = Report(), {}
     threads = omp_threads(len(devices))
     startup_failures: Dict[str, int] = collections.defaultdict(int)
-    state = {"finish": False}
+    state = {"finish": False, "last_id": -1}
 
-    def start(wid: int, device: str) -> None:
-        inbox = ctx.Queue()
+    def start(device: str) -> None:
+        # a Pipe, not a Queue: send() has written before it returns, so a worker killed right after
+        # saying which job it started has said it
+        wid = state["last_id"] = state["last_id"] + 1
+        ours, theirs = ctx.Pipe()
         process = ctx.Process(target=worker_main, name=f"fmi-mx worker {wid} ({device})", daemon=True,
-                              args=(wid, device, visible_gpu(device), threads, inbox, outbox, str(root),
+                              args=(wid, device, visible_gpu(device), threads, theirs, str(root),
                                     experiment, weights_spec))
         process.start()
-        workers[wid] = _Worker(process, inbox, device)
+        theirs.close()
+        workers[wid] = _Worker(process, ours, device)
+
+    def died(wid: int) -> None:
+        w = workers.pop(wid)
+        w.process.join()
+        if w.closing and w.process.exitcode == 0:
+            return
+        code = w.process.exitcode or 0
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        if w.current:
+            report.failed[w.current] = f"worker {wid} on {w.device} died ({how}) during this job"
+            on_done(w.current, None)
+            log(f"{w.current} FAILED: {report.failed[w.current]}")
+        elif w.finished == 0:
+            startup_failures[w.device] += 1
+        rest = [j for j in w.group if j.id not in report.done and j.id not in report.failed]
+        if rest:
+            pending.appendleft(rest)
+        if pending and not state["finish"] and startup_failures[w.device] < STARTUP_FAILURES:
+            start(w.device)
+
+    def handle(wid: int, message: tuple) -> None:
+        w, kind = workers[wid], message[0]
+        if kind == "fatal":
+            raise FmiError(message[2])
+        if kind == "ready":
+            w.current, w.group = None, []
+            if pending and not state["finish"]:
+                w.group = pending.popleft()
+                w.conn.send(w.group)
+            else:
+                w.closing = True
+                w.conn.send(None)
+        elif kind == "start":
+            w.current = message[2]
+        elif kind == "done":
+            report.done[message[2]] += 1
+            w.current, w.finished = None, w.finished + 1
+            on_done(message[2], message[3])
+        elif kind == "failed":
+            report.failed[message[2]] = message[3]
+            w.current = None
+            on_done(message[2], None)
+            log(f"{message[2]} FAILED: {message[3]}")
+        elif kind == "stats":
+            report.workers[wid] = message[2]
 
     def on_usr1(*_):
         state["finish"] = True
@@ -141,69 +190,22 @@ def run_pool(groups: Sequence[list], devices: Sequence[str], root: Path, experim
         raise KeyboardInterrupt
 
     previous = {s: signal.signal(s, h) for s, h in ((signal.SIGUSR1, on_usr1), (signal.SIGTERM, on_term))}
-    next_id = len(devices)
     try:
-        for wid, device in enumerate(devices):
-            start(wid, device)
+        for device in devices:
+            start(device)
         while workers:
-            try:
-                message = outbox.get(timeout=0.5)
-            except queue.Empty:
-                message = None
-            if message is None:  # nothing in flight: now a dead worker has said all it will say
-                for wid, w in list(workers.items()):
-                    if w.process.is_alive():
-                        continue
-                    del workers[wid]
-                    if w.closing and w.process.exitcode == 0:
-                        continue
-                    how = f"signal {-w.process.exitcode}" if (w.process.exitcode or 0) < 0 else \
-                        f"exit code {w.process.exitcode}"
-                    if w.current:
-                        report.failed[w.current] = f"worker {wid} on {w.device} died ({how}) during this job"
-                        on_done(w.current, None)
-                        log(f"{w.current} FAILED: {report.failed[w.current]}")
-                    elif w.finished == 0:
-                        startup_failures[w.device] += 1
-                    rest = [j for j in w.group if j.id not in report.done and j.id not in report.failed]
-                    if rest:
-                        pending.appendleft(rest)
-                    if pending and not state["finish"] and startup_failures[w.device] < STARTUP_FAILURES:
-                        start(next_id, w.device)
-                        next_id += 1
-                continue
-            kind, wid = message[0], message[1]
-            w = workers.get(wid)
-            if kind == "fatal":
-                _stop(workers.values())
-                raise FmiError(message[2])
-            if w is None:
-                continue
-            if kind == "ready":
-                w.current, w.group = None, []
-                if pending and not state["finish"]:
-                    w.group = pending.popleft()
-                    w.inbox.put(w.group)
-                else:
-                    w.closing = True
-                    w.inbox.put(None)
-            elif kind == "start":
-                w.current = message[2]
-            elif kind == "done":
-                report.done[message[2]] += 1
-                w.current, w.finished = None, w.finished + 1
-                on_done(message[2], message[3])
-            elif kind == "failed":
-                report.failed[message[2]] = message[3]
-                w.current = None
-                on_done(message[2], None)
-                log(f"{message[2]} FAILED: {message[3]}")
-            elif kind == "stats":
-                report.workers[wid] = message[2]
+            for conn in wait([w.conn for w in workers.values()], timeout=1.0):
+                wid = next(i for i, w in workers.items() if w.conn is conn)
+                try:
+                    message = conn.recv()
+                except (EOFError, OSError):  # the worker is gone and has said all it will say
+                    died(wid)
+                    continue
+                handle(wid, message)
     except KeyboardInterrupt:
         report.interrupted = True
-        _stop(workers.values())
     finally:
+        _stop(workers.values())
         for s, h in previous.items():
             signal.signal(s, h)
     report.interrupted = report.interrupted or state["finish"]

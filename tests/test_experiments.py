@@ -1,7 +1,6 @@
 """Configs, job ids, resumable runs and figures, on the smoke experiments (32 px, random weights)."""
 import dataclasses
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -1,0 +1,139 @@
+"""Several workers, shards and SLURM variables, on the smoke sweeps (32 px, random weights)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fmi_mx import config, experiments, images, sharding
+from fmi_mx.cli import main
+from fmi_mx.errors import FmiError
+
+SMOKE = Path(__file__).resolve().parents[1] / "experiments" / "smoke"
+
+
+def _sidecars(root):
+    return {json.loads(p.read_text())["job"]: json.loads(p.read_text()) for p in root.glob("*/result.json")}
+
+
+@pytest.mark.slow
+def test_two_cpu_workers_run_every_job_once_and_match_one_worker(tmp_path):
+    exp = config.load(SMOKE / "fig3.yaml")
+    two = experiments.run(exp, tmp_path / "two", devices=["cpu", "cpu"], log=lambda _: None)
+    one = experiments.run(exp, tmp_path / "one", devices=["cpu"], log=lambda _: None)
+    assert not two.failed and set(two.done) == set(one.done) and len(two.done) == 18
+    assert all(count == 1 for count in two.done.values())
+    sidecars = _sidecars(tmp_path / "two" / exp.name)
+    assert len(sidecars) == 18 and {s["worker"] for s in sidecars.values()} == {"0@cpu", "1@cpu"}
+    for job_id in sidecars:
+        a = images.read(tmp_path / "two" / exp.name / job_id / "result.png").astype(float)
+        b = images.read(tmp_path / "one" / exp.name / job_id / "result.png").astype(float)
+        assert np.abs(a - b).max() <= 1  # same optimisation; at most a rounding step apart
+    assert set(two.workers) == {0, 1} and sum(w["jobs"] for w in two.workers.values()) == 18
+
+
+@pytest.mark.parametrize("name", ["fig3", "fig4", "fig5"])
+@pytest.mark.parametrize("n", [1, 2, 3, 7])
+def test_shards_partition_the_job_list(name, n):
+    exp = config.load(SMOKE / f"{name}.yaml")
+    jobs = experiments.expand(exp, "sha")
+    shards = [experiments.select_shard(jobs, k, n) for k in range(1, n + 1)]
+    ids = [job.id for s in shards for job in s]
+    assert sorted(ids) == sorted(job.id for job in jobs) and len(set(ids)) == len(ids)
+    assert shards == [experiments.select_shard(jobs, k, n) for k in range(1, n + 1)]  # deterministic
+
+
+def test_shards_balance_cost_not_count():
+    costs = {"big": 10.0, "a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0, "e": 1.0}
+    assert sharding.shard(costs, 1, 2) == ["big"]
+    assert sharding.shard(costs, 2, 2) == ["a", "b", "c", "d", "e"]
+    deep = sharding.cost(["relu5_1"], 64, 64, 10)
+    assert deep > sharding.cost(["relu1_1"], 64, 64, 10) and sharding.cost(["relu1_1"], 64, 64, 20) == \
+        2 * sharding.cost(["relu1_1"], 64, 64, 10)
+
+
+def test_slurm_variables_map_to_shard_and_devices():
+    env = {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_COUNT": "3",
+           "CUDA_VISIBLE_DEVICES": "2,3", "SLURM_CPUS_PER_TASK": "8"}
+    assert sharding.parse_shard("slurm", env) == (2, 3)
+    assert sharding.slurm_devices(env) == ["gpu:0", "gpu:1"]
+    assert [sharding.visible_gpu(d, env) for d in ("gpu:0", "gpu:1", "cpu")] == ["2", "3", None]
+    assert sharding.omp_threads(2, env) == 4
+    with pytest.raises(FmiError, match="only 2 GPU"):
+        sharding.visible_gpu("gpu:2", env)
+    with pytest.raises(FmiError, match="needs SLURM_ARRAY_TASK_ID"):
+        sharding.parse_shard("slurm", {"SLURM_ARRAY_TASK_COUNT": "2"})
+    assert sharding.parse_shard("slurm", {"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2"}) == (1, 2)
+    assert sharding.slurm_devices({}) is None and sharding.visible_gpu("gpu:1", {}) == "1"
+    with pytest.raises(FmiError, match="K/N"):
+        sharding.parse_shard("4/3")
+    assert sharding.parse_devices(gpus="0, 1") == ["gpu:0", "gpu:1"]
+    with pytest.raises(FmiError, match="unknown device 'tpu:0'"):
+        sharding.parse_devices("cpu,tpu:0")
+
+
+@pytest.mark.slow
+def test_shards_fill_one_folder_and_the_figure_waits_for_all(tmp_path, capsys):
+    args = ["run", str(SMOKE / "fig4.yaml"), "--runs", str(tmp_path)]
+    assert main(args + ["--shard", "1/2"]) == 0
+    assert "no figure yet" in capsys.readouterr().out
+    assert not (tmp_path / "smoke-fig4" / "fig4.png").exists()
+    assert main(["figure", str(SMOKE / "fig4.yaml"), "--runs", str(tmp_path)]) == 1
+    assert main(args + ["--shard", "2/2"]) == 0
+    assert (tmp_path / "smoke-fig4" / "fig4.png").is_file()
+    names = {p.name for p in (tmp_path / "smoke-fig4").iterdir()}
+    assert {"environment.shard-1-of-2.json", "environment.shard-2-of-2.json"} <= names
+
+
+@pytest.mark.slow
+def test_a_killed_worker_fails_its_job_only_and_a_rerun_completes_it(tmp_path):
+    exp = config.load(SMOKE / "fig3.yaml")
+    victim = experiments.expand(exp, experiments.weights_module.resolve(exp.weights).sha256)[4].id
+    cmd = [sys.executable, "-m", "fmi_mx.cli", "run", str(SMOKE / "fig3.yaml"), "--runs", str(tmp_path),
+           "--devices", "cpu,cpu"]
+    first = subprocess.run(cmd, capture_output=True, text=True, env={**_env(), "FMI_MX_FAULT": f"kill:{victim}"})
+    assert first.returncode == 1 and f"{victim}" in first.stderr and "1 job(s) failed" in first.stderr
+    root = tmp_path / exp.name
+    done = _sidecars(root)
+    assert len(done) == 17 and victim not in done
+    assert "died (signal 9)" in json.loads((root / victim / "failed.json").read_text())["error"]
+    before = {p: p.stat().st_mtime_ns for p in root.glob("*/result.json")}
+    second = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    assert second.returncode == 0, second.stderr
+    assert len(_sidecars(root)) == 18 and not (root / victim / "failed.json").exists()
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())  # only the failed job ran again
+
+
+def _env():
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "FMI_MX_FAULT"}
+
+
+def test_worker_module_does_not_import_mxnet():
+    """Spawned workers import fmi_mx.workers before they choose their GPU: it must not pull in MXNet."""
+    code = "import sys, fmi_mx.workers, fmi_mx.sharding; print('mxnet' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+@pytest.mark.slow
+def test_sigusr1_finishes_the_current_jobs_then_stops(tmp_path):
+    """SLURM's warning signal: workers finish what they run, start nothing new, the run exits non-zero."""
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "fmi_mx.cli", "run", str(SMOKE / "fig3.yaml"), "--runs", str(tmp_path),
+           "--set", "optimise.max_iterations=60"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
+    root = tmp_path / "smoke-fig3"
+    deadline = time.time() + 120
+    while not list(root.glob("*/result.json")) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGUSR1)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "left for the next run" in err
+    done = list(root.glob("*/result.json"))
+    assert 1 <= len(done) < 18 and all((p.parent / "result.png").is_file() for p in done)
+    assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")]

@@ -5,7 +5,7 @@ MXNET_EXTRA ?= cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
-.PHONY: setup test demo inputs weights fig3 fig4 fig5 clean
+.PHONY: setup test demo inputs weights fig3 fig4 fig5 sweep-slurm doctor clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,17 @@ weights: models/vgg19.params
 # The paper's figures: need models/vgg19.params and inputs/ (fetched when missing).
 fig3 fig4 fig5: setup models/vgg19.params inputs
 	$(BIN)/fmi-mx run experiments/$@.yaml
+
+# One shard per SLURM array task: make sweep-slurm CONFIG=experiments/fig3.yaml TASKS=8
+TASKS ?= 4
+sweep-slurm: setup
+	@test -n "$(CONFIG)" || { echo "usage: make sweep-slurm CONFIG=experiments/fig3.yaml TASKS=8"; exit 2; }
+	$(BIN)/fmi-mx run $(CONFIG) --dry-run > /dev/null
+	mkdir -p logs
+	CONFIG=$(CONFIG) sbatch --array=0-$$(($(TASKS) - 1)) experiments/slurm/sweep.sbatch
+
+doctor: setup
+	$(BIN)/fmi-mx doctor
 
 clean:
 	rm -rf $(VENV) runs outputs .pytest_cache

@@ -18,7 +18,11 @@ setup(
     ],
     extras_require={
         "cpu": ["mxnet==1.9.1"],
-        "gpu": ["mxnet-cu112==1.9.1"],
+        # mxnet-cu112 plus NVIDIA's CUDA 11 runtime wheels, loaded by fmi_mx.cuda when the
+        # system has no CUDA toolkit (a machine with only the driver)
+        "gpu": ["mxnet-cu112==1.9.1", "nvidia-cuda-runtime-cu11", "nvidia-cudnn-cu11>=8.5,<9",
+                "nvidia-cublas-cu11", "nvidia-cufft-cu11", "nvidia-curand-cu11", "nvidia-cusolver-cu11",
+                "nvidia-cuda-nvrtc-cu11", "nvidia-nccl-cu11", "nvidia-nvtx-cu11"],
         "test": ["pytest"],
     },
     entry_points={"console_scripts": ["fmi-mx=fmi_mx.cli:main"]},

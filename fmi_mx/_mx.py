@@ -12,6 +12,11 @@ warnings.filterwarnings("ignore", message=r".*`np\.bool` is a deprecated alias")
 for _message in (r"In accordance with NEP 32", r"Please import `csr_matrix`", r"distutils Version classes"):
     warnings.filterwarnings("ignore", message=_message, category=DeprecationWarning, module=r"mxnet\.")
 
+from . import cuda  # noqa: E402
+
+if cuda.mxnet_is_cuda_build():
+    cuda.LOADED[:] = cuda.preload()
+
 import mxnet as mx  # noqa: E402  (must follow the settings above)
 
 __all__ = ["mx", "context"]

@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inputs", help="download the paper's six images into inputs/ (sha256-checked)")
     p.add_argument("--out", default="inputs")
 
+    sub.add_parser("doctor", help="MXNet build features, GPUs and their compute capability, CUDA libraries")
+
     p = sub.add_parser("demo", help="FMI of filters 0..4 at relu1_2 and relu2_2, random weights, no downloads")
     p.add_argument("--out", default="runs")
     p.add_argument("--size", type=int, default=128)
@@ -205,6 +207,13 @@ def _inputs(a: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(a: argparse.Namespace) -> int:
+    from . import doctor
+
+    print("\n".join(doctor.report()))
+    return 0
+
+
 def _demo(a: argparse.Namespace) -> int:
     from . import demo
 
@@ -215,7 +224,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"invert": _invert, "style": _style, "weights": _weights, "run": _experiment,
-                "figure": _experiment, "inputs": _inputs, "demo": _demo}[args.command](args)
+                "figure": _experiment, "inputs": _inputs, "doctor": _doctor,
+                "demo": _demo}[args.command](args)
     except FmiError as e:
         print(f"fmi-mx: error: {e}", file=sys.stderr)
         return 2

@@ -142,7 +142,7 @@ def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False, devic
             log(f"{job.id}  {state}  " + "  ".join(f"{k}={v}" for k, v in job.labels.items() if v is not None))
         log(f"{len(jobs)} jobs{where}, {len(todo)} to run")
         return None
-    devices = devices or [exp.device]
+    devices = devices or sharding.parse_devices(exp.device)
     files.write_bytes(root / "config.resolved.yaml", yaml.safe_dump(to_dict(exp), sort_keys=False).encode())
     env_name = f"environment.shard-{shard[0]}-of-{shard[1]}.json" if shard else "environment.json"
     files.write_json(root / env_name, environment(w, ",".join(devices)))

@@ -137,3 +137,14 @@ def test_sigusr1_finishes_the_current_jobs_then_stops(tmp_path):
     done = list(root.glob("*/result.json"))
     assert 1 <= len(done) < 18 and all((p.parent / "result.png").is_file() for p in done)
     assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_gpu_without_a_gpu_build_says_so_in_one_line(tmp_path, capsys):
+    from fmi_mx._mx import mx
+
+    if mx.runtime.Features().is_enabled("CUDA"):
+        pytest.skip("this MXNet is a GPU build")
+    assert main(["run", str(SMOKE / "fig4.yaml"), "--runs", str(tmp_path), "--gpus", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs a GPU build of MXNet" in err[0]
+    assert not list(tmp_path.glob("*/*/result.json"))

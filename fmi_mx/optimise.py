@@ -41,44 +41,58 @@ def initial_image(shape: Tuple[int, ...], seed: int, s: Settings) -> np.ndarray:
 
 @dataclass
 class Outcome:
-    """How an optimisation ended: the image reached and why it stopped."""
+    """How one sample's optimisation ended: the image reached and why it stopped."""
 
     x: np.ndarray
     iterations: int
     stop_reason: str  # "converged" | "max_iterations" | "non_finite"
     seconds_per_iteration: float
-    history: List[Tuple[int, float, float]] = field(default_factory=list)  # (update, loss, relative change)
+    history: List[Tuple[int, float, float]] = field(default_factory=list)  # (update, batch loss, max rel. change)
+    batch_size: int = 1
 
 
-def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], None]] = None) -> Outcome:
-    """Run SGD on ``graph.data`` from ``x0`` until the spec's stopping test holds.
+def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], None]] = None) -> List[Outcome]:
+    """Run SGD on ``graph.data`` (a batch of N images) from ``x0`` until every sample has stopped.
 
-    On a non-finite image the last finite one is kept and the reason is ``non_finite``.
+    Each sample keeps its own stopping test and is frozen once it stops, so a batch gives the images
+    of N separate runs. A sample that turns non-finite keeps its last finite image (``non_finite``).
     """
     x, grad = graph.data, graph.grad
+    n = x.shape[0]
     x[:] = x0
-    mom = mx.nd.zeros_like(x)
-    previous = mx.nd.zeros_like(x)
-    history, reason, done = [], "max_iterations", 0
+    mom, previous = mx.nd.zeros_like(x), mx.nd.zeros_like(x)
+    flat_x, flat_mom = x.reshape((n, -1)), mom.reshape((n, -1))  # views
+    iterations, reasons = [0] * n, [""] * n
+    frozen: dict = {}  # sample -> its final image, restored after every batch update
+    history = []
     start = time.perf_counter()
     for update in range(1, s.max_iterations + 1):
+        running = [i for i in range(n) if i not in frozen]
         x.copyto(previous)
         graph.step()
         mx.nd.sgd_mom_update(x, grad, mom, out=x, lr=learning_rate(update, s), momentum=s.momentum,
                              wd=s.weight_decay, clip_gradient=s.clip_gradient)
         # note: the one host sync per update, which the stopping test needs
-        change = (mx.nd.norm(mom) / mx.nd.norm(x)).asscalar()
-        if not math.isfinite(change):
-            previous.copyto(x)
-            reason = "non_finite"
-            break
-        done = update
+        change = (mx.nd.norm(flat_mom, axis=1) / mx.nd.norm(flat_x, axis=1)).asnumpy()
+        for i in frozen:
+            x[i:i + 1] = frozen[i]
+        for i in running:
+            if not math.isfinite(change[i]):
+                x[i:i + 1] = previous[i:i + 1]
+                reasons[i], frozen[i] = "non_finite", previous[i:i + 1].copy()
+            else:
+                iterations[i] = update
+                if change[i] < s.stop_eps:
+                    reasons[i], frozen[i] = "converged", x[i:i + 1].copy()
         if log and (update % s.log_every == 0 or update == 1):
             loss = sum(out.asscalar() for out in graph.loss_outputs())
-            history.append((update, float(loss), float(change)))
-            log(f"iter {update:4d}  loss {loss:.4e}  rel change {change:.4f}  lr {learning_rate(update, s):.4g}")
-        if change < s.stop_eps:
-            reason = "converged"
+            live = [float(change[i]) for i in running if math.isfinite(change[i])]
+            history.append((update, float(loss), max(live, default=float("nan"))))
+            log(f"iter {update:4d}  loss {loss:.4e}  rel change {history[-1][2]:.4f}  lr {learning_rate(update, s):.4g}"
+                + (f"  ({n - len(frozen)} of {n} running)" if n > 1 else ""))
+        if len(frozen) == n:
             break
     seconds = (time.perf_counter() - start) / max(1, update)
-    return Outcome(x.asnumpy(), done, reason, seconds, history)
+    final = x.asnumpy()
+    return [Outcome(final[i:i + 1], iterations[i], reasons[i] or "max_iterations", seconds, history, n)
+            for i in range(n)]

@@ -6,7 +6,7 @@ network, layers and image size bind their executor once.
 import dataclasses
 import platform
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -108,7 +108,11 @@ class Result:
 
 
 class Runner:
-    """Runs tasks on one device with one set of weights, binding each distinct graph once."""
+    """Runs tasks on one device with one set of weights, binding each distinct graph once.
+
+    Tasks that share a graph (layers and loss terms, image size, pooling, optimiser settings) can run
+    as one batch: one forward/backward for all, each sample with its own target and stopping test.
+    """
 
     def __init__(self, weights: Weights, device: str = "cpu", log: Optional[Callable[[str], None]] = None):
         self.weights, self.device, self.log = weights, device, log
@@ -121,67 +125,78 @@ class Runner:
             self._graphs[key] = LossGraph(self.weights, terms, shape, self.ctx, pooling)
         return self._graphs[key]
 
-    def _content(self, task: Task) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-        """Network inputs for the content and (if any) the style image at the content's exact size."""
+    def inputs(self, task: Task) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """Network inputs (1, 3, H, W) for the content and (if any) the style image at the content's size."""
         content = images.resize_long_edge(images.read(task.content), task.size)
         style = images.resize(images.read(task.style), content.shape[:2]) if task.style else None
         mean = self.weights.mean_rgb
         return images.preprocess(content, mean), None if style is None else images.preprocess(style, mean)
 
+    @staticmethod
+    def terms(task: Task, height: int, width: int) -> Tuple[Term, ...]:
+        if isinstance(task, Inversion):
+            return tuple(Term("code", name) for name in task.layers)
+        return task.terms(height, width)
+
+    @classmethod
+    def batch_key(cls, task: Task, shape) -> tuple:
+        """Tasks with equal keys can share one executor and run as one batch."""
+        return (cls.terms(task, shape[2], shape[3]), tuple(shape[1:]), task.pooling, task.optimise,
+                task.style is not None, task.remove_noise)
+
     def run(self, task: Task) -> Result:
-        return self.invert(task) if isinstance(task, Inversion) else self.style(task)
+        return self.run_batch([task])[0]
 
-    def invert(self, task: Inversion) -> Result:
-        x_content, x_style = self._content(task)
-        terms = tuple(Term("code", name) for name in task.layers)
-        graph = self.graph(terms, x_content.shape, task.pooling)
-        content_codes = graph.codes(x_content)
-        style_codes = graph.codes(x_style) if x_style is not None else {}
-        rng = np.random.default_rng([task.seed, 1])
-        targets = [codes.modify(task.mode, content_codes[name][0], filter_index=task.filter, rng=rng,
-                                style_code=style_codes[name][0] if style_codes else None)
-                   for name in task.layers]
-        graph.set_targets([t[None] for t in targets])
-        outcome = self._optimise(graph, x_content.shape, task)
-        final = graph.codes(outcome.x)
+    def run_batch(self, batch: Sequence[Task], inputs: Optional[Sequence[tuple]] = None) -> List[Result]:
+        """Run tasks of one batch key as one executor of batch size len(batch)."""
+        inputs = list(inputs) if inputs is not None else [self.inputs(t) for t in batch]
+        shape = inputs[0][0].shape
+        key = self.batch_key(batch[0], shape)
+        if any(self.batch_key(t, x.shape) != key for t, (x, _) in zip(batch, inputs)):
+            raise ValueError("tasks of different batch keys cannot share a batch")
+        terms = key[0]
+        graph = self.graph(terms, (len(batch),) + shape[1:], batch[0].pooling)
+        content = graph.codes(np.concatenate([x for x, _ in inputs]))
+        style = graph.codes(np.concatenate([y for _, y in inputs])) if key[4] else {}
+        targets = [self._targets(t, terms, _sample(content, i), _sample(style, i)) for i, t in enumerate(batch)]
+        graph.set_targets([np.stack(per_term) for per_term in zip(*targets)])
+        x0 = np.concatenate([initial_image(shape, t.seed, t.optimise) for t in batch])
+        outcomes = optimise(graph, x0, batch[0].optimise, self.log)
+        final = graph.codes(np.concatenate([o.x for o in outcomes]))
+        return [Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o,
+                       self._metrics(t, terms, tg, _sample(content, i), _sample(style, i), _sample(final, i)))
+                for i, (t, o, tg) in enumerate(zip(batch, outcomes, targets))]
+
+    @staticmethod
+    def _targets(task: Task, terms, content: dict, style: dict) -> List[np.ndarray]:
+        if isinstance(task, Inversion):
+            rng = np.random.default_rng([task.seed, 1])
+            return [codes.modify(task.mode, content[name], filter_index=task.filter, rng=rng,
+                                 style_code=style.get(name)) for name in task.layers]
+        return [terms[0].target(content[task.content_layer])] + [t.target(style[t.layer]) for t in terms[1:]]
+
+    @staticmethod
+    def _metrics(task: Task, terms, targets, content: dict, style: dict, final: dict) -> Dict[str, object]:
         metrics: Dict[str, object] = {
-            "final_loss": sum(value(t, final[t.layer][0], target) for t, target in zip(terms, targets)),
-            "code_error": {name: _relative(final[name][0], target) for name, target in zip(task.layers, targets)},
-        }
-        if task.mode == "feature_map":
-            metrics["filter_energy_share"] = {
-                name: {"content": _share(content_codes[name][0], task.filter),
-                       "result": _share(final[name][0], task.filter)} for name in task.layers}
-        return Result(self._picture(outcome, task), outcome, metrics)
+            "final_loss": sum(value(t, final[t.layer], target) for t, target in zip(terms, targets))}
+        if isinstance(task, Inversion):
+            metrics["code_error"] = {t.layer: _relative(final[t.layer], target) for t, target in zip(terms, targets)}
+            if task.mode == "feature_map":
+                metrics["filter_energy_share"] = {
+                    name: {"content": _share(content[name], task.filter), "result": _share(final[name], task.filter)}
+                    for name in task.layers}
+            return metrics
+        metrics["code_error"] = {task.content_layer: _relative(final[task.content_layer], targets[0])}
+        for key, kind in (("gram_distance", "gram"), ("channel_sum_distance", "channel_sum")):
+            # both distances for both modes, to compare them in figure 5
+            metrics[key] = {name: _relative(Term(kind, name).target(final[name]), Term(kind, name).target(style[name]))
+                            for name in task.style_layers}
+        return metrics
 
-    def style(self, task: StyleTransfer) -> Result:
-        x_content, x_style = self._content(task)
-        terms = task.terms(x_content.shape[2], x_content.shape[3])
-        graph = self.graph(terms, x_content.shape, task.pooling)
-        content_codes = graph.codes(x_content)
-        style_codes = graph.codes(x_style)
-        targets = [terms[0].target(content_codes[task.content_layer][0])]
-        targets += [t.target(style_codes[t.layer][0]) for t in terms[1:]]
-        graph.set_targets([t[None] for t in targets])
-        outcome = self._optimise(graph, x_content.shape, task)
-        final = graph.codes(outcome.x)
-        metrics: Dict[str, object] = {
-            "final_loss": sum(value(t, final[t.layer][0], target) for t, target in zip(terms, targets)),
-            "code_error": {task.content_layer: _relative(final[task.content_layer][0], targets[0])},
-            "gram_distance": {}, "channel_sum_distance": {},
-        }
-        for name in task.style_layers:  # both distances for both modes, to compare them in figure 5
-            ours, theirs = final[name][0], style_codes[name][0]
-            for key, kind in (("gram_distance", "gram"), ("channel_sum_distance", "channel_sum")):
-                probe = Term(kind, name)
-                metrics[key][name] = _relative(probe.target(ours), probe.target(theirs))
-        return Result(self._picture(outcome, task), outcome, metrics)
 
-    def _optimise(self, graph: LossGraph, shape, task: Task) -> Outcome:
-        return optimise(graph, initial_image(shape, task.seed, task.optimise), task.optimise, self.log)
-
-    def _picture(self, outcome: Outcome, task: Task) -> np.ndarray:
-        return images.postprocess(outcome.x, self.weights.mean_rgb, task.remove_noise)
+def _sample(codes_by_layer: Dict[str, np.ndarray], i: int) -> Dict[str, np.ndarray]:
+    """One sample's codes (C, H, W) out of a batch's."""
+    return {name: array[i] for name, array in codes_by_layer.items()}
 
 
 def _relative(ours: np.ndarray, target: np.ndarray) -> float:
@@ -207,6 +222,7 @@ def record(task: Task, result: Result, weights: Weights, device: str) -> Dict[st
         "iterations": outcome.iterations,
         "stop_reason": outcome.stop_reason,
         "seconds_per_iteration": outcome.seconds_per_iteration,
+        "batch_size": outcome.batch_size,
         **result.metrics,
         "history": outcome.history,
         "versions": versions(),

@@ -1,0 +1,43 @@
+"""Batched inversions give the images and iteration counts of separate runs."""
+import numpy as np
+import pytest
+
+from fmi_mx import tasks
+from fmi_mx.optimise import Settings
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_batch_of_five_equals_five_separate_runs(random_weights):
+    """Acceptance: filters 48 and 30 stop at about 210 and 115 updates; frozen samples stay put."""
+    batch = [tasks.Inversion("sample:astronaut", ("relu1_2",), "feature_map", k, size=32) for k in (48, 15, 0, 36, 30)]
+    runner = tasks.Runner(random_weights)
+    alone = [runner.run(t) for t in batch]
+    together = runner.run_batch(batch)
+    iterations = [r.outcome.iterations for r in alone]
+    assert max(iterations) - min(iterations) > 60  # one sample stops much earlier than another
+    assert [r.outcome.iterations for r in together] == iterations
+    assert all(r.outcome.batch_size == 5 for r in together)
+    for a, b in zip(alone, together):
+        assert np.linalg.norm(b.outcome.x - a.outcome.x) / np.linalg.norm(a.outcome.x) < 1e-4
+        assert b.metrics["code_error"]["relu1_2"] == pytest.approx(a.metrics["code_error"]["relu1_2"], rel=1e-3)
+
+
+def test_style_and_random_batches_match_too(random_weights):
+    settings = Settings(max_iterations=15, weight_decay=5e-3)
+    runner = tasks.Runner(random_weights)
+    for batch in ([tasks.StyleTransfer("sample:astronaut", s, ("relu1_1", "relu2_1"), "pmci", size=32,
+                                       optimise=settings) for s in ("sample:brick", "sample:gravel")],
+                  [tasks.Inversion("sample:astronaut", ("relu2_1",), "random", seed=k, size=32,
+                                   optimise=Settings(max_iterations=15)) for k in (1, 2, 3)]):
+        alone = [runner.run(t).outcome.x for t in batch]
+        together = [r.outcome.x for r in runner.run_batch(batch)]
+        for a, b in zip(alone, together):
+            assert np.linalg.norm(b - a) / np.linalg.norm(a) < 1e-4
+
+
+def test_tasks_of_different_keys_cannot_share_a_batch(random_weights):
+    runner = tasks.Runner(random_weights)
+    with pytest.raises(ValueError, match="batch keys"):
+        runner.run_batch([tasks.Inversion("sample:astronaut", ("relu1_1",), size=32),
+                          tasks.Inversion("sample:astronaut", ("relu1_2",), size=32)])

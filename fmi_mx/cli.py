@@ -38,6 +38,7 @@ def _add_common(p: argparse.ArgumentParser, weight_decay: float) -> None:
     p.add_argument("--pooling", choices=vgg.POOLINGS, default="avg")
     p.add_argument("--remove-noise", type=float, default=0.2, help="TV denoising weight, 0 = off (default 0.2)")
     p.add_argument("--log-every", type=int, default=50, help="progress line every N updates")
+    p.add_argument("--max-memory", type=float, default=4096.0, help="MB the executor may use (default 4096)")
     p.add_argument("--out", help="output image (.png/.jpg); a .json sidecar is written beside it")
 
 
@@ -123,7 +124,7 @@ def _run(task, a: argparse.Namespace, out: Path) -> int:
     w = weights.resolve(a.weights)
     if w.is_random:
         print(f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch", file=sys.stderr)
-    runner = tasks.Runner(w, a.device, log=lambda line: print(line, file=sys.stderr))
+    runner = tasks.Runner(w, a.device, log=lambda line: print(line, file=sys.stderr), max_memory=a.max_memory)
     result = runner.run(task)
     images.write(out, result.image)
     files.write_json(out.with_suffix(".json"), {"arguments": vars(a), **tasks.record(task, result, w, a.device)})

@@ -49,6 +49,8 @@ class Experiment:
     remove_noise: float = 0.2
     optimise: Dict[str, Any] = field(default_factory=dict)  # overrides of optimise.Settings
     style_weight_decay: float = 5e-3  # the style script's weight decay (inversions use optimise's)
+    batch_size: int = 0  # jobs per executor; 0 = as many as fit max_memory, at most 8
+    max_memory: float = 4096.0  # MB one worker's executors may use (estimated before binding)
 
     def settings(self, style: bool) -> Settings:
         base = dict(self.optimise)
@@ -135,6 +137,10 @@ def _check(exp: Experiment, errors: _Errors) -> None:
     allowed("pooling", exp.pooling, vgg.POOLINGS)
     if exp.size < 1:
         errors.add("size", f"must be a positive number of pixels, not {exp.size}")
+    if exp.batch_size < 0:
+        errors.add("batch_size", f"must be 0 (automatic) or a positive number, not {exp.batch_size}")
+    if exp.max_memory <= 0:
+        errors.add("max_memory", f"must be a positive number of MB, not {exp.max_memory}")
     settings = {f.name for f in fields(Settings)}
     for key in exp.optimise:
         if key not in settings:

@@ -18,9 +18,10 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import yaml
 
-from . import files, images, sharding, tasks, workers
+from . import files, images, memory, sharding, tasks, workers
 from . import weights as weights_module
 from .config import Experiment, to_dict
+from .errors import FmiError
 
 
 @dataclass(frozen=True)
@@ -111,19 +112,58 @@ def select_shard(jobs: List[Job], k: int, n: int) -> List[Job]:
     return [job for job in jobs if job.id in chosen]
 
 
-def execute(job: Job, runner: "tasks.Runner", root: Path, experiment: str, worker: str = "") -> Dict[str, object]:
-    """Run one job and write its picture, then its sidecar (the mark of a finished job)."""
+def batches(jobs: List[Job], runner: "tasks.Runner", batch_size: int = 0, max_memory: float = 4096.0):
+    """Split jobs into batches that share an executor, each as large as ``batch_size`` (0: as many as
+    fit ``max_memory``, at most 8); yields (jobs, their network inputs)."""
+    cache: Dict[tuple, tuple] = {}
+    by_key: Dict[tuple, list] = {}
+    for job in jobs:
+        t = job.task
+        source = (t.content, t.style, t.size)
+        if source not in cache:
+            cache[source] = runner.inputs(t)
+        by_key.setdefault(runner.batch_key(t, cache[source][0].shape), []).append((job, cache[source]))
+    for key, items in by_key.items():
+        b = batch_size or memory.batch_size(key[0], (1,) + key[1], max_memory)
+        for i in range(0, len(items), b):
+            chunk = items[i:i + b]
+            yield [job for job, _ in chunk], [inputs for _, inputs in chunk]
+
+
+def execute(jobs: List[Job], inputs: list, runner: "tasks.Runner", root: Path, experiment: str,
+            worker: str = "") -> List[Dict[str, object]]:
+    """Run one batch of jobs; write each picture, then its sidecar (the mark of a finished job)."""
     start = time.perf_counter()
-    result = runner.run(job.task)
-    out = root / job.id
-    images.write(out / "result.png", result.image)
-    (out / "failed.json").unlink(missing_ok=True)
-    files.write_json(out / "result.json", {"job": job.id, "experiment": experiment, "labels": job.labels,
-                                            "worker": worker, "pid": os.getpid(),
-                                            **tasks.record(job.task, result, runner.weights, runner.device)})
-    return {"seconds": time.perf_counter() - start, "iterations": result.outcome.iterations,
-            "stop_reason": result.outcome.stop_reason, "code_error": result.metrics["code_error"],
-            "seconds_per_iteration": result.outcome.seconds_per_iteration}
+    results = runner.run_batch([job.task for job in jobs], inputs)
+    seconds = time.perf_counter() - start
+    summaries = []
+    for job, result in zip(jobs, results):
+        out = root / job.id
+        images.write(out / "result.png", result.image)
+        (out / "failed.json").unlink(missing_ok=True)
+        files.write_json(out / "result.json", {"job": job.id, "experiment": experiment, "labels": job.labels,
+                                                "worker": worker, "pid": os.getpid(),
+                                                **tasks.record(job.task, result, runner.weights, runner.device)})
+        summaries.append({"seconds": seconds, "iterations": result.outcome.iterations, "batch_size": len(jobs),
+                          "stop_reason": result.outcome.stop_reason, "code_error": result.metrics["code_error"],
+                          "seconds_per_iteration": result.outcome.seconds_per_iteration})
+    return summaries
+
+
+def over_budget(jobs: List[Job], max_memory: float) -> Dict[str, str]:
+    """Jobs that cannot fit ``max_memory`` even alone, with the one-line reason (checked before any run)."""
+    shapes: Dict[tuple, tuple] = {}
+    problems = {}
+    for job in jobs:
+        t = job.task
+        if (t.content, t.size) not in shapes:
+            shapes[t.content, t.size] = images.resize_long_edge(images.read(t.content), t.size).shape
+        h, w = shapes[t.content, t.size][:2]
+        try:
+            memory.batch_size(tasks.Runner.terms(t, h, w), (1, 3, h, w), max_memory, what=f"job {job.id}")
+        except FmiError as e:
+            problems[job.id] = str(e)
+    return problems
 
 
 def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False, devices: Optional[List[str]] = None,
@@ -151,20 +191,27 @@ def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False, devic
     if not todo:
         log(f"all {len(jobs)} jobs{where} are finished")
         return workers.Report()
+    too_big = over_budget(todo, exp.max_memory)
+    for job_id, why in too_big.items():
+        log(f"{job_id} FAILED: {why}")
+    todo = [job for job in todo if job.id not in too_big]
     progress = _progress(len(todo))
 
     def on_done(job_id: str, summary: Optional[dict]) -> None:
         if summary:
             errors = ", ".join(f"{k} {v:.4f}" for k, v in summary["code_error"].items())
-            progress.write(f"{job_id} done in {summary['seconds']:.1f} s, {summary['iterations']} iterations "
+            batch = f" (batch of {summary['batch_size']})" if summary["batch_size"] > 1 else ""
+            progress.write(f"{job_id} done in {summary['seconds']:.1f} s{batch}, {summary['iterations']} iterations "
                            f"({summary['stop_reason']}), relative code error {errors}")
         progress.update(1)
 
     def failed(line: str) -> None:
         progress.write(line)
 
-    report = workers.run_pool(group(todo, len(devices)), devices, root, exp.name, exp.weights, failed, on_done)
+    report = workers.run_pool(group(todo, len(devices)), devices, root, exp.name, exp.weights, failed, on_done,
+                              batch_size=exp.batch_size, max_memory=exp.max_memory)
     progress.close()
+    report.failed.update(too_big)
     for job_id, why in report.failed.items():
         files.write_json(root / job_id / "failed.json", {"job": job_id, "error": why})
     for wid, stats in sorted(report.workers.items()):

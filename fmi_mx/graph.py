@@ -3,7 +3,7 @@
 Weights and targets are bound with ``grad_req='null'``; only ``data`` (the image) gets a gradient.
 The same executor also returns the codes of the requested layers, so targets are made with it too.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -17,7 +17,8 @@ class LossGraph:
     """One bound executor: ``data`` -> loss terms (``MakeLoss``) and the codes at ``layers``."""
 
     def __init__(self, weights: Weights, terms: Sequence[Term], shape: Tuple[int, int, int, int],
-                 ctx=None, pooling: str = "avg", layers: Sequence[str] = ()):
+                 ctx=None, pooling: str = "avg", layers: Sequence[str] = (), params: Optional[Dict] = None):
+        """``params``: weight NDArrays already on ``ctx``, shared by the graphs of one device."""
         self.terms = tuple(terms)
         self.shape = tuple(shape)
         self.ctx = ctx or mx.cpu()
@@ -33,9 +34,12 @@ class LossGraph:
         args = {"data": mx.nd.zeros(self.shape, self.ctx)}
         for term, name in zip(self.terms, self.target_names):
             args[name] = mx.nd.zeros((batch,) + term.target_shape(height, width), self.ctx)
+        params = {} if params is None else params
         for name in symbol.list_arguments():
             if name not in args:
-                args[name] = mx.nd.array(weights.arrays[name], self.ctx)
+                if name not in params:
+                    params[name] = mx.nd.array(weights.arrays[name], self.ctx)
+                args[name] = params[name]
         self.data = args["data"]
         self.grad = mx.nd.zeros(self.shape, self.ctx)
         self.executor = symbol.bind(self.ctx, args, args_grad={"data": self.grad},

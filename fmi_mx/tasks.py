@@ -10,7 +10,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import __version__, codes, images, vgg
+from . import __version__, codes, images, memory, vgg
 from ._mx import context, mx
 from .errors import FmiError, unknown
 from .graph import LossGraph
@@ -114,15 +114,17 @@ class Runner:
     as one batch: one forward/backward for all, each sample with its own target and stopping test.
     """
 
-    def __init__(self, weights: Weights, device: str = "cpu", log: Optional[Callable[[str], None]] = None):
-        self.weights, self.device, self.log = weights, device, log
+    def __init__(self, weights: Weights, device: str = "cpu", log: Optional[Callable[[str], None]] = None,
+                 max_memory: Optional[float] = None):
+        self.weights, self.device, self.log, self.max_memory = weights, device, log, max_memory
         self.ctx = context(device)
         self._graphs: Dict[tuple, LossGraph] = {}
+        self._params: Dict[str, object] = {}  # weights on this device, shared by all graphs
 
     def graph(self, terms: Tuple[Term, ...], shape, pooling: str) -> LossGraph:
         key = (terms, tuple(shape), pooling)
         if key not in self._graphs:
-            self._graphs[key] = LossGraph(self.weights, terms, shape, self.ctx, pooling)
+            self._graphs[key] = LossGraph(self.weights, terms, shape, self.ctx, pooling, params=self._params)
         return self._graphs[key]
 
     def inputs(self, task: Task) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -155,6 +157,11 @@ class Runner:
         if any(self.batch_key(t, x.shape) != key for t, (x, _) in zip(batch, inputs)):
             raise ValueError("tasks of different batch keys cannot share a batch")
         terms = key[0]
+        if self.max_memory and (len(batch),) + shape[1:] not in [k[1] for k in self._graphs if k[0] == terms]:
+            fits = memory.batch_size(terms, shape, self.max_memory, cap=len(batch))
+            if fits < len(batch):
+                raise FmiError(f"a batch of {len(batch)} does not fit max_memory {self.max_memory:.0f} MB "
+                               f"(at most {fits})")
         graph = self.graph(terms, (len(batch),) + shape[1:], batch[0].pooling)
         content = graph.codes(np.concatenate([x for x, _ in inputs]))
         style = graph.codes(np.concatenate([y for _, y in inputs])) if key[4] else {}

@@ -48,7 +48,8 @@ def _die_with_parent() -> None:
 
 
 def worker_main(wid: int, device: str, gpu: Optional[str], threads: int, conn,
-                root: str, experiment: str, weights_spec: str) -> None:
+                root: str, experiment: str, weights_spec: str, batch_size: int = 0, max_memory: float = 4096.0
+                ) -> None:
     """A worker's life: set up its device, then run the groups the parent sends until it sends None."""
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
@@ -61,9 +62,9 @@ def worker_main(wid: int, device: str, gpu: Optional[str], threads: int, conn,
     try:
         from . import experiments, tasks, weights  # MXNet is imported here, after the environment is set
 
-        runner = tasks.Runner(weights.resolve(weights_spec), device)
+        runner = tasks.Runner(weights.resolve(weights_spec), device, max_memory=max_memory)
     except Exception as e:  # noqa: BLE001  (any set-up failure is reported as one line)
-        conn.send(("fatal", wid, f"worker on {device}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"))
+        conn.send(("fatal", wid, f"worker on {device}: {_line(e)}"))
         return
     fault = os.environ.get(FAULT_ENV, "")
     done, per_iteration = 0, []
@@ -72,24 +73,33 @@ def worker_main(wid: int, device: str, gpu: Optional[str], threads: int, conn,
         group = conn.recv()
         if group is None:
             break
-        for job in group:
-            if finish["now"]:
-                conn.send(("skipped", wid, job.id))
-                continue
-            conn.send(("start", wid, job.id))
-            if fault == f"kill:{job.id}":
-                os.kill(os.getpid(), signal.SIGKILL)
-            try:
-                summary = experiments.execute(job, runner, Path(root), experiment, worker=f"{wid}@{device}")
-            except Exception as e:  # noqa: BLE001  (a failing job must not end the worker)
-                conn.send(("failed", wid, job.id, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
-                continue
-            done += 1
-            per_iteration.append(summary["seconds_per_iteration"])
-            conn.send(("done", wid, job.id, summary))
+        try:
+            for jobs, inputs in experiments.batches(group, runner, batch_size, max_memory):
+                ids = [job.id for job in jobs]
+                if finish["now"]:
+                    continue  # unfinished: the next run does them
+                conn.send(("start", wid, ids))
+                if any(fault == f"kill:{i}" for i in ids):
+                    os.kill(os.getpid(), signal.SIGKILL)
+                try:
+                    summaries = experiments.execute(jobs, inputs, runner, Path(root), experiment, f"{wid}@{device}")
+                except Exception as e:  # noqa: BLE001  (a failing batch must not end the worker)
+                    conn.send(("failed", wid, ids, _line(e)))
+                    continue
+                for job_id, summary in zip(ids, summaries):
+                    done += 1
+                    per_iteration.append(summary["seconds_per_iteration"])
+                    conn.send(("done", wid, job_id, summary))
+        except Exception as e:  # noqa: BLE001  (e.g. an image that became unreadable)
+            conn.send(("failed", wid, [job.id for job in group], _line(e)))
     conn.send(("stats", wid, {"device": device, "jobs": done,
                                "seconds_per_iteration": sum(per_iteration) / len(per_iteration) if done else None,
                                "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def _line(e: Exception) -> str:
+    text = str(e).splitlines()[0] if str(e) else ""
+    return text if isinstance(e, FmiError) else f"{type(e).__name__}: {text}"
 
 
 def _stop(workers) -> None:
@@ -107,14 +117,14 @@ class _Worker:
     conn: object
     device: str
     group: list = field(default_factory=list)
-    current: Optional[str] = None
+    current: List[str] = field(default_factory=list)
     closing: bool = False
     finished: int = 0
 
 
 def run_pool(groups: Sequence[list], devices: Sequence[str], root: Path, experiment: str, weights_spec: str,
-             log: Callable[[str], None] = print, on_done: Callable[[str, Optional[dict]], None] = lambda *_: None
-             ) -> Report:
+             log: Callable[[str], None] = print, on_done: Callable[[str, Optional[dict]], None] = lambda *_: None,
+             batch_size: int = 0, max_memory: float = 4096.0) -> Report:
     """Run the groups on one worker per device; see the module docstring for failures and signals."""
     ctx = mp.get_context("spawn")
     pending = collections.deque(list(g) for g in groups if g)
@@ -130,7 +140,7 @@ def run_pool(groups: Sequence[list], devices: Sequence[str], root: Path, experim
         ours, theirs = ctx.Pipe()
         process = ctx.Process(target=worker_main, name=f"fmi-mx worker {wid} ({device})", daemon=True,
                               args=(wid, device, visible_gpu(device), threads, theirs, str(root),
-                                    experiment, weights_spec))
+                                    experiment, weights_spec, batch_size, max_memory))
         process.start()
         theirs.close()
         workers[wid] = _Worker(process, ours, device)
@@ -142,11 +152,11 @@ def run_pool(groups: Sequence[list], devices: Sequence[str], root: Path, experim
             return
         code = w.process.exitcode or 0
         how = f"signal {-code}" if code < 0 else f"exit code {code}"
-        if w.current:
-            report.failed[w.current] = f"worker {wid} on {w.device} died ({how}) during this job"
-            on_done(w.current, None)
-            log(f"{w.current} FAILED: {report.failed[w.current]}")
-        elif w.finished == 0:
+        for job_id in w.current:
+            report.failed[job_id] = f"worker {wid} on {w.device} died ({how}) during this job"
+            on_done(job_id, None)
+            log(f"{job_id} FAILED: {report.failed[job_id]}")
+        if not w.current and w.finished == 0:
             startup_failures[w.device] += 1
         rest = [j for j in w.group if j.id not in report.done and j.id not in report.failed]
         if rest:
@@ -159,7 +169,7 @@ def run_pool(groups: Sequence[list], devices: Sequence[str], root: Path, experim
         if kind == "fatal":
             raise FmiError(message[2])
         if kind == "ready":
-            w.current, w.group = None, []
+            w.current, w.group = [], []
             if pending and not state["finish"]:
                 w.group = pending.popleft()
                 w.conn.send(w.group)
@@ -167,16 +177,18 @@ def run_pool(groups: Sequence[list], devices: Sequence[str], root: Path, experim
                 w.closing = True
                 w.conn.send(None)
         elif kind == "start":
-            w.current = message[2]
+            w.current = list(message[2])
         elif kind == "done":
             report.done[message[2]] += 1
-            w.current, w.finished = None, w.finished + 1
+            w.current.remove(message[2])
+            w.finished += 1
             on_done(message[2], message[3])
         elif kind == "failed":
-            report.failed[message[2]] = message[3]
-            w.current = None
-            on_done(message[2], None)
-            log(f"{message[2]} FAILED: {message[3]}")
+            for job_id in (i for i in message[2] if i not in report.done):
+                report.failed[job_id] = message[3]
+                on_done(job_id, None)
+                log(f"{job_id} FAILED: {message[3]}")
+            w.current = []
         elif kind == "stats":
             report.workers[wid] = message[2]
 

@@ -91,8 +91,9 @@ def test_shards_fill_one_folder_and_the_figure_waits_for_all(tmp_path, capsys):
 def test_a_killed_worker_fails_its_job_only_and_a_rerun_completes_it(tmp_path):
     exp = config.load(SMOKE / "fig3.yaml")
     victim = experiments.expand(exp, experiments.weights_module.resolve(exp.weights).sha256)[4].id
+    # batch_size 1: a dying worker loses the batch it runs, here the one job
     cmd = [sys.executable, "-m", "fmi_mx.cli", "run", str(SMOKE / "fig3.yaml"), "--runs", str(tmp_path),
-           "--devices", "cpu,cpu"]
+           "--devices", "cpu,cpu", "--set", "batch_size=1"]
     first = subprocess.run(cmd, capture_output=True, text=True, env={**_env(), "FMI_MX_FAULT": f"kill:{victim}"})
     assert first.returncode == 1 and f"{victim}" in first.stderr and "1 job(s) failed" in first.stderr
     root = tmp_path / exp.name

@@ -1,0 +1,79 @@
+"""Memory plan of an executor, estimated before binding, so a sweep picks its batch size and a job
+that cannot fit fails at once instead of crashing midway.
+
+Fitted to MXNet 1.9.1's CPU memory planner (``executor.debug_str()``, "Total N MB allocated"): it
+keeps every convolution and pooling output for the backward pass (ReLU runs in place) and two
+buffers of the largest activation for the gradients. Checked within 25% in tests/test_memory.py.
+"""
+import re
+from typing import Sequence, Tuple
+
+import numpy as np
+
+from . import vgg
+from .errors import FmiError
+
+FLOAT = 4  # bytes
+MAX_BATCH = 8
+
+
+def plan_bytes(layers: Sequence[str], shape: Tuple[int, int, int, int]) -> int:
+    """Activations and gradient buffers the executor allocates for the network up to the deepest layer."""
+    batch, _, height, width = shape
+    deepest = max(vgg.layer(n).index for n in layers)
+    kept, largest = 0, 0
+    for spec in vgg.LAYERS[: deepest + 1]:
+        c, h, w = vgg.output_shape(spec.name, height, width)
+        if spec.kind in ("conv", "pool"):
+            kept += c * h * w
+        largest = max(largest, c * h * w)
+    return FLOAT * batch * (kept + 2 * largest)
+
+
+def term_bytes(terms, shape: Tuple[int, int, int, int]) -> int:
+    """Buffers of the loss terms: Gram matrices and their difference (gram), the broadcast gradient of
+    the channel sums (channel_sum), the gradient of the code (both); a code term runs in place."""
+    batch, _, height, width = shape
+    total = 0
+    for t in terms:
+        c, h, w = vgg.output_shape(t.layer, height, width)
+        total += {"code": 0, "gram": 2 * c * c + c * h * w, "channel_sum": c * h * w}[t.kind]
+    return FLOAT * batch * total
+
+
+def argument_bytes(terms, shape: Tuple[int, int, int, int]) -> int:
+    """The image, its gradient and the targets (the weights are counted once per device, not here)."""
+    batch, _, height, width = shape
+    targets = sum(int(np.prod(t.target_shape(height, width))) for t in terms)
+    return FLOAT * batch * (2 * 3 * height * width + targets)
+
+
+def weight_bytes(layers: Sequence[str]) -> int:
+    deepest = max(vgg.layer(n).index for n in layers)
+    return FLOAT * sum(int(np.prod(s)) for k, s in vgg.conv_shapes().items()
+                       if vgg.layer(k.rsplit("_", 1)[0]).index <= deepest)
+
+
+def estimate(terms, shape: Tuple[int, int, int, int]) -> int:
+    """Bytes one executor of ``shape`` needs for ``terms``, weights excluded."""
+    return plan_bytes([t.layer for t in terms], shape) + term_bytes(terms, shape) + argument_bytes(terms, shape)
+
+
+def reported(graph) -> int:
+    """What MXNet says a bound graph holds: its memory plan plus the image, gradient and target arrays."""
+    total = re.findall(r"Total (\d+) MB allocated", graph.executor.debug_str())
+    arrays = [graph.data, graph.grad] + list(graph._targets)
+    return int(total[-1]) * 2 ** 20 + sum(int(np.prod(a.shape)) * FLOAT for a in arrays)
+
+
+def batch_size(terms, shape1: Tuple[int, int, int, int], max_memory_mb: float, cap: int = MAX_BATCH,
+               what: str = "this job") -> int:
+    """The largest batch (at most ``cap``) whose estimate, weights included, fits ``max_memory_mb``."""
+    budget = max_memory_mb * 2 ** 20 - weight_bytes([t.layer for t in terms])
+    one = estimate(terms, shape1)
+    if one > budget:
+        need = (one + weight_bytes([t.layer for t in terms])) / 2 ** 20
+        raise FmiError(f"{what} needs an estimated {need:.0f} MB at batch size 1 ({shape1[2]}x{shape1[3]} px, "
+                       f"up to {max(terms, key=lambda t: vgg.layer(t.layer).index).layer}), over max_memory "
+                       f"{max_memory_mb:.0f} MB")
+    return max(1, min(cap, int(budget // one)))

@@ -5,7 +5,7 @@ MXNET_EXTRA ?= cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
-.PHONY: setup test demo inputs weights fig3 fig4 fig5 sweep-slurm doctor clean
+.PHONY: setup test demo inputs weights fig3 fig4 fig5 sweep-slurm doctor bench clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,13 @@ sweep-slurm: setup
 	$(BIN)/fmi-mx run $(CONFIG) --dry-run > /dev/null
 	mkdir -p logs
 	CONFIG=$(CONFIG) sbatch --array=0-$$(($(TASKS) - 1)) experiments/slurm/sweep.sbatch
+
+# Benchmark against the original loop and PyTorch (the bench extra; override BENCH_TORCH for another build)
+BENCH_TORCH ?= torch==2.13.0
+bench: setup
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(BENCH_TORCH)" \
+		|| echo "PyTorch could not be installed: its baseline will be skipped"
+	$(BIN)/fmi-mx bench
 
 doctor: setup
 	$(BIN)/fmi-mx doctor

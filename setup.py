@@ -24,6 +24,7 @@ setup(
                 "nvidia-cublas-cu11", "nvidia-cufft-cu11", "nvidia-curand-cu11", "nvidia-cusolver-cu11",
                 "nvidia-cuda-nvrtc-cu11", "nvidia-nccl-cu11", "nvidia-nvtx-cu11"],
         "test": ["pytest"],
+        "bench": ["torch"],  # the PyTorch baseline of `make bench` (CPU build is enough)
     },
     entry_points={"console_scripts": ["fmi-mx=fmi_mx.cli:main"]},
 )

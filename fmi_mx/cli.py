@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inputs", help="download the paper's six images into inputs/ (sha256-checked)")
     p.add_argument("--out", default="inputs")
 
+    p = sub.add_parser("bench", help="time our inversion step against the original loop and PyTorch")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--out", default=str(Path("benchmarks") / "results"))
+
     sub.add_parser("doctor", help="MXNet build features, GPUs and their compute capability, CUDA libraries")
 
     p = sub.add_parser("demo", help="FMI of filters 0..4 at relu1_2 and relu2_2, random weights, no downloads")
@@ -208,6 +213,13 @@ def _inputs(a: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(a: argparse.Namespace) -> int:
+    from . import bench
+
+    print(bench.run(a.size, a.repeats, Path(a.out)))
+    return 0
+
+
 def _doctor(a: argparse.Namespace) -> int:
     from . import doctor
 
@@ -225,7 +237,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"invert": _invert, "style": _style, "weights": _weights, "run": _experiment,
-                "figure": _experiment, "inputs": _inputs, "doctor": _doctor,
+                "figure": _experiment, "inputs": _inputs, "doctor": _doctor, "bench": _bench,
                 "demo": _demo}[args.command](args)
     except FmiError as e:
         print(f"fmi-mx: error: {e}", file=sys.stderr)

@@ -51,35 +51,50 @@ class Outcome:
     batch_size: int = 1
 
 
+class SGD:
+    """The update of the spec on a batch of images, in place, with preallocated state."""
+
+    def __init__(self, graph, s: Settings):
+        self.graph, self.s = graph, s
+        x = graph.data
+        n = x.shape[0]
+        self.mom, self.previous = mx.nd.zeros_like(x), mx.nd.zeros_like(x)
+        self._flat_x, self._flat_mom = x.reshape((n, -1)), self.mom.reshape((n, -1))  # views
+
+    def step(self, update: int) -> np.ndarray:
+        """Forward, backward, one SGD update; returns each sample's ||x_t - x_t-1|| / ||x_t||."""
+        x, s = self.graph.data, self.s
+        x.copyto(self.previous)
+        self.graph.step()
+        mx.nd.sgd_mom_update(x, self.graph.grad, self.mom, out=x, lr=learning_rate(update, s), momentum=s.momentum,
+                             wd=s.weight_decay, clip_gradient=s.clip_gradient)
+        # note: the one host sync per update, which the stopping test needs
+        return (mx.nd.norm(self._flat_mom, axis=1) / mx.nd.norm(self._flat_x, axis=1)).asnumpy()
+
+
 def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], None]] = None) -> List[Outcome]:
     """Run SGD on ``graph.data`` (a batch of N images) from ``x0`` until every sample has stopped.
 
     Each sample keeps its own stopping test and is frozen once it stops, so a batch gives the images
     of N separate runs. A sample that turns non-finite keeps its last finite image (``non_finite``).
     """
-    x, grad = graph.data, graph.grad
+    x = graph.data
     n = x.shape[0]
     x[:] = x0
-    mom, previous = mx.nd.zeros_like(x), mx.nd.zeros_like(x)
-    flat_x, flat_mom = x.reshape((n, -1)), mom.reshape((n, -1))  # views
+    sgd = SGD(graph, s)
     iterations, reasons = [0] * n, [""] * n
     frozen: dict = {}  # sample -> its final image, restored after every batch update
     history = []
     start = time.perf_counter()
     for update in range(1, s.max_iterations + 1):
         running = [i for i in range(n) if i not in frozen]
-        x.copyto(previous)
-        graph.step()
-        mx.nd.sgd_mom_update(x, grad, mom, out=x, lr=learning_rate(update, s), momentum=s.momentum,
-                             wd=s.weight_decay, clip_gradient=s.clip_gradient)
-        # note: the one host sync per update, which the stopping test needs
-        change = (mx.nd.norm(flat_mom, axis=1) / mx.nd.norm(flat_x, axis=1)).asnumpy()
+        change = sgd.step(update)
         for i in frozen:
             x[i:i + 1] = frozen[i]
         for i in running:
             if not math.isfinite(change[i]):
-                x[i:i + 1] = previous[i:i + 1]
-                reasons[i], frozen[i] = "non_finite", previous[i:i + 1].copy()
+                x[i:i + 1] = sgd.previous[i:i + 1]
+                reasons[i], frozen[i] = "non_finite", sgd.previous[i:i + 1].copy()
             else:
                 iterations[i] = update
                 if change[i] < s.stop_eps:

@@ -6,7 +6,26 @@ message, no others. The oneDNN subgraph banner is switched off unless the user s
 """
 import os
 import warnings
+from pathlib import Path
 
+
+def physical_cores(sysfs: Path = Path("/sys/devices/system/cpu")) -> int:
+    """Cores this process may run on, hyperthread siblings counted once."""
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    siblings = set()
+    for cpu in usable:
+        try:
+            siblings.add((sysfs / f"cpu{cpu}" / "topology" / "thread_siblings_list").read_text().strip())
+        except OSError:
+            siblings.add(str(cpu))
+    return max(1, len(siblings))
+
+
+# MXNet 1.9.1 sizes its OpenMP pool as half the logical CPUs on x86, assuming hyperthreading: on a
+# 2-vCPU machine without it, one thread. Using every physical core makes a step 1.8x faster there
+# (benchmarks/README.md). OMP_NUM_THREADS or MXNET_OMP_MAX_THREADS, when set, win.
+if "OMP_NUM_THREADS" not in os.environ:
+    os.environ.setdefault("MXNET_OMP_MAX_THREADS", str(physical_cores()))
 os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
 warnings.filterwarnings("ignore", message=r".*`np\.bool` is a deprecated alias")
 for _message in (r"In accordance with NEP 32", r"Please import `csr_matrix`", r"distutils Version classes"):

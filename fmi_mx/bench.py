@@ -7,6 +7,8 @@ weights' device copies included), achieved GFLOP/s of the
 useful convolution work (forward + gradient with respect to the image: twice the forward FLOPs)
 and that as a fraction of this machine's float32 GEMM rate (numpy, 2048^3).
 """
+import gc
+import os
 import platform
 import re
 import statistics
@@ -96,11 +98,11 @@ class Ours:
 
 
 class Original:
-    """The authors' loop as written: every weight gets a gradient, the loss gradient is fed as a head
+    """The authors' loop as written (run here with our thread pool): every weight gets a gradient, the loss gradient is fed as a head
     gradient built from a fresh target array each iteration, the relative change is read back
     every iteration with a copy of the old image, and mx.optimizer.SGD does the update."""
 
-    label = "original loop"
+    label = "original loop, our threads"
 
     def __init__(self, weights: Weights, case: Case, content: np.ndarray):
         feats = vgg.features([t.layer for t in case.terms])
@@ -119,7 +121,8 @@ class Original:
         s = Settings()
         self.optimizer = mx.optimizer.SGD(learning_rate=s.learning_rate, momentum=s.momentum, wd=s.weight_decay,
                                           clip_gradient=s.clip_gradient,
-                                          lr_scheduler=mx.lr_scheduler.FactorScheduler(step=s.lr_step, factor=s.lr_factor))
+                                          lr_scheduler=mx.lr_scheduler.FactorScheduler(step=s.lr_step, factor=s.lr_factor,
+                                                                                        base_lr=s.learning_rate))
         self.state = self.optimizer.create_state(0, self.img)
 
     def step(self) -> None:
@@ -191,10 +194,59 @@ class Torch:
             (self.mom.norm() / self.x.norm()).item()
 
 
+def _remote_child(conn, variant: str, case: Case, size: int) -> None:
+    """A variant in its own process, stepping on command: the original loop with MXNet's own threads."""
+    v = {cls.label: cls for cls in (Ours, Original, Torch)}[variant](random_he(0), case, _content(size))
+    conn.send("ready")
+    while conn.recv():
+        start = time.perf_counter()
+        v.step()
+        conn.send(time.perf_counter() - start)
+
+
+def mxnet_default_threads() -> int:
+    """The OpenMP pool MXNet 1.9.1 chooses by itself: half the logical CPUs on x86 (it assumes
+    hyperthreading), all of them elsewhere."""
+    cpus = os.cpu_count() or 1
+    return max(1, cpus // 2) if platform.machine().lower() in ("x86_64", "amd64", "i686") else cpus
+
+
+class OriginalAsRun:
+    """The original loop as it ran: in its own process, with MXNet's default thread pool."""
+
+    label = "original loop"
+
+    def __init__(self, weights: Weights, case: Case, content: np.ndarray):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        self.conn, theirs = ctx.Pipe()
+        self.process = ctx.Process(target=_remote_child, daemon=True,
+                                   args=(theirs, Original.label, case, content.shape[-1]))
+        ours = os.environ.get("MXNET_OMP_MAX_THREADS")
+        os.environ["MXNET_OMP_MAX_THREADS"] = str(mxnet_default_threads())  # the child inherits it at start,
+        try:                                                                 # before it imports MXNet
+            self.process.start()
+        finally:
+            os.environ.pop("MXNET_OMP_MAX_THREADS")
+            if ours is not None:
+                os.environ["MXNET_OMP_MAX_THREADS"] = ours
+        self.conn.recv()
+        self.last = 0.0
+
+    def step(self) -> None:
+        self.conn.send(True)
+        self.last = self.conn.recv()
+
+    def close(self) -> None:
+        self.conn.send(False)
+        self.process.join()
+
+
 def _peak_child(conn, variant: str, case: Case, size: int) -> None:
     weights = random_he(0)
     content = _content(size)
-    cls = {cls.label: cls for cls in (Ours, Original, Torch)}[variant]
+    cls = {cls.label: cls for cls in (Ours, Original, Torch)}[variant]  # the original's peak: "our threads" row
     if cls is Torch:
         import torch  # noqa: F401  (its import is not the step's memory)
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current resident set
@@ -229,7 +281,7 @@ def _content(size: int) -> np.ndarray:
     return np.random.default_rng(0).uniform(-100, 100, (1, 3, size, size)).astype(np.float32)
 
 
-def measure(case: Case, weights: Weights, content: np.ndarray, variants, repeats: int, warmup: int = 2):
+def measure(case: Case, weights: Weights, content: np.ndarray, variants, repeats: int, warmup: int = 3):
     """Median seconds per step of each variant, interleaved after warm-up."""
     built = [cls(weights, case, content) for cls in variants]
     for v in built:
@@ -240,11 +292,15 @@ def measure(case: Case, weights: Weights, content: np.ndarray, variants, repeats
         for i, v in enumerate(built):
             start = time.perf_counter()
             v.step()
-            times[i].append(time.perf_counter() - start)
+            times[i].append(getattr(v, "last", None) or time.perf_counter() - start)
+    for v in built:
+        getattr(v, "close", lambda: None)()
+    del built
+    gc.collect()  # the next case starts without this one's executors
     return [(v.label, statistics.median(t)) for v, t in zip(built, times)]
 
 
-def run(size: int = 256, repeats: int = 5, out_dir: Optional[Path] = Path("benchmarks/results"),
+def run(size: int = 256, repeats: int = 7, out_dir: Optional[Path] = Path("benchmarks/results"),
         log: Callable[[str], None] = print) -> str:
     """Run every case; print and write the table to benchmarks/results/<machine>.md."""
     weights = random_he(0)
@@ -258,12 +314,12 @@ def run(size: int = 256, repeats: int = 5, out_dir: Optional[Path] = Path("bench
     gemm = gemm_gflops()
     rows = []
     for case in cases(size):
-        variants = [Ours] + ([Original] + ([Torch] if have_torch else []) if case.baselines else [])
+        variants = [Ours] + ([OriginalAsRun, Original] + ([Torch] if have_torch else []) if case.baselines else [])
         flops = 2 * conv_flops([t.layer for t in case.terms], size, size) * case.batch
         results = measure(case, weights, content, variants, repeats)
         base = {label: seconds for label, seconds in results}
         for label, seconds in results:
-            peak = peak_mb(label, case, size)
+            peak = peak_mb(label, case, size) if label != OriginalAsRun.label else float("nan")
             rate = flops / seconds / 1e9
             rows.append((case.name, case.batch, label, seconds * 1e3, seconds * 1e3 / case.batch, peak, rate,
                          rate / gemm, base.get("original loop", float("nan")) / seconds,
@@ -283,17 +339,16 @@ def machine() -> str:
                      if line.startswith("model name"))
     except (OSError, StopIteration):
         model = platform.processor() or platform.machine()
-    import os
-
     return re.sub(r"[^a-z0-9]+", "-", f"{model} {os.cpu_count()} cores".lower()).strip("-")
 
 
 def _table(rows, size: int, repeats: int, gemm: float) -> str:
-    import os
-
     head = (f"# fmi-mx bench on {machine()}\n\n{size} px, seeded random VGG-19, median of {repeats} interleaved "
-            f"steps after 2 warm-up steps; mxnet {mx.__version__}, {os.cpu_count()} cores; numpy float32 GEMM "
-            f"{gemm:.1f} GFLOP/s.\nGFLOP/s counts the useful convolution work (forward + gradient of the image).\n\n"
+            f"steps after 3 warm-up steps; mxnet {mx.__version__}, {os.cpu_count()} cores; numpy float32 GEMM "
+            f"{gemm:.1f} GFLOP/s.\nGFLOP/s counts the useful convolution work (forward + gradient of the image). "
+            f"fmi_mx and PyTorch use {os.environ.get('MXNET_OMP_MAX_THREADS') or os.environ.get('OMP_NUM_THREADS')} "
+            f"threads; \"original loop\" runs in its own process with MXNet's default pool "
+            f"({mxnet_default_threads()} threads here), \"original loop, our threads\" in ours.\n\n"
             "| case | B | variant | ms/step | ms/image | peak MB | GFLOP/s | of GEMM | speed-up vs original | "
             "time vs PyTorch |\n|---|---|---|---|---|---|---|---|---|---|\n")
     fmt = lambda v, f: "" if v != v else format(v, f)  # noqa: E731  (NaN -> blank)

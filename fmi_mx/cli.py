@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="time our inversion step against the original loop and PyTorch")
     p.add_argument("--size", type=int, default=256)
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--out", default=str(Path("benchmarks") / "results"))
 
     sub.add_parser("doctor", help="MXNet build features, GPUs and their compute capability, CUDA libraries")

@@ -6,20 +6,8 @@ message, no others. The oneDNN subgraph banner is switched off unless the user s
 """
 import os
 import warnings
-from pathlib import Path
 
-
-def physical_cores(sysfs: Path = Path("/sys/devices/system/cpu")) -> int:
-    """Cores this process may run on, hyperthread siblings counted once."""
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    siblings = set()
-    for cpu in usable:
-        try:
-            siblings.add((sysfs / f"cpu{cpu}" / "topology" / "thread_siblings_list").read_text().strip())
-        except OSError:
-            siblings.add(str(cpu))
-    return max(1, len(siblings))
-
+from .cpus import physical_cores
 
 # MXNet 1.9.1 sizes its OpenMP pool as half the logical CPUs on x86, assuming hyperthreading: on a
 # 2-vCPU machine without it, one thread. Using every physical core makes a step 1.8x faster there

@@ -293,11 +293,12 @@ def measure(case: Case, weights: Weights, content: np.ndarray, variants, repeats
             start = time.perf_counter()
             v.step()
             times[i].append(getattr(v, "last", None) or time.perf_counter() - start)
+    result = [(v.label, statistics.median(t)) for v, t in zip(built, times)]
     for v in built:
         getattr(v, "close", lambda: None)()
     del built
     gc.collect()  # the next case starts without this one's executors
-    return [(v.label, statistics.median(t)) for v, t in zip(built, times)]
+    return result
 
 
 def run(size: int = 256, repeats: int = 7, out_dir: Optional[Path] = Path("benchmarks/results"),

@@ -6,6 +6,7 @@ import os
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import vgg
+from .cpus import physical_cores
 from .errors import FmiError
 
 
@@ -95,6 +96,9 @@ def shard(costs: Dict[str, float], k: int, n: int) -> List[str]:
 
 
 def omp_threads(n_workers: int, environ: Mapping[str, str] = os.environ) -> int:
-    """OpenMP threads per worker: SLURM_CPUS_PER_TASK (or the machine's cores) shared among workers."""
-    cpus = int(environ.get("SLURM_CPUS_PER_TASK") or os.cpu_count() or 1)
+    """OpenMP threads per worker: OMP_NUM_THREADS if the user set it, else SLURM_CPUS_PER_TASK (or the
+    physical cores) shared among the workers."""
+    if environ.get("OMP_NUM_THREADS", "").isdigit():
+        return int(environ["OMP_NUM_THREADS"])
+    cpus = int(environ.get("SLURM_CPUS_PER_TASK") or physical_cores())
     return max(1, cpus // max(1, n_workers))

@@ -54,7 +54,8 @@ def worker_main(wid: int, device: str, gpu: Optional[str], threads: int, conn,
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
         device = "gpu:0"
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    # both: MXNet reads MXNET_OMP_MAX_THREADS first, and the parent's (its whole machine) was inherited
+    os.environ["OMP_NUM_THREADS"] = os.environ["MXNET_OMP_MAX_THREADS"] = str(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
     finish = {"now": False}
     signal.signal(signal.SIGUSR1, lambda *_: finish.__setitem__("now", True))

@@ -149,3 +149,19 @@ def test_gpu_without_a_gpu_build_says_so_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "needs a GPU build of MXNet" in err[0]
     assert not list(tmp_path.glob("*/*/result.json"))
+
+
+def test_physical_cores_counts_hyperthread_siblings_once(tmp_path):
+    from fmi_mx.cpus import physical_cores
+
+    for cpu, siblings in enumerate(["0,2", "1,3", "0,2", "1,3"]):
+        topology = tmp_path / f"cpu{cpu}" / "topology"
+        topology.mkdir(parents=True)
+        (topology / "thread_siblings_list").write_text(siblings + "\n")
+    import os
+
+    usable = os.sched_getaffinity(0)
+    expected = len({["0,2", "1,3"][c % 2] if c < 4 else str(c) for c in usable})
+    assert physical_cores(tmp_path) == expected
+    assert sharding.omp_threads(2, {"OMP_NUM_THREADS": "3"}) == 3
+    assert sharding.omp_threads(2, {"SLURM_CPUS_PER_TASK": "8"}) == 4

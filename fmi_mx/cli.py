@@ -1,6 +1,7 @@
-"""Command line: ``fmi-mx invert | style | weights | demo``. ``main(argv)`` returns the exit status.
+"""Command line: ``fmi-mx invert | style | weights | run | figure | inputs | bench | doctor | demo``.
 
-Exit status: 0 done, 1 the optimisation went non-finite (the last finite image is kept), 2 bad input.
+``main(argv)`` returns the exit status: 0 done, 1 an optimisation went non-finite (the last finite
+image is kept) or a sweep job failed, 2 bad input, 130 stopped early (Ctrl-C, SIGUSR1).
 """
 import argparse
 import sys

@@ -95,19 +95,15 @@ def group(jobs: List[Job], n_workers: int) -> List[List[Job]]:
     by_key: Dict[tuple, List[Job]] = {}
     for job in jobs:
         t = job.task
-        layers = t.layers if isinstance(t, tasks.Inversion) else (t.mode, t.content_layer) + tuple(t.style_layers)
-        by_key.setdefault((type(t).__name__, layers, t.content, t.size, t.pooling), []).append(job)
+        by_key.setdefault((t.mode, tasks.layers_of(t), t.content, t.size, t.pooling), []).append(job)
     chunk = max(1, -(-len(jobs) // (2 * max(1, n_workers))))
     return [g[i:i + chunk] for g in by_key.values() for i in range(0, len(g), chunk)]
 
 
 def select_shard(jobs: List[Job], k: int, n: int) -> List[Job]:
     """Shard k of n of the job list, balanced by expected cost (see sharding.shard)."""
-    costs = {}
-    for job in jobs:
-        t = job.task
-        layers = t.layers if isinstance(t, tasks.Inversion) else (t.content_layer,) + tuple(t.style_layers)
-        costs[job.id] = sharding.cost(layers, t.size, t.size, t.optimise.max_iterations)
+    costs = {job.id: sharding.cost(tasks.layers_of(job.task), job.task.size, job.task.size,
+                                   job.task.optimise.max_iterations) for job in jobs}
     chosen = set(sharding.shard(costs, k, n))
     return [job for job in jobs if job.id in chosen]
 

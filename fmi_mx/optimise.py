@@ -60,6 +60,7 @@ class SGD:
         n = x.shape[0]
         self.mom, self.previous = mx.nd.zeros_like(x), mx.nd.zeros_like(x)
         self._flat_x, self._flat_mom = x.reshape((n, -1)), self.mom.reshape((n, -1))  # views
+        self._norms = [mx.nd.zeros((n,), x.context) for _ in range(3)]  # ||mom||, ||x||, their ratio
 
     def step(self, update: int) -> np.ndarray:
         """Forward, backward, one SGD update; returns each sample's ||x_t - x_t-1|| / ||x_t||."""
@@ -68,8 +69,11 @@ class SGD:
         self.graph.step()
         mx.nd.sgd_mom_update(x, self.graph.grad, self.mom, out=x, lr=learning_rate(update, s), momentum=s.momentum,
                              wd=s.weight_decay, clip_gradient=s.clip_gradient)
-        # note: the one host sync per update, which the stopping test needs
-        return (mx.nd.norm(self._flat_mom, axis=1) / mx.nd.norm(self._flat_x, axis=1)).asnumpy()
+        moved, norm, change = self._norms
+        mx.nd.norm(self._flat_mom, axis=1, out=moved)
+        mx.nd.norm(self._flat_x, axis=1, out=norm)
+        mx.nd.broadcast_div(moved, norm, out=change)
+        return change.asnumpy()  # note: the one host sync per update, which the stopping test needs
 
 
 def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], None]] = None) -> List[Outcome]:

@@ -98,6 +98,13 @@ def _check_common(task) -> None:
 Task = Union[Inversion, StyleTransfer]
 
 
+def layers_of(task: Task) -> Tuple[str, ...]:
+    """Every layer a task's losses read."""
+    if isinstance(task, Inversion):
+        return tuple(task.layers)
+    return (task.content_layer,) + tuple(task.style_layers)
+
+
 @dataclass
 class Result:
     """The picture, how the optimisation went, and the numbers that say how good it is."""
@@ -144,7 +151,7 @@ class Runner:
     def batch_key(cls, task: Task, shape) -> tuple:
         """Tasks with equal keys can share one executor and run as one batch."""
         return (cls.terms(task, shape[2], shape[3]), tuple(shape[1:]), task.pooling, task.optimise,
-                task.style is not None, task.remove_noise)
+                task.style is not None)
 
     def run(self, task: Task) -> Result:
         return self.run_batch([task])[0]
@@ -157,14 +164,14 @@ class Runner:
         if any(self.batch_key(t, x.shape) != key for t, (x, _) in zip(batch, inputs)):
             raise ValueError("tasks of different batch keys cannot share a batch")
         terms = key[0]
-        if self.max_memory and (len(batch),) + shape[1:] not in [k[1] for k in self._graphs if k[0] == terms]:
+        if self.max_memory:
             fits = memory.batch_size(terms, shape, self.max_memory, cap=len(batch))
             if fits < len(batch):
                 raise FmiError(f"a batch of {len(batch)} does not fit max_memory {self.max_memory:.0f} MB "
                                f"(at most {fits})")
         graph = self.graph(terms, (len(batch),) + shape[1:], batch[0].pooling)
         content = graph.codes(np.concatenate([x for x, _ in inputs]))
-        style = graph.codes(np.concatenate([y for _, y in inputs])) if key[4] else {}
+        style = graph.codes(np.concatenate([y for _, y in inputs])) if batch[0].style else {}
         targets = [self._targets(t, terms, _sample(content, i), _sample(style, i)) for i, t in enumerate(batch)]
         graph.set_targets([np.stack(per_term) for per_term in zip(*targets)])
         x0 = np.concatenate([initial_image(shape, t.seed, t.optimise) for t in batch])

@@ -211,6 +211,8 @@ def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False, devic
     for job_id, why in report.failed.items():
         files.write_json(root / job_id / "failed.json", {"job": job_id, "error": why})
     for wid, stats in sorted(report.workers.items()):
+        if stats["mxnet_imported_early"]:
+            log(f"warning: worker {wid} imported MXNet before choosing its device (harmless on a CPU)")
         per_iteration = stats["seconds_per_iteration"]
         log(f"worker {wid} on {stats['device']}: {stats['jobs']} jobs, "
             f"{per_iteration * 1e3:.1f} ms/iteration, peak memory {stats['peak_memory_mb']:.0f} MB"

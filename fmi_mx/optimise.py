@@ -10,8 +10,6 @@ from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
-from ._mx import mx
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -55,7 +53,9 @@ class SGD:
     """The update of the spec on a batch of images, in place, with preallocated state."""
 
     def __init__(self, graph, s: Settings):
-        self.graph, self.s = graph, s
+        from ._mx import mx  # here, not at the top: the CLI and spawned workers import this module first
+
+        self.mx, self.graph, self.s = mx, graph, s
         x = graph.data
         n = x.shape[0]
         self.mom, self.previous = mx.nd.zeros_like(x), mx.nd.zeros_like(x)
@@ -64,7 +64,7 @@ class SGD:
 
     def step(self, update: int) -> np.ndarray:
         """Forward, backward, one SGD update; returns each sample's ||x_t - x_t-1|| / ||x_t||."""
-        x, s = self.graph.data, self.s
+        mx, x, s = self.mx, self.graph.data, self.s
         x.copyto(self.previous)
         self.graph.step()
         mx.nd.sgd_mom_update(x, self.graph.grad, self.mom, out=x, lr=learning_rate(update, s), momentum=s.momentum,

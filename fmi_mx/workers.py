@@ -14,6 +14,7 @@ import multiprocessing as mp
 import os
 import resource
 import signal
+import sys
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -51,6 +52,10 @@ def worker_main(wid: int, device: str, gpu: Optional[str], threads: int, conn,
                 root: str, experiment: str, weights_spec: str, batch_size: int = 0, max_memory: float = 4096.0
                 ) -> None:
     """A worker's life: set up its device, then run the groups the parent sends until it sends None."""
+    early = "mxnet" in sys.modules  # would mean CUDA was set up before this worker chose its GPU
+    if early and gpu is not None:
+        conn.send(("fatal", wid, f"worker on {device}: MXNet was imported before the worker chose its GPU"))
+        return
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
         device = "gpu:0"
@@ -93,7 +98,7 @@ def worker_main(wid: int, device: str, gpu: Optional[str], threads: int, conn,
                     conn.send(("done", wid, job_id, summary))
         except Exception as e:  # noqa: BLE001  (e.g. an image that became unreadable)
             conn.send(("failed", wid, [job.id for job in group], _line(e)))
-    conn.send(("stats", wid, {"device": device, "jobs": done,
+    conn.send(("stats", wid, {"device": device, "jobs": done, "mxnet_imported_early": early,
                                "seconds_per_iteration": sum(per_iteration) / len(per_iteration) if done else None,
                                "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 

@@ -114,9 +114,20 @@ def _env():
 
 
 def test_worker_module_does_not_import_mxnet():
-    """Spawned workers import fmi_mx.workers before they choose their GPU: it must not pull in MXNet."""
-    code = "import sys, fmi_mx.workers, fmi_mx.sharding; print('mxnet' in sys.modules)"
+    """Spawned workers import fmi_mx.workers, and the parent's main module (the CLI), before they
+    choose their GPU: neither may pull in MXNet."""
+    code = "import sys, fmi_mx.workers, fmi_mx.sharding, fmi_mx.cli; print('mxnet' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["module", "console script"])
+def test_workers_choose_their_device_before_importing_mxnet(tmp_path, launcher):
+    prefix = [sys.executable, "-m", "fmi_mx.cli"] if launcher == "module" else [str(Path(sys.executable).parent / "fmi-mx")]
+    out = subprocess.run(prefix + ["run", str(SMOKE / "fig4.yaml"), "--runs", str(tmp_path), "--devices", "cpu,cpu"],
+                         capture_output=True, text=True, env=_env())
+    assert out.returncode == 0, out.stderr
+    assert "worker 1 on cpu" in out.stdout and "before choosing its device" not in out.stdout
 
 
 @pytest.mark.slow
@@ -165,3 +176,28 @@ def test_physical_cores_counts_hyperthread_siblings_once(tmp_path):
     assert physical_cores(tmp_path) == expected
     assert sharding.omp_threads(2, {"OMP_NUM_THREADS": "3"}) == 3
     assert sharding.omp_threads(2, {"SLURM_CPUS_PER_TASK": "8"}) == 4
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_worker_and_keeps_finished_jobs(tmp_path):
+    import os
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "fmi_mx.cli", "run", str(SMOKE / "fig3.yaml"), "--runs", str(tmp_path),
+           "--devices", "cpu,cpu", "--set", "optimise.max_iterations=60", "--set", "batch_size=1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
+    root = tmp_path / "smoke-fig3"
+    deadline = time.time() + 120
+    while len(list(root.glob("*/result.json"))) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "left for the next run" in err
+    done = _sidecars(root)
+    assert 2 <= len(done) < 18
+    time.sleep(0.5)
+    for pid in {record["pid"] for record in done.values()}:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # the workers are gone
+    assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")]

@@ -7,6 +7,7 @@ weights' device copies included), achieved GFLOP/s of the
 useful convolution work (forward + gradient with respect to the image: twice the forward FLOPs)
 and that as a fraction of this machine's float32 GEMM rate (numpy, 2048^3).
 """
+import dataclasses
 import gc
 import os
 import platform
@@ -34,15 +35,13 @@ class Case:
     name: str
     terms: Tuple[Term, ...]
     batch: int = 1
-    baselines: bool = True  # the original loop and PyTorch: batch 1 only, as they were written
+    our_batches: Tuple[int, ...] = (1,)  # ours at each batch size; the baselines at 1, as they were written
 
 
 def cases(size: int) -> List[Case]:
     pmci = (Term("code", "relu2_2", 10.0 / ((size // 2) ** 2)),) + tuple(Term("channel_sum", n) for n in STYLE_LAYERS)
-    return [Case("FMI relu5_1", (Term("code", "relu5_1"),)),
-            Case("FMI relu5_1", (Term("code", "relu5_1"),), 5, False),
-            Case("FMI relu3_2", (Term("code", "relu3_2"),)),
-            Case("FMI relu3_2", (Term("code", "relu3_2"),), 5, False),
+    return [Case("FMI relu5_1", (Term("code", "relu5_1"),), our_batches=(1, 5)),
+            Case("FMI relu3_2", (Term("code", "relu3_2"),), our_batches=(1, 5)),
             Case("PMCI, 5 style layers", pmci)]
 
 
@@ -282,8 +281,8 @@ def _content(size: int) -> np.ndarray:
 
 
 def measure(case: Case, weights: Weights, content: np.ndarray, variants, repeats: int, warmup: int = 3):
-    """Median seconds per step of each variant, interleaved after warm-up."""
-    built = [cls(weights, case, content) for cls in variants]
+    """Median seconds per step of each (variant, batch size), interleaved after warm-up."""
+    built = [cls(weights, dataclasses.replace(case, batch=b), content) for cls, b in variants]
     for v in built:
         for _ in range(warmup):
             v.step()
@@ -293,7 +292,7 @@ def measure(case: Case, weights: Weights, content: np.ndarray, variants, repeats
             start = time.perf_counter()
             v.step()
             times[i].append(getattr(v, "last", None) or time.perf_counter() - start)
-    result = [(v.label, statistics.median(t)) for v, t in zip(built, times)]
+    result = [(v.label, b, statistics.median(t)) for (_, b), v, t in zip(variants, built, times)]
     for v in built:
         getattr(v, "close", lambda: None)()
     del built
@@ -315,17 +314,20 @@ def run(size: int = 256, repeats: int = 7, out_dir: Optional[Path] = Path("bench
     gemm = gemm_gflops()
     rows = []
     for case in cases(size):
-        variants = [Ours] + ([OriginalAsRun, Original] + ([Torch] if have_torch else []) if case.baselines else [])
-        flops = 2 * conv_flops([t.layer for t in case.terms], size, size) * case.batch
+        variants = [(Ours, b) for b in case.our_batches] + [(OriginalAsRun, 1), (Original, 1)]
+        variants += [(Torch, 1)] if have_torch else []
+        flops = 2 * conv_flops([t.layer for t in case.terms], size, size)  # per image
         results = measure(case, weights, content, variants, repeats)
-        base = {label: seconds for label, seconds in results}
-        for label, seconds in results:
-            peak = peak_mb(label, case, size) if label != OriginalAsRun.label else float("nan")
-            rate = flops / seconds / 1e9
-            rows.append((case.name, case.batch, label, seconds * 1e3, seconds * 1e3 / case.batch, peak, rate,
-                         rate / gemm, base.get("original loop", float("nan")) / seconds,
-                         seconds / base.get("PyTorch eager", float("nan"))))
-        log(f"{case.name} B={case.batch}: " + ", ".join(f"{label} {s * 1e3:.0f} ms" for label, s in results))
+        base = {label: seconds for label, b, seconds in results if b == 1}  # per image, batch 1
+        for label, batch, seconds in results:
+            per_image = seconds / batch
+            peak = (peak_mb(label, dataclasses.replace(case, batch=batch), size)
+                    if label != OriginalAsRun.label else float("nan"))
+            rate = flops / per_image / 1e9
+            rows.append((case.name, batch, label, seconds * 1e3, per_image * 1e3, peak, rate, rate / gemm,
+                         base.get("original loop", float("nan")) / per_image,
+                         per_image / base.get("PyTorch eager", float("nan"))))
+        log(f"{case.name}: " + ", ".join(f"{label} B={b} {s * 1e3:.0f} ms" for label, b, s in results))
     table = _table(rows, size, repeats, gemm)
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -350,6 +352,7 @@ def _table(rows, size: int, repeats: int, gemm: float) -> str:
             f"fmi_mx and PyTorch use {os.environ.get('MXNET_OMP_MAX_THREADS') or os.environ.get('OMP_NUM_THREADS')} "
             f"threads; \"original loop\" runs in its own process with MXNet's default pool "
             f"({mxnet_default_threads()} threads here), \"original loop, our threads\" in ours.\n\n"
+            "Speed-up and time ratios compare time per image with the batch-1 baselines.\n\n"
             "| case | B | variant | ms/step | ms/image | peak MB | GFLOP/s | of GEMM | speed-up vs original | "
             "time vs PyTorch |\n|---|---|---|---|---|---|---|---|---|---|\n")
     fmt = lambda v, f: "" if v != v else format(v, f)  # noqa: E731  (NaN -> blank)

@@ -125,15 +125,14 @@ def _stem(source: str) -> str:
 
 
 def _run(task, a: argparse.Namespace, out: Path) -> int:
-    from . import files, tasks, weights
+    from . import tasks, weights
 
     w = weights.resolve(a.weights)
     if w.is_random:
         print(f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch", file=sys.stderr)
     runner = tasks.Runner(w, a.device, log=lambda line: print(line, file=sys.stderr), max_memory=a.max_memory)
     result = runner.run(task)
-    images.write(out, result.image)
-    files.write_json(out.with_suffix(".json"), {"arguments": vars(a), **tasks.record(task, result, w, a.device)})
+    tasks.save(out, task, result, w, a.device, arguments=vars(a))
     outcome = result.outcome
     errors = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics["code_error"].items())
     print(f"{out}: {outcome.iterations} iterations ({outcome.stop_reason}), relative code error {errors}, "
@@ -196,7 +195,6 @@ def _experiment(a: argparse.Namespace) -> int:
     report = experiments.run(exp, Path(a.runs), dry_run=a.dry_run, devices=devices, shard=shard)
     if report is None:
         return 0
-    experiments.figure(exp, Path(a.runs))
     if report.failed:
         print(f"fmi-mx: error: {len(report.failed)} job(s) failed: {', '.join(sorted(report.failed))} "
               "(see <job-id>/failed.json); run again to retry them", file=sys.stderr)

@@ -16,8 +16,7 @@ def experiment(image: str = "sample:astronaut", size: int = 128, iterations: int
 
 def run(out: Path, image: str = "sample:astronaut", size: int = 128, iterations: int = 1000) -> int:
     exp = experiment(image, size, iterations)
-    experiments.run(exp, out)
-    experiments.figure(exp, out)
+    experiments.run(exp, out)  # ends with the figure
     print("These come from UNTRAINED (random He-initialised) weights. For the paper's pretrained VGG-19 run\n"
           "`fmi-mx weights fetch` (needs internet) or put the neural-style vgg19.params in models/.")
     return 0

@@ -134,12 +134,9 @@ def execute(jobs: List[Job], inputs: list, runner: "tasks.Runner", root: Path, e
     seconds = time.perf_counter() - start
     summaries = []
     for job, result in zip(jobs, results):
-        out = root / job.id
-        images.write(out / "result.png", result.image)
-        (out / "failed.json").unlink(missing_ok=True)
-        files.write_json(out / "result.json", {"job": job.id, "experiment": experiment, "labels": job.labels,
-                                                "worker": worker, "pid": os.getpid(),
-                                                **tasks.record(job.task, result, runner.weights, runner.device)})
+        (root / job.id / "failed.json").unlink(missing_ok=True)
+        tasks.save(root / job.id / "result.png", job.task, result, runner.weights, runner.device,
+                   job=job.id, experiment=experiment, labels=job.labels, worker=worker, pid=os.getpid())
         summaries.append({"seconds": seconds, "iterations": result.outcome.iterations, "batch_size": len(jobs),
                           "stop_reason": result.outcome.stop_reason, "code_error": result.metrics["code_error"],
                           "seconds_per_iteration": result.outcome.seconds_per_iteration})
@@ -164,7 +161,8 @@ def over_budget(jobs: List[Job], max_memory: float) -> Dict[str, str]:
 
 def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False, devices: Optional[List[str]] = None,
         shard: Optional[Tuple[int, int]] = None, log: Callable[[str], None] = print) -> Optional[workers.Report]:
-    """Run every unfinished job (of one shard) on one worker per device. Finished jobs are skipped."""
+    """Run every unfinished job (of one shard) on one worker per device, then assemble the figure if
+    every job is done. Finished jobs are skipped."""
     w = weights_module.resolve(exp.weights)
     jobs = expand(exp, w.sha256)
     if shard:
@@ -186,6 +184,7 @@ def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False, devic
         log(f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch")
     if not todo:
         log(f"all {len(jobs)} jobs{where} are finished")
+        figure(exp, runs, log, w)
         return workers.Report()
     too_big = over_budget(todo, exp.max_memory)
     for job_id, why in too_big.items():
@@ -201,10 +200,7 @@ def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False, devic
                            f"({summary['stop_reason']}), relative code error {errors}")
         progress.update(1)
 
-    def failed(line: str) -> None:
-        progress.write(line)
-
-    report = workers.run_pool(group(todo, len(devices)), devices, root, exp.name, exp.weights, failed, on_done,
+    report = workers.run_pool(group(todo, len(devices)), devices, root, exp.name, exp.weights, progress.write, on_done,
                               batch_size=exp.batch_size, max_memory=exp.max_memory)
     progress.close()
     report.failed.update(too_big)
@@ -217,6 +213,7 @@ def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False, devic
         log(f"worker {wid} on {stats['device']}: {stats['jobs']} jobs, "
             f"{per_iteration * 1e3:.1f} ms/iteration, peak memory {stats['peak_memory_mb']:.0f} MB"
             if per_iteration else f"worker {wid} on {stats['device']}: no jobs")
+    figure(exp, runs, log, w)
     return report
 
 
@@ -226,11 +223,12 @@ def _progress(total: int):
     return tqdm(total=total, unit="job", file=sys.stderr, disable=total == 0 or None)
 
 
-def figure(exp: Experiment, runs: Path = Path("runs"), log: Callable[[str], None] = print) -> Optional[Path]:
+def figure(exp: Experiment, runs: Path = Path("runs"), log: Callable[[str], None] = print,
+           w: Optional[weights_module.Weights] = None) -> Optional[Path]:
     """Assemble the figure and its table (CSV + JSON) from the finished jobs; name the missing ones."""
     from . import figures
 
-    w = weights_module.resolve(exp.weights)
+    w = w or weights_module.resolve(exp.weights)
     jobs = expand(exp, w.sha256)
     root = folder(exp, runs)
     records = {job.id: json.loads((root / job.id / "result.json").read_text()) for job in jobs if is_done(root, job)}

@@ -14,16 +14,16 @@ from .weights import Weights
 
 
 class LossGraph:
-    """One bound executor: ``data`` -> loss terms (``MakeLoss``) and the codes at ``layers``."""
+    """One bound executor: ``data`` -> loss terms (``MakeLoss``) and the codes of the layers they read."""
 
     def __init__(self, weights: Weights, terms: Sequence[Term], shape: Tuple[int, int, int, int],
-                 ctx=None, pooling: str = "avg", layers: Sequence[str] = (), params: Optional[Dict] = None):
+                 ctx=None, pooling: str = "avg", params: Optional[Dict] = None):
         """``params``: weight NDArrays already on ``ctx``, shared by the graphs of one device."""
         self.terms = tuple(terms)
         self.shape = tuple(shape)
         self.ctx = ctx or mx.cpu()
         batch, _, height, width = self.shape
-        self.layers = tuple(dict.fromkeys([t.layer for t in self.terms] + list(layers)))
+        self.layers = tuple(dict.fromkeys(t.layer for t in self.terms))
         vgg.check_size(self.layers, height, width)
         feats = vgg.features(self.layers, pooling=pooling)
         self.target_names = [f"target{i}_{t.kind}_{t.layer}" for i, t in enumerate(self.terms)]
@@ -44,7 +44,7 @@ class LossGraph:
         self.grad = mx.nd.zeros(self.shape, self.ctx)
         self.executor = symbol.bind(self.ctx, args, args_grad={"data": self.grad},
                                     grad_req={name: "write" if name == "data" else "null" for name in args})
-        self._targets = [args[name] for name in self.target_names]
+        self.target_arrays = [args[name] for name in self.target_names]
 
     def codes(self, x: np.ndarray) -> Dict[str, np.ndarray]:
         """Forward ``x`` (N, 3, H, W) and return the codes ``{layer: (N, C, h, w)}``. Overwrites ``data``."""
@@ -55,7 +55,7 @@ class LossGraph:
 
     def set_targets(self, targets: Sequence[np.ndarray]) -> None:
         """One target per term, each with a batch axis."""
-        for array, target in zip(self._targets, targets):
+        for array, target in zip(self.target_arrays, targets):
             array[:] = target
 
     def step(self) -> None:

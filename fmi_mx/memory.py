@@ -62,7 +62,7 @@ def estimate(terms, shape: Tuple[int, int, int, int]) -> int:
 def reported(graph) -> int:
     """What MXNet says a bound graph holds: its memory plan plus the image, gradient and target arrays."""
     total = re.findall(r"Total (\d+) MB allocated", graph.executor.debug_str())
-    arrays = [graph.data, graph.grad] + list(graph._targets)
+    arrays = [graph.data, graph.grad] + list(graph.target_arrays)
     return int(total[-1]) * 2 ** 20 + sum(int(np.prod(a.shape)) * FLOAT for a in arrays)
 
 

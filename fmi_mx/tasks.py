@@ -5,12 +5,13 @@ network, layers and image size bind their executor once.
 """
 import dataclasses
 import platform
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import __version__, codes, images, memory, vgg
+from . import __version__, codes, files, images, memory, vgg
 from ._mx import context, mx
 from .errors import FmiError, unknown
 from .graph import LossGraph
@@ -241,6 +242,14 @@ def record(task: Task, result: Result, weights: Weights, device: str) -> Dict[st
         "history": outcome.history,
         "versions": versions(),
     }
+
+
+def save(path, task: Task, result: Result, weights: Weights, device: str, **extra) -> Path:
+    """Write the picture, then its JSON sidecar (``.json`` beside it): the sidecar marks it finished."""
+    path = Path(path)
+    images.write(path, result.image)
+    files.write_json(path.with_suffix(".json"), {**extra, **record(task, result, weights, device)})
+    return path
 
 
 def versions() -> Dict[str, str]:

@@ -41,12 +41,12 @@ sweep-slurm: setup
 	mkdir -p logs
 	CONFIG=$(CONFIG) sbatch --array=0-$$(($(TASKS) - 1)) experiments/slurm/sweep.sbatch
 
-# Benchmark against the original loop and PyTorch (the bench extra; override BENCH_TORCH for another build)
+# Benchmark against the original loop and PyTorch (benchmarks/; override BENCH_TORCH for another build)
 BENCH_TORCH ?= torch==2.13.0
 bench: setup
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(BENCH_TORCH)" \
 		|| echo "PyTorch could not be installed: its baseline will be skipped"
-	$(BIN)/fmi-mx bench
+	$(BIN)/python benchmarks/bench.py
 
 doctor: setup
 	$(BIN)/fmi-mx doctor

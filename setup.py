@@ -8,7 +8,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["fmi_mx", "fmi_mx.*"]),
-    python_requires=">=3.8,<3.12",
+    python_requires=">=3.10,<3.12",  # keyword-only dataclasses; MXNet 1.9.1 wheels stop at 3.11
     install_requires=[
         "numpy<1.24",  # MXNet 1.9.1 uses np.bool, removed in numpy 1.24
         "opencv-python-headless",  # servers have no libGL

@@ -1,6 +1,29 @@
 """fmi_mx: feature map inversion (FMI) and modified code inversion (PMCI) of VGG-19 in MXNet.
 
 Port of the code behind Xia et al., "Every Filter Extracts a Specific Texture in
-Convolutional Neural Networks" (arXiv 1608.04170).
+Convolutional Neural Networks" (arXiv 1608.04170). The API:
+
+    import fmi_mx
+    image, record = fmi_mx.invert("sample:astronaut", layers=["relu1_2"], mode="feature_map", filter=3,
+                                  weights="random", size=32, iterations=20)
+    image, record = fmi_mx.style_transfer("content.jpg", "style.jpg", mode="gram")
+    weights = fmi_mx.load_weights("models/vgg19.params")   # or "random", "random:SEED"
+
+Layout: ``core/`` the science, ``sweep/`` configs and the worker pool, ``tools/`` demo, inputs and
+doctor, ``backend/`` MXNet and devices; README "Architecture".
 """
-__version__ = "0.1.0"
+from ._version import __version__
+__all__ = ["invert", "style_transfer", "load_weights", "__version__"]
+
+
+def __getattr__(name: str):
+    # loaded on first use, so that importing a submodule (a spawned worker does) stays light
+    if name in ("invert", "style_transfer"):
+        from . import api
+
+        return getattr(api, name)
+    if name == "load_weights":
+        from .core.weights import resolve
+
+        return resolve
+    raise AttributeError(f"module 'fmi_mx' has no attribute '{name}'")

@@ -1,10 +1,24 @@
-"""User-facing errors: one line that names the culprit; the CLI turns them into exit status 2."""
+"""User-facing errors: one line that names the culprit; the CLI turns them into exit status 2.
+
+Every rule raises its own ``FmiError`` once, where its concept lives (a layer name in ``vgg``, a
+task's fields in ``tasks``). ``Problems`` lets a config loader run those same rules under key
+paths and report every failure at once.
+"""
+import contextlib
 import difflib
-from typing import Iterable
+from typing import Iterable, Iterator, Sequence, Tuple
 
 
 class FmiError(Exception):
     """Bad input (a file, a layer, a key, a value): the message is shown to the user as it is."""
+
+
+class Invalid(FmiError):
+    """Several problems of one object, each as (field, value, message); the text joins the messages."""
+
+    def __init__(self, problems: Sequence[Tuple[str, object, str]]):
+        self.problems = list(problems)
+        super().__init__("; ".join(message for _, _, message in self.problems))
 
 
 def unknown(what: str, name: object, allowed: Iterable[object], where: str = "") -> FmiError:
@@ -14,3 +28,39 @@ def unknown(what: str, name: object, allowed: Iterable[object], where: str = "")
     hint = f" Did you mean '{close[0]}'?" if close else ""
     prefix = f"{where}: " if where else ""
     return FmiError(f"{prefix}unknown {what} '{name}' (allowed: {', '.join(allowed)}).{hint}")
+
+
+def choice(what: str, value: object, allowed: Sequence[object]) -> object:
+    """``value`` if it is one of ``allowed``, else the ``unknown`` error."""
+    if value not in allowed:
+        raise unknown(what, value, allowed)
+    return value
+
+
+class Problems:
+    """Collects the failures of many checks, each under a key path, into one error."""
+
+    def __init__(self, where: str):
+        self.where, self.items = where, []
+
+    def add(self, key: str, message: str) -> None:
+        line = f"{self.where}: {key}: {message}"
+        if line not in self.items:
+            self.items.append(line)
+
+    @contextlib.contextmanager
+    def at(self, key: str) -> Iterator[None]:
+        """Run a check; its ``FmiError`` becomes a problem at ``key`` instead of stopping."""
+        try:
+            yield
+        except FmiError as e:
+            self.add(key, str(e))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise FmiError(self.items[0] if len(self.items) == 1 else
+                           f"{len(self.items)} problems: " + " | ".join(self.items))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+

@@ -2,16 +2,18 @@
 import numpy as np
 import pytest
 
-from fmi_mx import tasks
-from fmi_mx.optimise import Settings
+from fmi_mx.core import tasks
+from fmi_mx.core.engine import Runner
+from fmi_mx.core.optimise import Settings
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_batch_of_five_equals_five_separate_runs(random_weights):
     """Acceptance: filters 48 and 30 stop at about 210 and 115 updates; frozen samples stay put."""
-    batch = [tasks.Inversion("sample:astronaut", ("relu1_2",), "feature_map", k, size=32) for k in (48, 15, 0, 36, 30)]
-    runner = tasks.Runner(random_weights)
+    batch = [tasks.Inversion(content="sample:astronaut", layers=("relu1_2",), mode="feature_map", filter=k, size=32)
+             for k in (48, 15, 0, 36, 30)]
+    runner = Runner(random_weights)
     alone = [runner.run(t) for t in batch]
     together = runner.run_batch(batch)
     iterations = [r.outcome.iterations for r in alone]
@@ -25,10 +27,11 @@ def test_a_batch_of_five_equals_five_separate_runs(random_weights):
 
 def test_style_and_random_batches_match_too(random_weights):
     settings = Settings(max_iterations=15, weight_decay=5e-3)
-    runner = tasks.Runner(random_weights)
-    for batch in ([tasks.StyleTransfer("sample:astronaut", s, ("relu1_1", "relu2_1"), "pmci", size=32,
+    runner = Runner(random_weights)
+    for batch in ([tasks.StyleTransfer(content="sample:astronaut", style=s, style_layers=("relu1_1", "relu2_1"),
+                                       mode="pmci", size=32,
                                        optimise=settings) for s in ("sample:brick", "sample:gravel")],
-                  [tasks.Inversion("sample:astronaut", ("relu2_1",), "random", seed=k, size=32,
+                  [tasks.Inversion(content="sample:astronaut", layers=("relu2_1",), mode="random", seed=k, size=32,
                                    optimise=Settings(max_iterations=15)) for k in (1, 2, 3)]):
         alone = [runner.run(t).outcome.x for t in batch]
         together = [r.outcome.x for r in runner.run_batch(batch)]
@@ -37,7 +40,7 @@ def test_style_and_random_batches_match_too(random_weights):
 
 
 def test_tasks_of_different_keys_cannot_share_a_batch(random_weights):
-    runner = tasks.Runner(random_weights)
+    runner = Runner(random_weights)
     with pytest.raises(ValueError, match="batch keys"):
-        runner.run_batch([tasks.Inversion("sample:astronaut", ("relu1_1",), size=32),
-                          tasks.Inversion("sample:astronaut", ("relu1_2",), size=32)])
+        runner.run_batch([tasks.Inversion(content="sample:astronaut", layers=("relu1_1",), size=32),
+                          tasks.Inversion(content="sample:astronaut", layers=("relu1_2",), size=32)])

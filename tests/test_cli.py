@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from fmi_mx import weights as W
-from fmi_mx._mx import mx
+from fmi_mx.core import weights as W
+from fmi_mx.backend.mx import mx
 from fmi_mx.cli import main
 
 

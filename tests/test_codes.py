@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from fmi_mx import codes
-from fmi_mx.errors import FmiError
+from fmi_mx.core import codes
 
 
 @pytest.fixture
@@ -23,8 +22,6 @@ def test_feature_map(code):
         for n in range(2):
             assert target[2, m, n] == pytest.approx(sum(code[k, m, n] for k in range(4)), rel=1e-6)
     assert not target[[0, 1, 3]].any()
-    with pytest.raises(FmiError, match="filter 4 does not exist"):
-        codes.feature_map(code, 4)
 
 
 def test_random_follows_the_formula_and_keeps_dead_channels_zero(code):
@@ -73,10 +70,10 @@ def test_purposeful_breaks_ties_by_channel_index():
     np.testing.assert_allclose(target, content - content.mean(axis=(1, 2), keepdims=True) + 1.0)
 
 
-def test_modify_dispatch_and_errors(code):
-    with pytest.raises(FmiError, match="unknown mode 'fmi'"):
-        codes.modify("fmi", code)
-    with pytest.raises(FmiError, match="needs a style image"):
-        codes.modify("purposeful", code)
-    with pytest.raises(FmiError, match="needs a filter index"):
-        codes.modify("feature_map", code)
+def test_modify_dispatches_on_the_mode(code):
+    rng = np.random.default_rng(3)
+    np.testing.assert_array_equal(codes.modify("original", code), code)
+    np.testing.assert_array_equal(codes.modify("feature_map", code, filter_index=1), codes.feature_map(code, 1))
+    np.testing.assert_array_equal(codes.modify("random", code, rng=np.random.default_rng(3)), codes.random(code, rng))
+    np.testing.assert_array_equal(codes.modify("purposeful", code, style_code=code[::-1]),
+                                  codes.purposeful(code, code[::-1]))

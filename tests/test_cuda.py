@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from fmi_mx import cuda, doctor
+from fmi_mx.backend import cuda
+from fmi_mx.tools import doctor
 
 WHEEL_FILES = {
     "cuda_runtime": ["libcudart.so.11.0"], "cublas": ["libcublas.so.11", "libcublasLt.so.11"],

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fmi_mx import config, experiments, images
+from fmi_mx.core import images
+from fmi_mx.sweep import config, jobs
 from fmi_mx.cli import main
 from fmi_mx.errors import FmiError
 
@@ -37,7 +38,7 @@ panels:
 @pytest.mark.parametrize("change,message", [
     ("sizee: 3", "sizee: unknown key (allowed: name, panels, figure"),
     ("size: big", "size: expected int, got 'big'"),
-    ("figure: fig9", "figure: 'fig9' is not allowed (allowed: fig3, fig4, fig5, none)"),
+    ("figure: fig9", "figure: unknown figure 'fig9' (allowed: fig3, fig4, fig5, none)"),
     ("optimise: {max_iters: 3}", "optimise.max_iters: unknown key (allowed: clip_gradient"),
 ])
 def test_config_errors_name_file_key_and_allowed_values(tmp_path, change, message):
@@ -59,27 +60,43 @@ def test_all_problems_are_reported_at_once_before_any_job(tmp_path, monkeypatch,
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "3 problems" in err
     assert "panels[0].layers[0]: unknown layer 'relu6_1'" in err
-    assert "panels[0].filters: filter 64 does not exist at relu1_2 (allowed: 0..63)" in err
+    assert "panels[0].filters[0]: filter 64 does not exist at relu1_2 (allowed: 0..63)" in err
     assert "missing.jpg not found" in err
     assert not (tmp_path / "runs").exists()
 
 
 def test_set_overrides(tmp_path):
-    exp = config.load(_config(tmp_path, GOOD), ["size=48", "optimise.max_iterations=5"])
-    assert exp.size == 48 and exp.settings(style=False).max_iterations == 5
-    assert exp.settings(style=True).weight_decay == 5e-3 and exp.settings(style=False).weight_decay == 5e-4
+    exp = config.load(_config(tmp_path, GOOD), ["size=48", "optimise.max_iterations=5", "optimise.stop_eps=1e-3"])
+    task = jobs.expand(exp, "sha")[0].task
+    assert exp.size == task.size == 48 and task.optimise.max_iterations == 5 and task.optimise.stop_eps == 0.001
+    assert task.optimise.weight_decay == 5e-4
+    style = config.load(SMOKE / "fig5.yaml")
+    assert {job.task.optimise.weight_decay for job in jobs.expand(style, "sha")} == {5e-3}
 
 
 def test_job_ids_are_stable_and_change_with_the_result(tmp_path):
     exp = config.load(SMOKE / "fig3.yaml")
-    ids = [job.id for job in experiments.expand(exp, "sha")]
-    assert ids == [job.id for job in experiments.expand(config.load(SMOKE / "fig3.yaml"), "sha")]
+    ids = [job.id for job in jobs.expand(exp, "sha")]
+    assert ids == [job.id for job in jobs.expand(config.load(SMOKE / "fig3.yaml"), "sha")]
     assert len(set(ids)) == len(ids) == 18
     for changed in (dataclasses.replace(exp, size=48), dataclasses.replace(exp, pooling="max"),
                     dataclasses.replace(exp, optimise={"max_iterations": 9})):
-        assert not set(ids) & {job.id for job in experiments.expand(changed, "sha")}
-    assert not set(ids) & {job.id for job in experiments.expand(exp, "other weights")}
-    assert {job.id for job in experiments.expand(dataclasses.replace(exp, device="gpu:0"), "sha")} == set(ids)
+        assert not set(ids) & {job.id for job in jobs.expand(changed, "sha")}
+    assert not set(ids) & {job.id for job in jobs.expand(exp, "other weights")}
+    assert {job.id for job in jobs.expand(dataclasses.replace(exp, device="gpu:0"), "sha")} == set(ids)
+
+
+def test_panel_problems_come_from_the_task_rules(tmp_path):
+    path = _config(tmp_path, GOOD.replace("feature_map", "purposeful").replace("[relu1_1]", "[]") +
+                   "  - {mode: gram, contents: [sample:astronaut], style_layers: [relu1_1, relu9_9]}\npooling: min\n")
+    with pytest.raises(FmiError) as info:
+        config.load(path)
+    text = str(info.value)
+    for key, message in (("pooling", "unknown pooling 'min'"), ("panels[0].layers", "needs at least one layer"),
+                         ("panels[0].styles", "mode purposeful needs a style image"),
+                         ("panels[1].styles", "mode gram needs a style image"),
+                         ("panels[1].style_layers[1]", "unknown layer 'relu9_9'")):
+        assert f"{path}: {key}: {message}" in text, (key, text)
 
 
 @pytest.mark.slow

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from fmi_mx.graph import LossGraph
-from fmi_mx.losses import Term, value
+from fmi_mx.core.graph import LossGraph
+from fmi_mx.core.losses import Term, value
 
 from reference import code
 

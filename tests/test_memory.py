@@ -1,11 +1,12 @@
 """The memory plan: estimates within 25% of what MXNet reports, batch sizes, and the max_memory error."""
 import pytest
 
-from fmi_mx import memory, tasks
+from fmi_mx.core import memory, tasks
+from fmi_mx.core.engine import Runner
 from fmi_mx.cli import main
 from fmi_mx.errors import FmiError
-from fmi_mx.graph import LossGraph
-from fmi_mx.losses import Term
+from fmi_mx.core.graph import LossGraph
+from fmi_mx.core.losses import Term
 
 
 @pytest.mark.parametrize("terms,shape", [
@@ -49,7 +50,8 @@ def test_sweep_job_over_max_memory_fails_at_once(tmp_path, capsys):
 
 
 def test_runner_refuses_a_batch_over_budget(random_weights):
-    runner = tasks.Runner(random_weights, max_memory=60)
-    batch = [tasks.Inversion("sample:astronaut", ("relu2_1",), "feature_map", k, size=128) for k in range(8)]
+    runner = Runner(random_weights, max_memory=60)
+    batch = [tasks.Inversion(content="sample:astronaut", layers=("relu2_1",), mode="feature_map", filter=k, size=128)
+             for k in range(8)]
     with pytest.raises(FmiError, match="a batch of 8 does not fit max_memory 60 MB"):
         runner.run_batch(batch)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from fmi_mx._mx import mx
-from fmi_mx.optimise import Settings, initial_image, learning_rate, optimise
+from fmi_mx.backend.mx import mx
+from fmi_mx.core.optimise import Settings, initial_image, learning_rate, optimise
 
 
 class Quadratic:

@@ -1,4 +1,5 @@
 """Several workers, shards and SLURM variables, on the smoke sweeps (32 px, random weights)."""
+import dataclasses
 import json
 import subprocess
 import sys
@@ -7,9 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmi_mx import config, experiments, images, sharding
+from fmi_mx.core import images
+from fmi_mx.sweep import config, experiment, jobs, sharding
 from fmi_mx.cli import main
 from fmi_mx.errors import FmiError
+
+import faults
 
 SMOKE = Path(__file__).resolve().parents[1] / "experiments" / "smoke"
 
@@ -21,8 +25,8 @@ def _sidecars(root):
 @pytest.mark.slow
 def test_two_cpu_workers_run_every_job_once_and_match_one_worker(tmp_path):
     exp = config.load(SMOKE / "fig3.yaml")
-    two = experiments.run(exp, tmp_path / "two", devices=["cpu", "cpu"], log=lambda _: None)
-    one = experiments.run(exp, tmp_path / "one", devices=["cpu"], log=lambda _: None)
+    two = experiment.run(exp, tmp_path / "two", devices=["cpu", "cpu"], log=lambda _: None)
+    one = experiment.run(exp, tmp_path / "one", devices=["cpu"], log=lambda _: None)
     assert not two.failed and set(two.done) == set(one.done) and len(two.done) == 18
     assert all(count == 1 for count in two.done.values())
     sidecars = _sidecars(tmp_path / "two" / exp.name)
@@ -38,11 +42,11 @@ def test_two_cpu_workers_run_every_job_once_and_match_one_worker(tmp_path):
 @pytest.mark.parametrize("n", [1, 2, 3, 7])
 def test_shards_partition_the_job_list(name, n):
     exp = config.load(SMOKE / f"{name}.yaml")
-    jobs = experiments.expand(exp, "sha")
-    shards = [experiments.select_shard(jobs, k, n) for k in range(1, n + 1)]
+    every = jobs.expand(exp, "sha")
+    shards = [jobs.select_shard(every, k, n) for k in range(1, n + 1)]
     ids = [job.id for s in shards for job in s]
-    assert sorted(ids) == sorted(job.id for job in jobs) and len(set(ids)) == len(ids)
-    assert shards == [experiments.select_shard(jobs, k, n) for k in range(1, n + 1)]  # deterministic
+    assert sorted(ids) == sorted(job.id for job in every) and len(set(ids)) == len(ids)
+    assert shards == [jobs.select_shard(every, k, n) for k in range(1, n + 1)]  # deterministic
 
 
 def test_shards_balance_cost_not_count():
@@ -88,19 +92,21 @@ def test_shards_fill_one_folder_and_the_figure_waits_for_all(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_a_killed_worker_fails_its_job_only_and_a_rerun_completes_it(tmp_path):
-    exp = config.load(SMOKE / "fig3.yaml")
-    victim = experiments.expand(exp, experiments.weights_module.resolve(exp.weights).sha256)[4].id
+def test_a_killed_worker_fails_its_job_only_and_a_rerun_completes_it(tmp_path, monkeypatch):
     # batch_size 1: a dying worker loses the batch it runs, here the one job
-    cmd = [sys.executable, "-m", "fmi_mx.cli", "run", str(SMOKE / "fig3.yaml"), "--runs", str(tmp_path),
-           "--devices", "cpu,cpu", "--set", "batch_size=1"]
-    first = subprocess.run(cmd, capture_output=True, text=True, env={**_env(), "FMI_MX_FAULT": f"kill:{victim}"})
-    assert first.returncode == 1 and f"{victim}" in first.stderr and "1 job(s) failed" in first.stderr
+    exp = dataclasses.replace(config.load(SMOKE / "fig3.yaml"), batch_size=1)
+    victim = jobs.expand(exp, experiment.weights_module.resolve(exp.weights).sha256)[4].id
+    monkeypatch.setenv(faults.VICTIM_ENV, victim)
+    first = experiment.run(exp, tmp_path, devices=["cpu", "cpu"], log=lambda _: None,
+                           worker_class=faults.KillingWorker)
+    assert set(first.failed) == {victim} and "died (signal 9)" in first.failed[victim]
     root = tmp_path / exp.name
     done = _sidecars(root)
     assert len(done) == 17 and victim not in done
     assert "died (signal 9)" in json.loads((root / victim / "failed.json").read_text())["error"]
     before = {p: p.stat().st_mtime_ns for p in root.glob("*/result.json")}
+    cmd = [sys.executable, "-m", "fmi_mx.cli", "run", str(SMOKE / "fig3.yaml"), "--runs", str(tmp_path),
+           "--devices", "cpu,cpu", "--set", "batch_size=1"]
     second = subprocess.run(cmd, capture_output=True, text=True, env=_env())
     assert second.returncode == 0, second.stderr
     assert len(_sidecars(root)) == 18 and not (root / victim / "failed.json").exists()
@@ -110,13 +116,14 @@ def test_a_killed_worker_fails_its_job_only_and_a_rerun_completes_it(tmp_path):
 def _env():
     import os
 
-    return {k: v for k, v in os.environ.items() if k != "FMI_MX_FAULT"}
+    return {k: v for k, v in os.environ.items() if k != faults.VICTIM_ENV}
 
 
 def test_worker_module_does_not_import_mxnet():
-    """Spawned workers import fmi_mx.workers, and the parent's main module (the CLI), before they
+    """Spawned workers import fmi_mx.sweep.pool, and the parent's main module (the CLI), before they
     choose their GPU: neither may pull in MXNet."""
-    code = "import sys, fmi_mx.workers, fmi_mx.sharding, fmi_mx.cli; print('mxnet' in sys.modules)"
+    code = ("import sys, fmi_mx, fmi_mx.sweep.pool, fmi_mx.sweep.sharding, fmi_mx.cli, fmi_mx.api; "
+            "print('mxnet' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 
@@ -152,7 +159,7 @@ def test_sigusr1_finishes_the_current_jobs_then_stops(tmp_path):
 
 
 def test_gpu_without_a_gpu_build_says_so_in_one_line(tmp_path, capsys):
-    from fmi_mx._mx import mx
+    from fmi_mx.backend.mx import mx
 
     if mx.runtime.Features().is_enabled("CUDA"):
         pytest.skip("this MXNet is a GPU build")
@@ -163,7 +170,7 @@ def test_gpu_without_a_gpu_build_says_so_in_one_line(tmp_path, capsys):
 
 
 def test_physical_cores_counts_hyperthread_siblings_once(tmp_path):
-    from fmi_mx.cpus import physical_cores
+    from fmi_mx.backend.cpus import physical_cores
 
     for cpu, siblings in enumerate(["0,2", "1,3", "0,2", "1,3"]):
         topology = tmp_path / f"cpu{cpu}" / "topology"

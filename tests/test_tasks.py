@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
-from fmi_mx import tasks
-from fmi_mx.losses import Term
+from fmi_mx.core import tasks
+from fmi_mx.core.engine import Runner
+from fmi_mx.core.losses import Term
 from fmi_mx.errors import FmiError
-from fmi_mx.optimise import Settings
+from fmi_mx.core.optimise import Settings
 
 pytestmark = pytest.mark.slow
 IMAGE = "sample:astronaut"
@@ -13,12 +14,12 @@ IMAGE = "sample:astronaut"
 
 @pytest.fixture(scope="module")
 def runner(random_weights):
-    return tasks.Runner(random_weights, "cpu")
+    return Runner(random_weights, "cpu")
 
 
 def test_original_inversion_reconstructs_the_code(runner):
     """Acceptance (f): relative code error < 0.02 at relu1_1 of a 32 px image before the run stops."""
-    result = runner.run(tasks.Inversion(IMAGE, ("relu1_1",), "original", size=32))
+    result = runner.run(tasks.Inversion(content=IMAGE, layers=("relu1_1",), mode="original", size=32))
     assert result.outcome.stop_reason == "converged"
     assert result.metrics["code_error"]["relu1_1"] < 0.02
     assert result.image.shape == (32, 32, 3) and result.image.dtype == np.uint8
@@ -28,7 +29,7 @@ def test_original_inversion_reconstructs_the_code(runner):
 def test_fmi_concentrates_energy_in_the_filter(runner, layer):
     """Acceptance (g): FMI of filter l (figure 3's filters 0..4) raises l's share of the energy at least 5x."""
     for index in range(5):
-        result = runner.run(tasks.Inversion(IMAGE, (layer,), "feature_map", index, size=32))
+        result = runner.run(tasks.Inversion(content=IMAGE, layers=(layer,), mode="feature_map", filter=index, size=32))
         share = result.metrics["filter_energy_share"][layer]
         assert share["result"] >= 5 * share["content"], (index, share)
 
@@ -36,18 +37,18 @@ def test_fmi_concentrates_energy_in_the_filter(runner, layer):
 @pytest.mark.parametrize("mode,style,drop", [("random", None, 0.98), ("purposeful", "sample:brick", 0.9)])
 def test_loss_falls_for_random_and_purposeful(runner, mode, style, drop):
     """Both targets are partly negative (r_k < 0; mean shifts), unreachable after a ReLU: the loss falls slowly."""
-    task = tasks.Inversion(IMAGE, ("relu1_1", "relu2_1"), mode, style=style, size=32, seed=3,
+    task = tasks.Inversion(content=IMAGE, layers=("relu1_1", "relu2_1"), mode=mode, style=style, size=32, seed=3,
                            optimise=Settings(log_every=1, max_iterations=30))
-    result = tasks.Runner(runner.weights, log=lambda _: None).run(task)
+    result = Runner(runner.weights, log=lambda _: None).run(task)
     losses = [loss for _, loss, _ in result.outcome.history]
     assert np.all(np.isfinite(result.outcome.x)) and losses[-1] < drop * losses[0]
 
 
 @pytest.mark.parametrize("mode", tasks.STYLE_MODES)
 def test_style_transfer_moves_towards_the_style(runner, mode):
-    task = tasks.StyleTransfer(IMAGE, "sample:brick", ("relu1_1", "relu2_1"), mode, size=32,
-                               optimise=Settings(weight_decay=5e-3, max_iterations=60, log_every=1))
-    result = tasks.Runner(runner.weights, log=lambda _: None).run(task)
+    task = tasks.StyleTransfer(content=IMAGE, style="sample:brick", style_layers=("relu1_1", "relu2_1"), mode=mode,
+                               size=32, optimise=Settings(weight_decay=5e-3, max_iterations=60, log_every=1))
+    result = Runner(runner.weights, log=lambda _: None).run(task)
     losses = [loss for _, loss, _ in result.outcome.history]
     assert losses[-1] < 0.5 * losses[0]
     key = "gram_distance" if mode == "gram" else "channel_sum_distance"
@@ -56,7 +57,7 @@ def test_style_transfer_moves_towards_the_style(runner, mode):
 
 def test_graphs_are_bound_once_per_shape(runner):
     for k in range(2):
-        runner.run(tasks.Inversion(IMAGE, ("relu1_1",), "feature_map", k, size=32,
+        runner.run(tasks.Inversion(content=IMAGE, layers=("relu1_1",), mode="feature_map", filter=k, size=32,
                                    optimise=Settings(max_iterations=2)))
     keys = [key for key in runner._graphs if key[0] == (Term("code", "relu1_1"),)]
     assert len(keys) == 1
@@ -64,12 +65,39 @@ def test_graphs_are_bound_once_per_shape(runner):
 
 def test_tasks_validate_before_running():
     with pytest.raises(FmiError, match="filter 64 does not exist at relu1_1"):
-        tasks.Inversion(IMAGE, ("relu1_1",), "feature_map", 64)
+        tasks.Inversion(content=IMAGE, layers=("relu1_1",), mode="feature_map", filter=64)
     with pytest.raises(FmiError, match="needs a style image"):
-        tasks.Inversion(IMAGE, ("relu1_1",), "purposeful")
+        tasks.Inversion(content=IMAGE, layers=("relu1_1",), mode="purposeful")
     with pytest.raises(FmiError, match="unknown style mode 'gatys'"):
-        tasks.StyleTransfer(IMAGE, IMAGE, mode="gatys")
+        tasks.StyleTransfer(content=IMAGE, style=IMAGE, mode="gatys")
+    with pytest.raises(FmiError, match="unknown mode 'fmi'"):
+        tasks.Inversion(content=IMAGE, layers=("relu1_1",), mode="fmi")
+    with pytest.raises(FmiError, match="needs a filter index"):
+        tasks.Inversion(content=IMAGE, layers=("relu1_1",), mode="feature_map")
+    with pytest.raises(TypeError):
+        tasks.Inversion(IMAGE, ("relu1_1",))  # keyword arguments only
+
+
+def test_every_problem_of_a_task_is_reported_at_once():
+    with pytest.raises(FmiError) as info:
+        tasks.Inversion(content=IMAGE, layers=("relu6_1", "relu1_1"), mode="feature_map", filter=64, size=0,
+                        pooling="min")
+    fields = [field for field, _, _ in info.value.problems]
+    assert fields == ["pooling", "size", "layers", "filter"]
+    assert "filter 64 does not exist at relu1_1 (allowed: 0..63)" in str(info.value)
+
+
+def test_kinds_answer_for_themselves():
+    inversion = tasks.Inversion(content=IMAGE, layers=("relu1_1", "relu2_1"), mode="feature_map", filter=2)
+    style = tasks.StyleTransfer(content=IMAGE, style="sample:brick", mode="pmci", style_layers=("relu1_1",))
+    assert inversion.layers_read() == ("relu1_1", "relu2_1") and style.layers_read() == ("relu2_2", "relu1_1")
+    assert inversion.terms(32, 32) == (Term("code", "relu1_1"), Term("code", "relu2_1"))
+    assert style.terms(32, 32) == (Term("code", "relu2_2", 10.0 / 256), Term("channel_sum", "relu1_1"))
+    assert inversion.labels()["layer"] == "relu1_1+relu2_1" and style.labels()["filter"] is None
+    assert tasks.kind_of("pmci") is tasks.StyleTransfer and tasks.kind_of("random") is tasks.Inversion
+    with pytest.raises(FmiError, match="unknown mode 'gatys'"):
+        tasks.kind_of("gatys")
 
 def test_too_small_image_is_refused(runner):
     with pytest.raises(FmiError, match="too small for relu5_1"):
-        runner.run(tasks.Inversion(IMAGE, ("relu5_1",), size=8))
+        runner.run(tasks.Inversion(content=IMAGE, layers=("relu5_1",), size=8))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from fmi_mx import vgg
-from fmi_mx._mx import mx
+from fmi_mx.core import vgg
+from fmi_mx.backend.mx import mx
 from fmi_mx.errors import FmiError
 
 from reference import code
@@ -35,6 +35,15 @@ def test_filter_and_size_checks():
         vgg.check_filter("relu1_1", 64)
     with pytest.raises(FmiError, match="at least 16 px"):
         vgg.check_size(["relu5_1"], 8, 64)
+
+
+def test_deepest_and_convolution_work():
+    assert vgg.deepest(["relu3_1", "relu1_2", "pool2"]).name == "relu3_1"
+    with pytest.raises(FmiError, match="no layer requested"):
+        vgg.deepest([])
+    assert vgg.conv_macs(["relu1_1"], 8, 4) == 3 * 64 * 9 * 8 * 4
+    assert vgg.conv_macs(["relu2_1"], 8, 8) == 3 * 64 * 9 * 64 + 64 * 64 * 9 * 64 + 64 * 128 * 9 * 16
+    assert vgg.conv_macs(["conv1_1"], 8, 8) == vgg.conv_macs(["relu1_1"], 8, 8)
 
 
 def test_symbol_is_cut_at_the_deepest_layer():

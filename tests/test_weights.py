@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from fmi_mx import weights as W
-from fmi_mx._mx import mx
+from fmi_mx.core import weights as W
+from fmi_mx.backend.mx import mx
 from fmi_mx.errors import FmiError
-from fmi_mx.graph import LossGraph
-from fmi_mx.losses import Term
+from fmi_mx.core.graph import LossGraph
+from fmi_mx.core.losses import Term
 
 
 def test_random_weights_are_seeded_he(random_weights):

@@ -19,7 +19,7 @@ warnings.filterwarnings("ignore", message=r".*`np\.bool` is a deprecated alias")
 for _message in (r"In accordance with NEP 32", r"Please import `csr_matrix`", r"distutils Version classes"):
     warnings.filterwarnings("ignore", message=_message, category=DeprecationWarning, module=r"mxnet\.")
 
-from . import cuda  # noqa: E402
+from . import cuda, devices  # noqa: E402
 
 if cuda.mxnet_is_cuda_build():
     cuda.LOADED[:] = cuda.preload()
@@ -30,13 +30,10 @@ __all__ = ["mx", "context"]
 
 
 def context(device: str) -> "mx.Context":
-    """Parse a device string: ``cpu``, ``cpu:N``, ``gpu`` or ``gpu:N``."""
-    from .errors import FmiError
+    """The MXNet context of a device name (see ``devices.parse``), checked against this MXNet build."""
+    from ..errors import FmiError
 
-    kind, _, index = device.partition(":")
-    if kind not in ("cpu", "gpu") or (index and not index.isdigit()):
-        raise FmiError(f"unknown device '{device}': use cpu, gpu or gpu:N")
-    n = int(index or 0)
+    kind, n = devices.parse(device)
     if kind == "gpu":
         if not mx.runtime.Features().is_enabled("CUDA"):
             raise FmiError(f"device '{device}' needs a GPU build of MXNet (pip install mxnet-cu112==1.9.1, "

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import vgg
-from ._mx import mx
+from ..backend.mx import mx
 from .losses import Term
 from .weights import Weights
 

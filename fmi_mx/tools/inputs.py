@@ -8,8 +8,8 @@ import urllib.request
 from pathlib import Path
 from typing import Dict
 
-from . import files
-from .errors import FmiError
+from .. import files
+from ..errors import FmiError
 
 REPO = "https://raw.githubusercontent.com/xzqjack/FeatureMapInversion/master/input/"
 SHA256: Dict[str, str] = {

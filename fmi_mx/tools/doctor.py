@@ -54,8 +54,9 @@ def gpus() -> Optional[List[Gpu]]:
 
 
 def report() -> List[str]:
-    from . import __version__, cuda
-    from ._mx import mx
+    from .._version import __version__
+    from ..backend import cuda
+    from ..backend.mx import mx
 
     features = mx.runtime.Features()
     names = ("CUDA", "CUDNN", "NCCL", "MKLDNN", "OPENMP", "BLAS_OPEN", "BLAS_MKL")

@@ -4,7 +4,7 @@ from typing import Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from . import images
+from ..core import images
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 MIN_PANEL = 96

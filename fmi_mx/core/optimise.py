@@ -53,7 +53,7 @@ class SGD:
     """The update of the spec on a batch of images, in place, with preallocated state."""
 
     def __init__(self, graph, s: Settings):
-        from ._mx import mx  # here, not at the top: the CLI and spawned workers import this module first
+        from ..backend.mx import mx  # here, not at the top: the CLI and spawned workers import this module first
 
         self.mx, self.graph, self.s = mx, graph, s
         x = graph.data

@@ -7,7 +7,7 @@ Layer names are generated while walking the table: ``conv{b}_{i}``, ``relu{b}_{i
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
-from .errors import FmiError, unknown
+from ..errors import FmiError, choice, unknown
 
 #: (convolutions in the block, filters per convolution) for blocks 1..5
 BLOCKS: Tuple[Tuple[int, int], ...] = ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
@@ -60,20 +60,43 @@ def conv_shapes() -> Dict[str, Tuple[int, ...]]:
     return shapes
 
 
+def is_layer(name: str) -> bool:
+    return isinstance(name, str) and name in _BY_NAME
+
+
+def deepest(layer_names: Sequence[str]) -> Layer:
+    """The deepest of some layers: the network is built, costed and sized up to it."""
+    found = [layer(n) for n in layer_names]
+    if not found:
+        raise FmiError("no layer requested")
+    return max(found, key=lambda spec: spec.index)
+
+
 def check_filter(layer_name: str, index: int) -> int:
     """Validate a filter index against the layer's channel count."""
     channels = layer(layer_name).channels
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < channels:
-        raise FmiError(f"filter {index} does not exist at {layer_name}: it has filters 0..{channels - 1}")
+        raise FmiError(f"filter {index} does not exist at {layer_name} (allowed: 0..{channels - 1})")
     return index
 
 
 def check_size(layer_names: Sequence[str], height: int, width: int) -> None:
     """Refuse an image too small to leave at least one pixel at the deepest layer."""
-    deepest = max((layer(n) for n in layer_names), key=lambda l: l.index)
-    if min(height, width) < deepest.scale:
-        raise FmiError(f"a {height}x{width} image is too small for {deepest.name}: "
-                       f"it needs at least {deepest.scale} px per side")
+    last = deepest(layer_names)
+    if min(height, width) < last.scale:
+        raise FmiError(f"a {height}x{width} image is too small for {last.name}: "
+                       f"it needs at least {last.scale} px per side")
+
+
+def conv_macs(layer_names: Sequence[str], height: int, width: int) -> float:
+    """Multiply-adds of the forward convolutions up to the deepest layer, one image."""
+    total, c_in = 0.0, 3
+    for spec in LAYERS[: deepest(layer_names).index + 1]:
+        if spec.kind == "conv":
+            _, h, w = output_shape(spec.name, height, width)
+            total += c_in * spec.channels * 9 * h * w
+            c_in = spec.channels
+    return total
 
 
 def features(layer_names: Sequence[str], data=None, pooling: str = "avg"):
@@ -81,17 +104,13 @@ def features(layer_names: Sequence[str], data=None, pooling: str = "avg"):
 
     Weights are variables ``conv{b}_{i}_weight`` / ``_bias``, to be bound from a params file.
     """
-    from ._mx import mx
+    from ..backend.mx import mx
 
-    if pooling not in POOLINGS:
-        raise unknown("pooling", pooling, POOLINGS)
+    choice("pooling", pooling, POOLINGS)
     wanted = {layer(n).name for n in layer_names}
-    if not wanted:
-        raise FmiError("no layer requested")
-    deepest = max(_BY_NAME[n].index for n in wanted)
     x = mx.sym.Variable("data") if data is None else data
     out = {}
-    for spec in LAYERS[: deepest + 1]:
+    for spec in LAYERS[: deepest(layer_names).index + 1]:
         if spec.kind == "conv":
             x = mx.sym.Convolution(x, kernel=(3, 3), pad=(1, 1), num_filter=spec.channels, name=spec.name,
                                    weight=mx.sym.Variable(f"{spec.name}_weight"),

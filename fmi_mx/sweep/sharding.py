@@ -5,9 +5,10 @@ Pure functions of their inputs (no MXNet), so the parent process and tests can u
 import os
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import vgg
-from .cpus import physical_cores
-from .errors import FmiError
+from ..backend import devices as device_names
+from ..backend.cpus import physical_cores
+from ..core import vgg
+from ..errors import FmiError
 
 
 def parse_devices(devices: Optional[str] = None, gpus: Optional[str] = None) -> Optional[List[str]]:
@@ -20,20 +21,17 @@ def parse_devices(devices: Optional[str] = None, gpus: Optional[str] = None) -> 
         return None
     out = [d.strip() for d in devices.split(",") if d.strip()]
     for d in out:
-        kind, _, index = d.partition(":")
-        if kind not in ("cpu", "gpu") or (index and not index.isdigit()):
-            raise FmiError(f"unknown device '{d}' in --devices: use cpu, gpu:N (comma-separated)")
+        device_names.parse(d)
     return out
 
 
 def visible_gpu(device: str, environ: Mapping[str, str] = os.environ) -> Optional[str]:
     """The CUDA_VISIBLE_DEVICES entry a worker on ``device`` must see: gpu:i is the i-th GPU this
     process may use (SLURM's grant, if any), so no worker touches another's GPU; None for CPU."""
-    kind, _, index = device.partition(":")
+    kind, i = device_names.parse(device)
     if kind != "gpu":
         return None
     granted = [g for g in environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip()]
-    i = int(index or 0)
     if granted:
         if i >= len(granted):
             raise FmiError(f"device {device}: only {len(granted)} GPU(s) granted (CUDA_VISIBLE_DEVICES="
@@ -74,13 +72,7 @@ def parse_shard(text: str, environ: Mapping[str, str] = os.environ) -> Tuple[int
 
 def cost(layers: Sequence[str], height: int, width: int, iterations: int) -> float:
     """Expected work of a job: conv multiply-adds up to its deepest layer, times its iterations."""
-    deepest = max(vgg.layer(n).index for n in layers)
-    total, c_in = 0.0, 3
-    for spec in vgg.LAYERS[: deepest + 1]:
-        if spec.kind == "conv":
-            total += c_in * spec.channels * 9 * (height / spec.scale) * (width / spec.scale)
-            c_in = spec.channels
-    return total * iterations
+    return vgg.conv_macs(layers, height, width) * iterations
 
 
 def shard(costs: Dict[str, float], k: int, n: int) -> List[str]:

@@ -12,7 +12,7 @@ from typing import Tuple
 import numpy as np
 
 from . import vgg
-from .errors import unknown
+from ..errors import unknown
 
 KINDS = ("code", "gram", "channel_sum")
 
@@ -41,7 +41,7 @@ class Term:
 
     def symbol(self, feature, target, height: int, width: int):
         """The term as a scalar symbol wrapped in ``MakeLoss`` (head gradient 1)."""
-        from ._mx import mx
+        from ..backend.mx import mx
 
         c, h, w = vgg.output_shape(self.layer, height, width)
         m = h * w

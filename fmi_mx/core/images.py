@@ -9,22 +9,30 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
-from . import files
-from .errors import FmiError, unknown
+from .. import files
+from ..errors import FmiError, choice
 
 #: scikit-image's bundled pictures, usable anywhere an image path is: ``sample:astronaut``
 SAMPLES = ("astronaut", "chelsea", "coffee", "brick", "grass", "gravel", "rocket", "camera")
 SAMPLE_PREFIX = "sample:"
 
 
+def check(source: str) -> str:
+    """An image source names a file that exists or a known ``sample:NAME``."""
+    if str(source).startswith(SAMPLE_PREFIX):
+        choice("sample image", str(source)[len(SAMPLE_PREFIX):], SAMPLES)
+    elif not Path(source).is_file():
+        raise FmiError(f"image {source} not found")
+    return str(source)
+
+
 def read(source: str) -> np.ndarray:
     """Read an image as RGB uint8 (H, W, 3): grayscale is replicated, alpha composited on white,
     16-bit scaled down, EXIF orientation applied. ``sample:NAME`` reads a scikit-image sample."""
+    check(source)
     if str(source).startswith(SAMPLE_PREFIX):
         return _sample(str(source)[len(SAMPLE_PREFIX):])
     path = Path(source)
-    if not path.is_file():
-        raise FmiError(f"image {path} not found")
     buf = np.fromfile(str(path), dtype=np.uint8)
     raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
     if raw is None:
@@ -53,14 +61,24 @@ def _to_rgb8(img: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _sample(name: str) -> np.ndarray:
-    if name not in SAMPLES:
-        raise unknown("sample image", name, SAMPLES)
     import skimage.data
 
     img = getattr(skimage.data, name)()
     if img.ndim == 2:
         img = np.repeat(img[:, :, None], 3, axis=2)
     return np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
+
+
+def as_rgb(array: np.ndarray) -> np.ndarray:
+    """A picture given as an array, (H, W) gray or (H, W, 3) RGB with values 0..255 -> RGB uint8."""
+    a = np.asarray(array)
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] != 3 or a.size == 0:
+        raise FmiError(f"an image array must be (H, W) gray or (H, W, 3) RGB, not {a.shape}")
+    if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
+        raise FmiError("an image array must hold finite numbers (0..255)")
+    return np.clip(np.rint(a), 0, 255).astype(np.uint8)
 
 
 def resize_long_edge(rgb: np.ndarray, long_edge: int) -> np.ndarray:

@@ -10,12 +10,13 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from . import files, vgg
-from .errors import FmiError
+from .. import files
+from . import vgg
+from ..errors import FmiError
 
 CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
 #: Gluon model-zoo input normalisation: (x / 255 - mean) / std, RGB
@@ -62,7 +63,7 @@ def _sha256_arrays(arrays: Dict[str, np.ndarray]) -> str:
 
 def load(path) -> Weights:
     """Load and check a params file: every VGG-19 key present with its shape, else an error naming it."""
-    from ._mx import mx
+    from ..backend.mx import mx
 
     path = Path(path)
     if not path.is_file():
@@ -96,7 +97,7 @@ def load(path) -> Weights:
 
 def save(path, arrays: Dict[str, np.ndarray], mean_rgb=CAFFE_MEAN_RGB) -> Path:
     """Write weights in the neural-style format (plus ``meta:mean_rgb``), atomically."""
-    from ._mx import mx
+    from ..backend.mx import mx
 
     path = Path(path)
     data = {f"arg:{k}": mx.nd.array(v, dtype=np.float32) for k, v in arrays.items()}
@@ -119,8 +120,12 @@ def random_he(seed: int = 0) -> Weights:
     return Weights(arrays, CAFFE_MEAN_RGB, f"random-he:seed={seed}", _sha256_arrays(arrays))
 
 
-def resolve(spec: str) -> Weights:
-    """``random`` / ``random:SEED`` for untrained weights, anything else is a params file path."""
+def resolve(spec: Union[str, Path, Weights]) -> Weights:
+    """``random`` / ``random:SEED`` for untrained weights, loaded ``Weights`` as they are, anything
+    else is a params file path."""
+    if isinstance(spec, Weights):
+        return spec
+    spec = str(spec)
     if spec == "random" or spec.startswith("random:"):
         seed = spec.partition(":")[2] or "0"
         if not seed.isdigit():
@@ -135,7 +140,7 @@ def from_gluon(params_path) -> Tuple[Dict[str, np.ndarray], Tuple[float, float, 
     Gluon feeds conv1_1 ``(x/255 - mu)/sigma``; we feed ``x - 255 mu``. Dividing conv1_1's input
     channels by ``255 sigma`` makes the two equal everywhere, zero padding included.
     """
-    from ._mx import mx
+    from ..backend.mx import mx
     from mxnet.gluon.model_zoo import vision
 
     net = vision.vgg19()
@@ -156,7 +161,7 @@ def from_gluon(params_path) -> Tuple[Dict[str, np.ndarray], Tuple[float, float, 
 
 def gluon_url() -> str:
     """Where MXNet's model store fetches vgg19 from (honours ``MXNET_GLUON_REPO``)."""
-    from ._mx import mx  # noqa: F401
+    from ..backend.mx import mx  # noqa: F401
     from mxnet.gluon.model_zoo import model_store
 
     repo = os.environ.get("MXNET_GLUON_REPO", model_store.apache_repo_url)
@@ -166,7 +171,7 @@ def gluon_url() -> str:
 
 def fetch(out=DEFAULT_PATH, root: Optional[str] = None) -> Path:
     """Fetch Gluon's pretrained VGG-19 (sha1-checked by MXNet's model store), convert it, write ``out``."""
-    from ._mx import mx
+    from ..backend.mx import mx
     from mxnet.gluon.model_zoo import model_store
 
     root = root or os.path.join(mx.base.data_dir(), "models")

@@ -11,18 +11,18 @@ from typing import Sequence, Tuple
 import numpy as np
 
 from . import vgg
-from .errors import FmiError
+from ..errors import FmiError
 
 FLOAT = 4  # bytes
 MAX_BATCH = 8
+DEFAULT_MAX_MEMORY = 4096.0  # MB one worker's executors may use
 
 
 def plan_bytes(layers: Sequence[str], shape: Tuple[int, int, int, int]) -> int:
     """Activations and gradient buffers the executor allocates for the network up to the deepest layer."""
     batch, _, height, width = shape
-    deepest = max(vgg.layer(n).index for n in layers)
     kept, largest = 0, 0
-    for spec in vgg.LAYERS[: deepest + 1]:
+    for spec in vgg.LAYERS[: vgg.deepest(layers).index + 1]:
         c, h, w = vgg.output_shape(spec.name, height, width)
         if spec.kind in ("conv", "pool"):
             kept += c * h * w
@@ -49,9 +49,10 @@ def argument_bytes(terms, shape: Tuple[int, int, int, int]) -> int:
 
 
 def weight_bytes(layers: Sequence[str]) -> int:
-    deepest = max(vgg.layer(n).index for n in layers)
+    """The convolution weights up to the deepest layer, as held once per device."""
+    last = vgg.deepest(layers).index
     return FLOAT * sum(int(np.prod(s)) for k, s in vgg.conv_shapes().items()
-                       if vgg.layer(k.rsplit("_", 1)[0]).index <= deepest)
+                       if vgg.layer(k.rsplit("_", 1)[0]).index <= last)
 
 
 def estimate(terms, shape: Tuple[int, int, int, int]) -> int:
@@ -74,6 +75,6 @@ def batch_size(terms, shape1: Tuple[int, int, int, int], max_memory_mb: float, c
     if one > budget:
         need = (one + weight_bytes([t.layer for t in terms])) / 2 ** 20
         raise FmiError(f"{what} needs an estimated {need:.0f} MB at batch size 1 ({shape1[2]}x{shape1[3]} px, "
-                       f"up to {max(terms, key=lambda t: vgg.layer(t.layer).index).layer}), over max_memory "
+                       f"up to {vgg.deepest([t.layer for t in terms]).name}), over max_memory "
                        f"{max_memory_mb:.0f} MB")
     return max(1, min(cap, int(budget // one)))

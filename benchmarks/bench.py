@@ -1,0 +1,172 @@
+"""``make bench``: time one inversion step (forward + backward + update) of fmi_mx against the
+original code's loop and PyTorch eager (``baselines.py``), interleaved in one process, on seeded weights.
+
+Reported per case: median ms per step over interleaved repetitions (A B C A B C ..., after warm-up),
+peak memory (what building and running the variant adds to a fresh process's resident set, the
+weights' device copies included), achieved GFLOP/s of the useful convolution work (forward +
+gradient with respect to the image: twice the forward FLOPs) and that as a fraction of this
+machine's float32 GEMM rate (numpy, 2048^3). Run: ``python benchmarks/bench.py [--size 256]``.
+"""
+import argparse
+import dataclasses
+import gc
+import os
+import platform
+import re
+import statistics
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from fmi_mx.backend.mx import mx
+from fmi_mx.core import vgg
+from fmi_mx.core.weights import Weights, random_he
+
+from baselines import Original, OriginalAsRun, Torch, mxnet_default_threads
+from steps import Case, Ours, cases, content_image
+
+VARIANTS = {cls.label: cls for cls in (Ours, Original, Torch)}
+
+
+def gemm_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """This machine's float32 matrix-multiply rate through numpy's BLAS."""
+    a, b = (np.random.default_rng(i).standard_normal((n, n), dtype=np.float32) for i in (0, 1))
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2.0 * n ** 3 / min(times) / 1e9
+
+
+def _peak_child(conn, variant: str, case: Case, size: int) -> None:
+    weights = random_he(0)
+    content = content_image(size)
+    cls = VARIANTS[variant]  # the original's peak: "our threads" row
+    if cls is Torch:
+        import torch  # noqa: F401  (its import is not the step's memory)
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current resident set
+    before = _status_mb("VmRSS")
+    v = cls(weights, case, content)
+    for _ in range(2):
+        v.step()
+    conn.send(_status_mb("VmHWM") - before)
+
+
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mb(variant: str, case: Case, size: int) -> float:
+    """Peak resident memory a variant adds, measured alone in a fresh process (weights included)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    process = ctx.Process(target=_peak_child, args=(theirs, variant, case, size))
+    process.start()
+    value = ours.recv() if ours.poll(600) else float("nan")  # nan where /proc is missing
+    process.join()
+    return value
+
+
+def measure(case: Case, weights: Weights, content: np.ndarray, variants, repeats: int, warmup: int = 3):
+    """Median seconds per step of each (variant, batch size), interleaved after warm-up."""
+    built = [cls(weights, dataclasses.replace(case, batch=b), content) for cls, b in variants]
+    for v in built:
+        for _ in range(warmup):
+            v.step()
+    times = [[] for _ in built]
+    for _ in range(repeats):
+        for i, v in enumerate(built):
+            start = time.perf_counter()
+            v.step()
+            times[i].append(getattr(v, "last", None) or time.perf_counter() - start)
+    result = [(v.label, b, statistics.median(t)) for (_, b), v, t in zip(variants, built, times)]
+    for v in built:
+        getattr(v, "close", lambda: None)()
+    del built
+    gc.collect()  # the next case starts without this one's executors
+    return result
+
+
+def run(size: int = 256, repeats: int = 7, out_dir: Optional[Path] = Path("benchmarks/results"),
+        log: Callable[[str], None] = print) -> str:
+    """Run every case; print and write the table to benchmarks/results/<machine>.md."""
+    weights = random_he(0)
+    content = content_image(size)
+    try:
+        import torch  # noqa: F401
+        have_torch = True
+    except ImportError:
+        have_torch = False
+        log("PyTorch is not installed: its baseline is skipped (pip install -e .[bench])")
+    gemm = gemm_gflops()
+    rows = []
+    for case in cases(size):
+        variants = [(Ours, b) for b in case.our_batches] + [(OriginalAsRun, 1), (Original, 1)]
+        variants += [(Torch, 1)] if have_torch else []
+        flops = 2 * 2 * vgg.conv_macs([t.layer for t in case.terms], size, size)  # per image: forward + image gradient
+        results = measure(case, weights, content, variants, repeats)
+        base = {label: seconds for label, b, seconds in results if b == 1}  # per image, batch 1
+        for label, batch, seconds in results:
+            per_image = seconds / batch
+            peak = (peak_mb(label, dataclasses.replace(case, batch=batch), size)
+                    if label != OriginalAsRun.label else float("nan"))
+            rate = flops / per_image / 1e9
+            rows.append((case.name, batch, label, seconds * 1e3, per_image * 1e3, peak, rate, rate / gemm,
+                         base.get("original loop", float("nan")) / per_image,
+                         per_image / base.get("PyTorch eager", float("nan"))))
+        log(f"{case.name}: " + ", ".join(f"{label} B={b} {s * 1e3:.0f} ms" for label, b, s in results))
+    table = _table(rows, size, repeats, gemm)
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / f"{machine()}.md").write_text(table)
+    return table
+
+
+def machine() -> str:
+    model = ""
+    try:
+        model = next(line.split(":", 1)[1] for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return re.sub(r"[^a-z0-9]+", "-", f"{model} {os.cpu_count()} cores".lower()).strip("-")
+
+
+def _table(rows, size: int, repeats: int, gemm: float) -> str:
+    head = (f"# fmi-mx bench on {machine()}\n\n{size} px, seeded random VGG-19, median of {repeats} interleaved "
+            f"steps after 3 warm-up steps; mxnet {mx.__version__}, {os.cpu_count()} cores; numpy float32 GEMM "
+            f"{gemm:.1f} GFLOP/s.\nGFLOP/s counts the useful convolution work (forward + gradient of the image). "
+            f"fmi_mx and PyTorch use {os.environ.get('MXNET_OMP_MAX_THREADS') or os.environ.get('OMP_NUM_THREADS')} "
+            f"threads; \"original loop\" runs in its own process with MXNet's default pool "
+            f"({mxnet_default_threads()} threads here), \"original loop, our threads\" in ours.\n\n"
+            "Speed-up and time ratios compare time per image with the batch-1 baselines.\n\n"
+            "| case | B | variant | ms/step | ms/image | peak MB | GFLOP/s | of GEMM | speed-up vs original | "
+            "time vs PyTorch |\n|---|---|---|---|---|---|---|---|---|---|\n")
+    fmt = lambda v, f: "" if v != v else format(v, f)  # noqa: E731  (NaN -> blank)
+    body = "".join(f"| {c} | {b} | {label} | {ms:.0f} | {per:.0f} | {fmt(peak, '.0f')} | {rate:.1f} | {frac:.0%} | "
+                   f"{fmt(speed, '.2f')} | {fmt(vs, '.2f')} |\n"
+                   for c, b, label, ms, per, peak, rate, frac, speed, vs in rows)
+    return head + body
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    a = parser.parse_args(argv)
+    print(run(a.size, a.repeats, Path(a.out)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

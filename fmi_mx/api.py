@@ -1,0 +1,91 @@
+"""The Python API: one inversion or one style transfer, from paths or numpy pictures, in a call.
+
+    image, record = fmi_mx.invert("sample:astronaut", layers=["relu1_2"], mode="feature_map", filter=3,
+                                  weights="random", size=32, iterations=20)
+
+Both return the picture (uint8, H x W x 3) and the record that the CLI writes as the JSON sidecar.
+Their keywords are the CLI's options; their defaults are the task kinds' (``core.tasks``).
+"""
+import hashlib
+import json
+from typing import Callable, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .backend import devices
+from .core import images, memory, record
+from .core import weights as weights_module
+from .core.optimise import Settings
+from .core.tasks import Inversion, StyleTransfer, Task, default
+
+Picture = Union[str, np.ndarray]  # a path, ``sample:NAME``, or an RGB (H, W, 3) / gray (H, W) array in 0..255
+WeightsSpec = Union[str, "weights_module.Weights"]  # a params file, ``random``, ``random:SEED``, or loaded weights
+Log = Optional[Callable[[str], None]]
+DEFAULT_WEIGHTS = str(weights_module.DEFAULT_PATH)
+
+
+def invert(content: Picture, *, layers: Union[str, Sequence[str]], mode: str = default(Inversion, "mode"),
+           filter: Optional[int] = None, style: Optional[Picture] = None, weights: WeightsSpec = DEFAULT_WEIGHTS,
+           device: str = devices.DEFAULT, size: int = default(Task, "size"), seed: int = default(Task, "seed"),
+           iterations: int = default(Settings, "max_iterations"), stop_eps: float = default(Settings, "stop_eps"),
+           weight_decay: float = default(Settings, "weight_decay"), pooling: str = default(Task, "pooling"),
+           remove_noise: float = default(Task, "remove_noise"), log_every: int = default(Settings, "log_every"),
+           max_memory: float = memory.DEFAULT_MAX_MEMORY, log: Log = None) -> Tuple[np.ndarray, dict]:
+    """Invert a (modified) code of ``content`` at ``layers``: mode ``original``, ``feature_map`` (FMI of
+    ``filter``, 0-based), ``random`` (seeded by ``seed``) or ``purposeful`` (needs ``style``)."""
+    task = Inversion(content=_name(content), layers=layer_list(layers), mode=mode, filter=filter,
+                     style=None if style is None else _name(style), seed=seed, size=size, pooling=pooling,
+                     remove_noise=remove_noise, optimise=Settings(weight_decay=weight_decay, stop_eps=stop_eps,
+                                                                 max_iterations=iterations, log_every=log_every))
+    return _run(task, content, style, weights=weights, device=device, max_memory=max_memory, log=log)
+
+
+def style_transfer(content: Picture, style: Picture, *, mode: str = default(StyleTransfer, "mode"),
+                   style_layers: Union[str, Sequence[str]] = default(StyleTransfer, "style_layers"),
+                   content_layer: str = default(StyleTransfer, "content_layer"),
+                   content_weight: float = default(StyleTransfer, "content_weight"),
+                   style_weight: float = default(StyleTransfer, "style_weight"), weights: WeightsSpec = DEFAULT_WEIGHTS,
+                   device: str = devices.DEFAULT, size: int = default(Task, "size"), seed: int = default(Task, "seed"),
+                   iterations: int = default(Settings, "max_iterations"),
+                   stop_eps: float = default(Settings, "stop_eps"),
+                   weight_decay: float = default(StyleTransfer, "optimise").weight_decay,
+                   pooling: str = default(Task, "pooling"), remove_noise: float = default(Task, "remove_noise"),
+                   log_every: int = default(Settings, "log_every"), max_memory: float = memory.DEFAULT_MAX_MEMORY,
+                   log: Log = None) -> Tuple[np.ndarray, dict]:
+    """Style transfer: ``gram`` (Gatys' Gram matrices) or ``pmci`` (channel sums, the paper's figure 5)."""
+    task = StyleTransfer(content=_name(content), style=_name(style), style_layers=layer_list(style_layers), mode=mode,
+                         content_layer=content_layer, content_weight=content_weight, style_weight=style_weight,
+                         seed=seed, size=size, pooling=pooling, remove_noise=remove_noise,
+                         optimise=Settings(weight_decay=weight_decay, stop_eps=stop_eps, max_iterations=iterations,
+                                           log_every=log_every))
+    return _run(task, content, style, weights=weights, device=device, max_memory=max_memory, log=log)
+
+
+def layer_list(layers: Union[str, Sequence[str]]) -> Tuple[str, ...]:
+    """``"relu1_1,relu2_1"`` or a sequence of names -> a tuple of names (checked by the task)."""
+    if isinstance(layers, str):
+        return tuple(name.strip() for name in layers.split(","))
+    return tuple(layers)
+
+
+def _run(task: Task, content: Picture, style: Optional[Picture], *, weights: WeightsSpec, device: str,
+         max_memory: float, log: Log) -> Tuple[np.ndarray, dict]:
+    from .core.engine import Runner  # MXNet is imported here, not with the package
+
+    w = weights_module.resolve(weights)
+    runner = Runner(w, device, log=log, max_memory=max_memory)
+    inputs = runner.prepare(_pixels(content), None if style is None else _pixels(style), task.size)
+    result = runner.run_batch([task], [inputs])[0]
+    return result.image, json.loads(json.dumps(record.record(task, result, w, device)))  # as the sidecar reads
+
+
+def _pixels(picture: Picture) -> np.ndarray:
+    return images.as_rgb(picture) if isinstance(picture, np.ndarray) else images.read(picture)
+
+
+def _name(picture: Picture) -> str:
+    """What the record says a picture was: its path, or ``array:HxW:<sha256 prefix>`` for an array."""
+    if isinstance(picture, np.ndarray):
+        rgb = images.as_rgb(picture)
+        return f"array:{rgb.shape[0]}x{rgb.shape[1]}:{hashlib.sha256(rgb.tobytes()).hexdigest()[:12]}"
+    return str(picture)

@@ -1,0 +1,99 @@
+"""The engine: runs tasks of any kind on one device with one set of weights, binding each graph once.
+
+Tasks that share a graph (loss terms, image size, pooling, optimiser settings) run as one batch:
+one forward/backward for all, each sample with its own target and stopping test. The engine asks a
+task only for its terms, targets and metrics (``tasks.Task``), never which kind it is.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import images, memory
+from ..backend import devices
+from ..backend.mx import context
+from ..errors import FmiError
+from .graph import LossGraph
+from .losses import Term
+from .optimise import Outcome, initial_image, optimise
+from .tasks import Task
+from .weights import Weights
+
+Inputs = Tuple[np.ndarray, Optional[np.ndarray]]  # network inputs (1, 3, H, W) of the content and the style
+
+
+@dataclass
+class Result:
+    """The picture, how the optimisation went, and the numbers that say how good it is."""
+
+    image: np.ndarray
+    outcome: Outcome
+    metrics: Dict[str, object] = field(default_factory=dict)
+
+
+def batch_key(task: Task, shape) -> tuple:
+    """Tasks with equal keys can share one executor and run as one batch."""
+    return (task.terms(shape[2], shape[3]), tuple(shape[1:]), task.pooling, task.optimise, task.style is not None)
+
+
+class Runner:
+    """Holds the weights on one device and the graphs bound so far; runs batches of tasks."""
+
+    def __init__(self, weights: Weights, device: str = devices.DEFAULT, log: Optional[Callable[[str], None]] = None,
+                 max_memory: Optional[float] = None):
+        self.weights, self.device, self.log, self.max_memory = weights, device, log, max_memory
+        self.ctx = context(device)
+        self._graphs: Dict[tuple, LossGraph] = {}
+        self._params: Dict[str, object] = {}  # weights on this device, shared by all graphs
+
+    def graph(self, terms: Tuple[Term, ...], shape, pooling: str) -> LossGraph:
+        key = (terms, tuple(shape), pooling)
+        if key not in self._graphs:
+            self._graphs[key] = LossGraph(self.weights, terms, shape, self.ctx, pooling, params=self._params)
+        return self._graphs[key]
+
+    def prepare(self, content: np.ndarray, style: Optional[np.ndarray], size: int) -> Inputs:
+        """RGB pictures -> network inputs: the content's long edge to ``size``, the style to the content's size."""
+        content = images.resize_long_edge(content, size)
+        mean = self.weights.mean_rgb
+        style_x = None if style is None else images.preprocess(images.resize(style, content.shape[:2]), mean)
+        return images.preprocess(content, mean), style_x
+
+    def inputs(self, task: Task) -> Inputs:
+        """The network inputs of a task's content and (if any) style image."""
+        return self.prepare(images.read(task.content), images.read(task.style) if task.style else None, task.size)
+
+    def run(self, task: Task) -> Result:
+        return self.run_batch([task])[0]
+
+    def run_batch(self, batch: Sequence[Task], inputs: Optional[Sequence[Inputs]] = None) -> List[Result]:
+        """Run tasks of one batch key as one executor of batch size len(batch)."""
+        inputs = list(inputs) if inputs is not None else [self.inputs(t) for t in batch]
+        shape = inputs[0][0].shape
+        key = batch_key(batch[0], shape)
+        if any(batch_key(t, x.shape) != key for t, (x, _) in zip(batch, inputs)):
+            raise ValueError("tasks of different batch keys cannot share a batch")
+        terms = key[0]
+        self._check_memory(terms, shape, len(batch))
+        graph = self.graph(terms, (len(batch),) + shape[1:], batch[0].pooling)
+        content = graph.codes(np.concatenate([x for x, _ in inputs]))
+        style = graph.codes(np.concatenate([y for _, y in inputs])) if batch[0].style else {}
+        targets = [t.targets(terms, _sample(content, i), _sample(style, i)) for i, t in enumerate(batch)]
+        graph.set_targets([np.stack(per_term) for per_term in zip(*targets)])
+        x0 = np.concatenate([initial_image(shape, t.seed, t.optimise) for t in batch])
+        outcomes = optimise(graph, x0, batch[0].optimise, self.log)
+        final = graph.codes(np.concatenate([o.x for o in outcomes]))
+        return [Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o,
+                       t.metrics(terms, tg, _sample(content, i), _sample(style, i), _sample(final, i)))
+                for i, (t, o, tg) in enumerate(zip(batch, outcomes, targets))]
+
+    def _check_memory(self, terms, shape, batch: int) -> None:
+        if self.max_memory:
+            fits = memory.batch_size(terms, shape, self.max_memory, cap=batch)
+            if fits < batch:
+                raise FmiError(f"a batch of {batch} does not fit max_memory {self.max_memory:.0f} MB (at most {fits})")
+
+
+def _sample(codes_by_layer: Dict[str, np.ndarray], i: int) -> Dict[str, np.ndarray]:
+    """One sample's codes (C, H, W) out of a batch's."""
+    return {name: array[i] for name, array in codes_by_layer.items()}

@@ -1,0 +1,52 @@
+"""The JSON sidecar beside every picture: what was asked, with which weights, how it went, on what software."""
+import dataclasses
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict
+
+import numpy as np
+
+from .. import files
+from .._version import __version__
+from . import images
+from .tasks import Task
+from .weights import Weights
+
+if TYPE_CHECKING:  # the engine imports MXNet; writing records does not need it
+    from .engine import Result
+
+
+def record(task: Task, result: "Result", weights: Weights, device: str) -> Dict[str, object]:
+    """The sidecar's content (``save`` adds the caller's extras)."""
+    outcome = result.outcome
+    return {
+        "task": {"kind": type(task).__name__, **dataclasses.asdict(task)},
+        "weights": weights.describe(),
+        "device": device,
+        "image_size": list(result.image.shape[:2]),
+        "iterations": outcome.iterations,
+        "stop_reason": outcome.stop_reason,
+        "seconds_per_iteration": outcome.seconds_per_iteration,
+        "batch_size": outcome.batch_size,
+        **result.metrics,
+        "history": outcome.history,
+        "versions": versions(),
+    }
+
+
+def save(path, image: np.ndarray, sidecar: Dict[str, object]) -> Path:
+    """Write the picture, then its sidecar (``.json`` beside it): the sidecar marks it finished."""
+    path = Path(path)
+    images.write(path, image)
+    files.write_json(path.with_suffix(".json"), sidecar)
+    return path
+
+
+def versions() -> Dict[str, str]:
+    import cv2
+    import skimage
+
+    from ..backend.mx import mx
+
+    return {"fmi_mx": __version__, "mxnet": mx.__version__, "numpy": np.__version__, "opencv": cv2.__version__,
+            "scikit-image": skimage.__version__, "python": platform.python_version()}

@@ -1,0 +1,255 @@
+"""Experiment configs: plain YAML loaded into frozen dataclasses, every problem reported at once.
+
+An experiment names its weights, device, image size, optimiser overrides, an inputs folder and a
+list of panels; each panel is a grid of inversions or style transfers (see experiments/README.md).
+"""
+import dataclasses
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Type
+
+import yaml
+
+from ..backend import devices
+from ..core import images, memory
+from ..core import weights as weights_module
+from ..core.optimise import Settings
+from ..core.tasks import Inversion, StyleTransfer, Task, default, kind_of
+from ..errors import FmiError, Invalid, Problems, choice
+
+FIGURES = ("fig3", "fig4", "fig5", "none")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A grid of jobs: every content x layer x filter x seed (inversions) or content x style x seed (style)."""
+
+    mode: str
+    contents: Tuple[str, ...]
+    layers: Tuple[str, ...] = ()
+    filters: Tuple[int, ...] = ()
+    seeds: Tuple[int, ...] = (default(Task, "seed"),)
+    styles: Tuple[str, ...] = ()
+    style_layers: Tuple[str, ...] = default(StyleTransfer, "style_layers")
+    content_layer: str = default(StyleTransfer, "content_layer")
+    content_weight: float = default(StyleTransfer, "content_weight")
+    style_weight: float = default(StyleTransfer, "style_weight")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One figure's worth of jobs and the settings they share."""
+
+    name: str
+    panels: Tuple[Panel, ...]
+    figure: str = "none"
+    weights: str = str(weights_module.DEFAULT_PATH)
+    device: str = devices.DEFAULT
+    size: int = default(Task, "size")
+    inputs: str = "inputs"
+    pooling: str = default(Task, "pooling")
+    remove_noise: float = default(Task, "remove_noise")
+    optimise: Dict[str, Any] = field(default_factory=dict)  # overrides of optimise.Settings
+    style_weight_decay: float = default(StyleTransfer, "optimise").weight_decay  # inversions: optimise's
+    batch_size: int = 0  # jobs per executor; 0 = as many as fit max_memory, at most memory.MAX_BATCH
+    max_memory: float = memory.DEFAULT_MAX_MEMORY  # MB one worker's executors may use (estimated before binding)
+
+    def settings(self, **base) -> Settings:
+        """The optimiser settings: ``base`` (a kind's own defaults), then the config's ``optimise`` overrides."""
+        return Settings(**{**base, **self.optimise})
+
+    def image(self, name: str) -> str:
+        """A panel's image name as a path (relative to ``inputs``) or ``sample:NAME``."""
+        return name if name.startswith(images.SAMPLE_PREFIX) else str(Path(self.inputs) / name)
+
+    def panel_tasks(self, panel: Panel) -> Tuple[Type[Task], Iterator[Dict[str, Any]]]:
+        """The kind of a panel's tasks and the keyword arguments of each, in a stable order."""
+        kind = kind_of(panel.mode)
+        common = dict(size=self.size, pooling=self.pooling, remove_noise=self.remove_noise, mode=panel.mode)
+        return kind, (dict(common, **kwargs) for kwargs in PANEL_TASKS[kind](self, panel))
+
+    def tasks(self) -> Iterator[Tuple[int, Task]]:
+        """(panel index, task) for every task of every panel."""
+        for index, panel in enumerate(self.panels):
+            kind, arguments = self.panel_tasks(panel)
+            for kwargs in arguments:
+                yield index, kind(**kwargs)
+
+
+def _inversions(exp: Experiment, panel: Panel) -> Iterator[Dict[str, Any]]:
+    filters = (panel.filters or (None,)) if panel.mode == "feature_map" else (None,)
+    styles = (panel.styles or (None,)) if panel.mode == "purposeful" else (None,)
+    for content in panel.contents:
+        for layer in panel.layers or (None,):
+            for k in filters:
+                for style in styles:
+                    for seed in panel.seeds:
+                        yield dict(content=exp.image(content), layers=(layer,) if layer else (), filter=k,
+                                   style=exp.image(style) if style else None, seed=seed, optimise=exp.settings())
+
+
+def _style_transfers(exp: Experiment, panel: Panel) -> Iterator[Dict[str, Any]]:
+    for content in panel.contents:
+        for style in panel.styles or (None,):
+            for seed in panel.seeds:
+                yield dict(content=exp.image(content), style=exp.image(style) if style else None, seed=seed,
+                           style_layers=tuple(panel.style_layers), content_layer=panel.content_layer,
+                           content_weight=panel.content_weight, style_weight=panel.style_weight,
+                           optimise=exp.settings(weight_decay=exp.style_weight_decay))
+
+
+#: how a panel becomes tasks, per task kind
+PANEL_TASKS = {Inversion: _inversions, StyleTransfer: _style_transfers}
+#: a task field -> the panel key it comes from (the rest are top-level keys of the same name)
+PANEL_KEYS = {"content": "contents", "style": "styles", "layers": "layers", "filter": "filters", "seed": "seeds",
+              "mode": "mode", "style_layers": "style_layers", "content_layer": "content_layer",
+              "content_weight": "content_weight", "style_weight": "style_weight"}
+
+
+def _coerce(value, kind, key: str, errors: Problems):
+    """Check one value against a field type (int, float, str, Tuple[X, ...], Dict)."""
+    origin = getattr(kind, "__origin__", None)
+    if origin is tuple:
+        items = value if isinstance(value, list) else [value]
+        return tuple(_coerce(v, kind.__args__[0], f"{key}[{i}]", errors) for i, v in enumerate(items))
+    if origin is dict or kind is dict:
+        if not isinstance(value, dict):
+            errors.add(key, f"expected a mapping, got {value!r}")
+        return value
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if kind is float and isinstance(value, str):
+        try:
+            return float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string
+        except ValueError:
+            pass
+    if kind in (int, str) and isinstance(value, kind) and not isinstance(value, bool):
+        return value
+    errors.add(key, f"expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _build(cls, data: dict, prefix: str, errors: Problems):
+    if not isinstance(data, dict):
+        errors.add(prefix or "top level", f"expected a mapping, got {data!r}")
+        return None
+    known = {f.name: f for f in fields(cls)}
+    values = {}
+    for key, value in data.items():
+        if key not in known:
+            errors.add(f"{prefix}{key}", f"unknown key (allowed: {', '.join(known)})")
+        elif key == "optimise" and isinstance(value, dict):
+            values[key] = _overrides(Settings, value, "optimise.", errors)
+        elif key == "panels":
+            if not isinstance(value, list) or not value:
+                errors.add("panels", "expected a non-empty list of panels")
+            else:
+                values[key] = tuple(_build(Panel, p, f"panels[{i}].", errors) for i, p in enumerate(value))
+        else:
+            values[key] = _coerce(value, known[key].type, f"{prefix}{key}", errors)
+    for name, f in known.items():
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in values:
+            errors.add(f"{prefix}{name}", "missing (required)")
+    try:
+        return cls(**values)
+    except TypeError:
+        return None
+
+
+def _overrides(cls, data: dict, prefix: str, errors: Problems) -> Dict[str, Any]:
+    """Type-checked overrides of some of ``cls``'s fields."""
+    known = {f.name: f for f in fields(cls)}
+    out = {}
+    for key, value in data.items():
+        if key not in known:
+            errors.add(f"{prefix}{key}", f"unknown key (allowed: {', '.join(sorted(known))})")
+        else:
+            out[key] = _coerce(value, known[key].type, f"{prefix}{key}", errors)
+    return out
+
+
+def _check(exp: Experiment, problems: Problems) -> None:
+    """Values that have the right type but are not allowed: the experiment's own rules here, the
+    tasks' rules by making every task of every panel."""
+    with problems.at("figure"):
+        choice("figure", exp.figure, FIGURES)
+    if exp.batch_size < 0:
+        problems.add("batch_size", f"must be 0 (automatic) or a positive number, not {exp.batch_size}")
+    if exp.max_memory <= 0:
+        problems.add("max_memory", f"must be a positive number of MB, not {exp.max_memory}")
+    for i, panel in enumerate(exp.panels):
+        at = f"panels[{i}]"
+        if not panel.contents:
+            problems.add(f"{at}.contents", "needs at least one image")
+        for key in ("contents", "styles"):
+            for j, name in enumerate(getattr(panel, key)):
+                with problems.at(f"{at}.{key}[{j}]"):
+                    images.check(exp.image(name))
+        try:
+            kind, arguments = exp.panel_tasks(panel)
+        except FmiError as e:
+            problems.add(f"{at}.mode", str(e))
+            continue
+        for kwargs in arguments:
+            try:
+                kind(**kwargs)
+            except Invalid as e:
+                for name, value, message in e.problems:
+                    problems.add(_key(i, panel, name, value), message)
+
+
+def _key(index: int, panel: Panel, name: str, value: object) -> str:
+    """The config key a task field came from: ``panels[0].layers[1]``, ``panels[0].styles``, ``size``."""
+    if name not in PANEL_KEYS:
+        return name
+    key = PANEL_KEYS[name]
+    items = getattr(panel, key)
+    at = f"panels[{index}].{key}"
+    return f"{at}[{items.index(value)}]" if isinstance(items, tuple) and value in items else at
+
+
+def _set(data: dict, assignment: str, where: str) -> None:
+    """Apply ``a.b=value`` (value parsed as YAML) to nested dicts."""
+    path, sep, raw = assignment.partition("=")
+    if not sep or not path:
+        raise FmiError(f"--set {assignment!r}: use key.path=value")
+    keys = path.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise FmiError(f"{where}: --set {path}: '{key}' is not a mapping")
+    node[keys[-1]] = yaml.safe_load(raw)
+
+
+def load(path, overrides: Sequence[str] = (), base: Optional[Path] = None) -> Experiment:
+    """Read, override, type-check and value-check a config; all problems in one error."""
+    path = Path(path)
+    if not path.is_file():
+        raise FmiError(f"config {path} not found")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise FmiError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if isinstance(data, dict):
+        data.setdefault("name", path.stem)
+        for assignment in overrides:
+            _set(data, assignment, str(path))
+    errors = Problems(str(path))
+    exp = _build(Experiment, data, "", errors)
+    errors.raise_if_any()
+    if not Path(exp.inputs).is_absolute():
+        exp = dataclasses.replace(exp, inputs=str((base or Path.cwd()) / exp.inputs))
+    _check(exp, errors)
+    errors.raise_if_any()
+    return exp
+
+
+def to_dict(exp: Experiment) -> Dict[str, Any]:
+    """Plain data for ``config.resolved.yaml``."""
+    def plain(v):
+        return [plain(x) for x in v] if isinstance(v, (list, tuple)) else v
+    out = dataclasses.asdict(exp)
+    out["panels"] = [{k: plain(v) for k, v in p.items()} for p in out["panels"]]
+    return out
+

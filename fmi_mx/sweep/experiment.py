@@ -1,0 +1,152 @@
+"""Running an experiment: its unfinished jobs on the worker pool, then its figure and table.
+
+Layout: ``runs/<experiment>/config.resolved.yaml``, ``environment.json`` and one folder per job,
+``<job-id>/result.png`` + ``result.json``. The sidecar is written last (atomically), so a job is
+finished exactly when its ``result.json`` exists: a killed run loses nothing finished and leaves
+no half-written file, and a re-run redoes only what is missing.
+"""
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple, Type
+
+import yaml
+
+from .. import files
+from ..core import images, record
+from ..core import weights as weights_module
+from .config import Experiment, to_dict
+from .jobs import Job, expand, folder, group, is_done, over_budget, select_shard
+from .messages import WorkerSpec
+from .pool import Pool, Report, Worker
+from . import sharding
+
+
+def environment(w: weights_module.Weights, device: str) -> Dict[str, object]:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"versions": record.versions(), "device": device, "weights": w.describe(), "git_commit": commit,
+            "platform": platform.platform(), "argv": sys.argv}
+
+
+def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False, devices: Optional[List[str]] = None,
+        shard: Optional[Tuple[int, int]] = None, log: Callable[[str], None] = print,
+        worker_class: Type[Worker] = Worker) -> Optional[Report]:
+    """Run every unfinished job (of one shard) on one worker per device, then assemble the figure if
+    every job is done. Finished jobs are skipped. ``worker_class`` is a seam for tests."""
+    w = weights_module.resolve(exp.weights)
+    jobs = expand(exp, w.sha256)
+    if shard:
+        jobs = select_shard(jobs, *shard)
+    root = folder(exp, runs)
+    todo = [job for job in jobs if not is_done(root, job)]
+    where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
+    if dry_run:
+        _list(jobs, todo, where, log)
+        return None
+    devices = devices or sharding.parse_devices(exp.device)
+    files.write_bytes(root / "config.resolved.yaml", yaml.safe_dump(to_dict(exp), sort_keys=False).encode())
+    env_name = f"environment.shard-{shard[0]}-of-{shard[1]}.json" if shard else "environment.json"
+    files.write_json(root / env_name, environment(w, ",".join(devices)))
+    if w.is_random:
+        log(f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch")
+    if not todo:
+        log(f"all {len(jobs)} jobs{where} are finished")
+        figure(exp, runs, log, w)
+        return Report()
+    report = _run_pool(exp, todo, devices, root, log, worker_class)
+    figure(exp, runs, log, w)
+    return report
+
+
+def _list(jobs: List[Job], todo: List[Job], where: str, log: Callable[[str], None]) -> None:
+    for job in jobs:
+        state = "todo" if job in todo else "done"
+        log(f"{job.id}  {state}  " + "  ".join(f"{k}={v}" for k, v in job.labels.items() if v is not None))
+    log(f"{len(jobs)} jobs{where}, {len(todo)} to run")
+
+
+def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, log: Callable[[str], None],
+              worker_class: Type[Worker]) -> Report:
+    """The jobs that fit the memory budget, on the pool; failures written to ``failed.json``."""
+    too_big = over_budget(todo, exp.max_memory)
+    for job_id, why in too_big.items():
+        log(f"{job_id} FAILED: {why}")
+    todo = [job for job in todo if job.id not in too_big]
+    progress = _progress(len(todo))
+
+    def on_done(job_id: str, summary: Optional[dict]) -> None:
+        if summary:
+            errors = ", ".join(f"{k} {v:.4f}" for k, v in summary["code_error"].items())
+            batch = f" (batch of {summary['batch_size']})" if summary["batch_size"] > 1 else ""
+            progress.write(f"{job_id} done in {summary['seconds']:.1f} s{batch}, {summary['iterations']} iterations "
+                           f"({summary['stop_reason']}), relative code error {errors}")
+        progress.update(1)
+
+    spec = WorkerSpec(str(root), exp.name, exp.weights, exp.batch_size, exp.max_memory)
+    report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices)))
+    progress.close()
+    report.failed.update(too_big)
+    for job_id, why in report.failed.items():
+        files.write_json(root / job_id / "failed.json", {"job": job_id, "error": why})
+    for wid, stats in sorted(report.workers.items()):
+        if stats["mxnet_imported_early"]:
+            log(f"warning: worker {wid} imported MXNet before choosing its device (harmless on a CPU)")
+        per_iteration = stats["seconds_per_iteration"]
+        log(f"worker {wid} on {stats['device']}: {stats['jobs']} jobs, "
+            f"{per_iteration * 1e3:.1f} ms/iteration, peak memory {stats['peak_memory_mb']:.0f} MB"
+            if per_iteration else f"worker {wid} on {stats['device']}: no jobs")
+    return report
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="job", file=sys.stderr, disable=total == 0 or None)
+
+
+def figure(exp: Experiment, runs: Path = Path("runs"), log: Callable[[str], None] = print,
+           w: Optional[weights_module.Weights] = None) -> Optional[Path]:
+    """Assemble the figure and its table (CSV + JSON) from the finished jobs; name the missing ones."""
+    from . import figures
+
+    w = w or weights_module.resolve(exp.weights)
+    jobs = expand(exp, w.sha256)
+    root = folder(exp, runs)
+    records = {job.id: json.loads((root / job.id / "result.json").read_text()) for job in jobs if is_done(root, job)}
+    missing = [job.id for job in jobs if job.id not in records]
+    rows = [figures.table_row(records[job.id]) for job in jobs if job.id in records]
+    stem = exp.figure if exp.figure != "none" else "table"
+    files.write_json(root / f"{stem}.json", rows)
+    files.write_bytes(root / f"{stem}.csv", _csv(rows, figures.TABLE_COLUMNS))
+    if missing:
+        log(f"no figure yet: {len(missing)} of {len(jobs)} jobs are not finished ({', '.join(missing[:8])}"
+            f"{', ...' if len(missing) > 8 else ''}); run `fmi-mx run` again (or wait for the other shards)")
+        return None
+    if exp.figure == "none":
+        return None
+    labelled = [(job.labels, images.read(root / job.id / "result.png") if job.id in records else None)
+                for job in jobs]
+    shape = next(p for _, p in labelled if p is not None).shape[:2]
+    styles = {job.labels["style"]: images.resize(images.read(job.labels["style"]), shape).astype("uint8")
+              for job in jobs if job.labels["style"]}
+    title = f"{exp.name}: {'untrained ' if w.is_random else ''}VGG-19 ({w.source})"
+    path = images.write(root / f"{exp.figure}.png", figures.assemble(exp.figure, labelled, styles, title))
+    log(f"{path}: the figure ({len(records)} of {len(jobs)} panels)")
+    return path
+
+
+def _csv(rows: List[dict], columns) -> bytes:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode()

@@ -1,0 +1,127 @@
+"""Job bookkeeping: an experiment's jobs and their stable ids, which are done, how they group into
+executor-sharing batches and cost-balanced shards, and running one batch into result files.
+
+A job is finished exactly when its ``<job-id>/result.json`` exists (written last, atomically).
+"""
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
+
+from . import sharding
+from ..core import images, memory, record, vgg
+from ..core.engine import Inputs, Runner, batch_key
+from ..core.tasks import Task
+from ..errors import FmiError
+from .config import Experiment
+
+
+@dataclass(frozen=True)
+class Job:
+    """One task of an experiment, with the id that names its folder."""
+
+    id: str
+    panel: int
+    task: Task
+
+    @property
+    def labels(self) -> Dict[str, object]:
+        return self.task.labels()
+
+
+def job_id(task: Task, weights_sha256: str) -> str:
+    """A hash of everything that affects the result (the task and the weights), 12 hex digits."""
+    blob = json.dumps({"kind": type(task).__name__, "task": asdict(task), "weights": weights_sha256},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def expand(exp: Experiment, weights_sha256: str) -> List[Job]:
+    """Every job of every panel, in a stable order; a job listed twice runs once."""
+    jobs = [Job(job_id(task, weights_sha256), panel, task) for panel, task in exp.tasks()]
+    return list({job.id: job for job in jobs}.values())
+
+
+def folder(exp: Experiment, runs: Path) -> Path:
+    return Path(runs) / exp.name
+
+
+def is_done(root: Path, job: Job) -> bool:
+    return (root / job.id / "result.json").is_file()
+
+
+def group(jobs: List[Job], n_workers: int) -> List[List[Job]]:
+    """Jobs that share an executor (mode, layers, content, size, pooling) travel together, in chunks
+    small enough to keep every worker busy; a worker's Runner binds each graph once anyway."""
+    by_key: Dict[tuple, List[Job]] = {}
+    for job in jobs:
+        t = job.task
+        by_key.setdefault((t.mode, t.layers_read(), t.content, t.size, t.pooling), []).append(job)
+    chunk = max(1, -(-len(jobs) // (2 * max(1, n_workers))))
+    return [g[i:i + chunk] for g in by_key.values() for i in range(0, len(g), chunk)]
+
+
+def select_shard(jobs: List[Job], k: int, n: int) -> List[Job]:
+    """Shard k of n of the job list, balanced by expected cost (see sharding.shard)."""
+    costs = {job.id: sharding.cost(job.task.layers_read(), job.task.size, job.task.size,
+                                   job.task.optimise.max_iterations) for job in jobs}
+    chosen = set(sharding.shard(costs, k, n))
+    return [job for job in jobs if job.id in chosen]
+
+
+def batches(jobs: List[Job], runner: Runner, batch_size: int = 0,
+            max_memory: float = memory.DEFAULT_MAX_MEMORY) -> Iterator[Tuple[List[Job], List[Inputs]]]:
+    """Split jobs into batches that share an executor, each as large as ``batch_size`` (0: as many as
+    fit ``max_memory``, at most memory.MAX_BATCH); yields (jobs, their network inputs)."""
+    cache: Dict[tuple, Inputs] = {}
+    by_key: Dict[tuple, list] = {}
+    for job in jobs:
+        t = job.task
+        source = (t.content, t.style, t.size)
+        if source not in cache:
+            cache[source] = runner.inputs(t)
+        by_key.setdefault(batch_key(t, cache[source][0].shape), []).append((job, cache[source]))
+    for key, items in by_key.items():
+        b = batch_size or memory.batch_size(key[0], (1,) + key[1], max_memory)
+        for i in range(0, len(items), b):
+            chunk = items[i:i + b]
+            yield [job for job, _ in chunk], [inputs for _, inputs in chunk]
+
+
+def execute(jobs: List[Job], inputs: List[Inputs], runner: Runner, root: Path, experiment: str,
+            worker: str = "") -> List[Dict[str, object]]:
+    """Run one batch of jobs; write each picture, then its sidecar (the mark of a finished job)."""
+    start = time.perf_counter()
+    results = runner.run_batch([job.task for job in jobs], inputs)
+    seconds = time.perf_counter() - start
+    summaries = []
+    for job, result in zip(jobs, results):
+        (root / job.id / "failed.json").unlink(missing_ok=True)
+        sidecar = record.record(job.task, result, runner.weights, runner.device)
+        record.save(root / job.id / "result.png", result.image,
+                    {"job": job.id, "experiment": experiment, "labels": job.labels, "worker": worker,
+                     "pid": os.getpid(), **sidecar})
+        summaries.append({"seconds": seconds, "iterations": result.outcome.iterations, "batch_size": len(jobs),
+                          "stop_reason": result.outcome.stop_reason, "code_error": result.metrics["code_error"],
+                          "seconds_per_iteration": result.outcome.seconds_per_iteration})
+    return summaries
+
+
+def over_budget(jobs: List[Job], max_memory: float) -> Dict[str, str]:
+    """Jobs that cannot fit ``max_memory`` even alone, with the one-line reason (checked before any run)."""
+    shapes: Dict[tuple, tuple] = {}
+    problems = {}
+    for job in jobs:
+        t = job.task
+        if (t.content, t.size) not in shapes:
+            shapes[t.content, t.size] = images.resize_long_edge(images.read(t.content), t.size).shape
+        h, w = shapes[t.content, t.size][:2]
+        try:
+            vgg.check_size(t.layers_read(), h, w)
+            memory.batch_size(t.terms(h, w), (1, 3, h, w), max_memory, what=f"job {job.id}")
+        except FmiError as e:
+            problems[job.id] = str(e)
+    return problems

@@ -1,0 +1,57 @@
+"""What the parent and its workers say to each other over a pipe: one dataclass per message."""
+from dataclasses import dataclass
+from typing import Dict, Tuple
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What every worker of one run needs besides its device."""
+
+    root: str
+    experiment: str
+    weights: str
+    batch_size: int
+    max_memory: float
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The worker wants a group of jobs (the parent answers with a list of jobs, or None: stop)."""
+
+    worker: int
+
+
+@dataclass(frozen=True)
+class Started:
+    worker: int
+    jobs: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Done:
+    worker: int
+    job: str
+    summary: Dict[str, object]
+
+
+@dataclass(frozen=True)
+class Failed:
+    worker: int
+    jobs: Tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The worker's last words: device, jobs done, mean s/iteration, peak memory."""
+
+    worker: int
+    stats: Dict[str, object]
+
+
+@dataclass(frozen=True)
+class Fatal:
+    """The worker could not set up (bad device, unreadable weights): the run stops with this line."""
+
+    worker: int
+    reason: str

@@ -16,6 +16,7 @@ from .core import codes, images, vgg
 from .core import weights as weights_module
 from .core.tasks import STYLE_MODES
 from .errors import FmiError
+from .sweep.config import INPUTS, RUNS
 from .tools import demo
 
 EPILOG = "Weights: a params file, or 'random' / 'random:SEED' for untrained He-initialised VGG-19."
@@ -98,7 +99,7 @@ def _add_experiment(sub) -> None:
         p.add_argument("config", help="experiment YAML, e.g. experiments/fig3.yaml")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key, e.g. --set size=128 --set optimise.max_iterations=50")
-        p.add_argument("--runs", default="runs", help="output root (default runs/)")
+        p.add_argument("--runs", default=str(RUNS), help="output root (default runs/)")
         if name == "run":
             p.add_argument("--dry-run", action="store_true", help="list the jobs and their ids, run nothing")
             p.add_argument("--devices", help="one worker per device, e.g. gpu:0,gpu:1 or cpu,cpu (default: config)")
@@ -116,11 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_weights(sub)
     _add_experiment(sub)
     p = sub.add_parser("inputs", help="download the paper's six images into inputs/ (sha256-checked)")
-    p.add_argument("--out", default="inputs")
+    p.add_argument("--out", default=str(INPUTS))
     sub.add_parser("doctor", help="MXNet build features, GPUs and their compute capability, CUDA libraries")
     p = sub.add_parser("demo", help="FMI of filters 0..4 at relu1_2 and relu2_2, random weights, no downloads",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--out", default="runs", help="output root")
+    p.add_argument("--out", default=str(RUNS), help="output root")
     p.add_argument("--size", type=int, default=demo.SIZE, help="long edge in px")
     p.add_argument("--iterations", type=int, default=demo.ITERATIONS, help="maximum SGD updates")
     p.add_argument("--image", default=demo.IMAGE, help="content image")

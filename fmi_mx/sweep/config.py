@@ -18,6 +18,8 @@ from ..core.tasks import Inversion, StyleTransfer, Task, default, kind_of
 from ..errors import FmiError, Invalid, Problems, choice
 
 FIGURES = ("fig3", "fig4", "fig5", "none")
+RUNS = Path("runs")  # where experiments write, one folder each
+INPUTS = Path("inputs")  # where image names of a config are looked up (``make inputs`` fills it)
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class Experiment:
     weights: str = str(weights_module.DEFAULT_PATH)
     device: str = devices.DEFAULT
     size: int = default(Task, "size")
-    inputs: str = "inputs"
+    inputs: str = str(INPUTS)
     pooling: str = default(Task, "pooling")
     remove_noise: float = default(Task, "remove_noise")
     optimise: Dict[str, Any] = field(default_factory=dict)  # overrides of optimise.Settings

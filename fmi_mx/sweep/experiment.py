@@ -17,7 +17,7 @@ import yaml
 from .. import files
 from ..core import images, record
 from ..core import weights as weights_module
-from .config import Experiment, to_dict
+from .config import RUNS, Experiment, to_dict
 from .jobs import Job, expand, folder, group, is_done, over_budget, select_shard
 from .messages import WorkerSpec
 from .pool import Pool, Report, Worker
@@ -34,7 +34,7 @@ def environment(w: weights_module.Weights, device: str) -> Dict[str, object]:
             "platform": platform.platform(), "argv": sys.argv}
 
 
-def run(exp: Experiment, runs: Path = Path("runs"), dry_run: bool = False, devices: Optional[List[str]] = None,
+def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Optional[List[str]] = None,
         shard: Optional[Tuple[int, int]] = None, log: Callable[[str], None] = print,
         worker_class: Type[Worker] = Worker) -> Optional[Report]:
     """Run every unfinished job (of one shard) on one worker per device, then assemble the figure if
@@ -110,7 +110,7 @@ def _progress(total: int):
     return tqdm(total=total, unit="job", file=sys.stderr, disable=total == 0 or None)
 
 
-def figure(exp: Experiment, runs: Path = Path("runs"), log: Callable[[str], None] = print,
+def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = print,
            w: Optional[weights_module.Weights] = None) -> Optional[Path]:
     """Assemble the figure and its table (CSV + JSON) from the finished jobs; name the missing ones."""
     from . import figures

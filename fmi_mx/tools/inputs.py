@@ -28,7 +28,7 @@ def _remote_names(name: str):
     return dict.fromkeys([f"the {plain}", f"the_{plain}", f"the {plain.replace('_', ' ')}", name])
 
 
-def fetch(folder: Path = Path("inputs"), repo: str = REPO, timeout: float = 20.0) -> Path:
+def fetch(folder: Path, repo: str = REPO, timeout: float = 20.0) -> Path:
     """Download the missing images into ``folder``; a file with the wrong sha256 is never kept."""
     folder = Path(folder)
     for name, digest in SHA256.items():

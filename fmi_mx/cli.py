@@ -1,7 +1,8 @@
 """Command line: ``fmi-mx invert | style | weights | run | figure | inputs | doctor | demo``.
 
-``main(argv)`` returns the exit status: 0 done, 1 an optimisation went non-finite (the last finite
-image is kept) or a sweep job failed, 2 bad input, 130 stopped early (Ctrl-C, SIGUSR1).
+``main(argv)`` returns the exit status: 0 done; 1 a runtime fault (an optimisation went non-finite,
+the last finite image is kept; a sweep job failed or diverged; results could not be written); 2 bad
+input, found before any compute; 130 stopped early (Ctrl-C, SIGUSR1).
 ``invert`` and ``style`` take the options of ``fmi_mx.invert`` / ``fmi_mx.style_transfer``, with
 their defaults. This module imports no MXNet: spawned workers import it first.
 """
@@ -16,6 +17,7 @@ from .core import codes, images, vgg
 from .core import weights as weights_module
 from .core.tasks import STYLE_MODES
 from .errors import FmiError
+from .files import OutputError, check_folder
 from .sweep.config import INPUTS, RUNS
 from .tools import demo
 
@@ -106,6 +108,8 @@ def _add_experiment(sub) -> None:
             p.add_argument("--gpus", help="shorthand: --gpus 0,1 is --devices gpu:0,gpu:1")
             p.add_argument("--shard", help="K/N: run only the K-th of N cost-balanced slices; slurm: from the "
                                            "SLURM_ARRAY_* variables, on the GPUs SLURM granted")
+            p.add_argument("--retry-diverged", action="store_true",
+                           help="run jobs whose optimisation diverged (non-finite) again; they are kept otherwise")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +144,7 @@ def _run(function: Callable, a: argparse.Namespace, out: Path) -> int:
     """Call the API with the options it takes, write the picture and its sidecar, say how it went."""
     from .core import record
 
+    images.check_output(out)
     w = weights_module.resolve(a.weights)
     if w.is_random:
         print(f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch", file=sys.stderr)
@@ -186,21 +191,37 @@ def _experiment(a: argparse.Namespace) -> int:
     from .sweep import config, experiment, sharding
 
     exp = config.load(a.config, a.set)
+    if not getattr(a, "dry_run", False):
+        check_folder(Path(a.runs) / exp.name, "--runs folder")
     if a.command == "figure":
         return 0 if experiment.figure(exp, Path(a.runs)) or exp.figure == "none" else 1
     devices = sharding.parse_devices(a.devices, a.gpus)
     shard = sharding.parse_shard(a.shard) if a.shard else None
     if a.shard == "slurm" and devices is None:
         devices = sharding.slurm_devices()
-    report = experiment.run(exp, Path(a.runs), dry_run=a.dry_run, devices=devices, shard=shard)
-    if report is None:
-        return 0
+    report = experiment.run(exp, Path(a.runs), dry_run=a.dry_run, devices=devices, shard=shard,
+                            retry_diverged=a.retry_diverged)
+    return 0 if report is None else _outcome(report)
+
+
+def _outcome(report) -> int:
+    """The exit status of a sweep, with one line for each kind of trouble."""
+    say = lambda line: print(f"fmi-mx: {line}", file=sys.stderr)  # noqa: E731
+    if report.elsewhere:
+        say(f"note: {len(report.elsewhere)} job(s) were run by another fmi-mx process on this folder meanwhile")
+    if report.stopped:
+        say(f"error: {report.stopped}; the run stopped, finished jobs are kept")
+        return 1
     if report.failed:
-        print(f"fmi-mx: error: {len(report.failed)} job(s) failed: {', '.join(sorted(report.failed))} "
-              "(see <job-id>/failed.json); run again to retry them", file=sys.stderr)
+        say(f"error: {len(report.failed)} job(s) failed: {', '.join(sorted(report.failed))} "
+            "(see <job-id>/failed.json); run again to retry them")
+    if report.diverged:
+        say(f"error: {len(report.diverged)} job(s) diverged (non-finite; the last finite image is kept): "
+            f"{', '.join(sorted(report.diverged))}; `fmi-mx run CONFIG --retry-diverged` runs them again")
+    if report.failed or report.diverged:
         return 1
     if report.interrupted:
-        print(f"fmi-mx: stopped early; {len(report.unfinished)} job(s) left for the next run", file=sys.stderr)
+        say(f"stopped early; {len(report.unfinished)} job(s) left for the next run")
         return 130
     return 0
 
@@ -231,6 +252,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except OutputError as e:
+        print(f"fmi-mx: error: {e}", file=sys.stderr)
+        return 1
     except FmiError as e:
         print(f"fmi-mx: error: {e}", file=sys.stderr)
         return 2

@@ -1,9 +1,21 @@
-"""Atomic file writing: a reader (or a re-run after a crash) sees the old file or the whole new one."""
+"""Writing results safely: atomic files (a reader sees the old file or the whole new one), a picture and
+its sidecar written all or nothing, and checks that an output can be written before any compute.
+
+An ``OSError`` while writing results (disk full, permissions) becomes ``OutputError``: one line, and
+the CLI's exit status 1.
+"""
 import contextlib
 import json
 import os
+import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, List, Sequence, Tuple
+
+from .errors import FmiError
+
+
+class OutputError(FmiError):
+    """Results could not be written (a runtime fault, not bad input)."""
 
 
 @contextlib.contextmanager
@@ -20,14 +32,70 @@ def atomic(path) -> Iterator[Path]:
             tmp.unlink()
 
 
+def _write_temp(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return tmp
+
+
+def write_all(items: Sequence[Tuple[Path, bytes]]) -> None:
+    """Write several files all or nothing: every temporary file first (where a full disk fails), then
+    the renames in order, so the last file (a sidecar) appears last. On any failure none is left."""
+    temps: List[Tuple[Path, Path]] = []
+    renamed: List[Path] = []
+    try:
+        for path, data in items:
+            temps.append((_write_temp(Path(path), data), Path(path)))
+        for tmp, path in temps:
+            os.replace(tmp, path)
+            renamed.append(path)
+    except BaseException as e:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        for path in renamed:
+            path.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise OutputError(f"cannot write {items[-1][0]}: {e.strerror or e}") from None
+        raise
+
+
 def write_bytes(path, data: bytes) -> Path:
-    with atomic(path) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+    write_all([(Path(path), data)])
     return Path(path)
 
 
 def write_json(path, obj) -> Path:
-    return write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+    return write_bytes(path, json_bytes(obj))
+
+
+def json_bytes(obj) -> bytes:
+    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+
+def check_file(path: str, what: str = "output") -> Path:
+    """A file can be written at ``path``: not a folder, its folder exists or can be made, on a writable disk."""
+    if str(path).endswith(("/", os.sep)) or Path(path).is_dir():
+        raise FmiError(f"{what} {path} is a folder: name a file in it")
+    check_folder(Path(path).parent, what)
+    return Path(path)
+
+
+def check_folder(folder, what: str = "output folder") -> Path:
+    """``folder`` exists or can be made, and files can be written in it (tried with a probe file)."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FmiError(f"{what} {folder} cannot be made: {existing} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".fmi-mx-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise FmiError(f"{what} {folder} is not writable ({existing}: {e.strerror})") from None
+    return folder

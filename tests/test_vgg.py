@@ -17,11 +17,16 @@ def test_names_walk_the_table():
     assert vgg.output_shape("relu3_1", 64, 40) == (256, 16, 10)
 
 
-@pytest.mark.parametrize("bad", ["relu6_1", "relu1_3", "conv0_1", "fc6", "relu11", ""])
+@pytest.mark.parametrize("bad", ["relu6_1", "relu1_3", "conv0_1", "fc6", "relu11", " relu1_1"])
 def test_unknown_layer_names_the_valid_ones(bad):
     with pytest.raises(FmiError, match="unknown layer") as info:
         vgg.layer(bad)
     assert "relu5_4" in str(info.value)
+
+
+def test_an_empty_layer_name_is_named_as_such():
+    with pytest.raises(FmiError, match="an empty layer name"):
+        vgg.layer("")
 
 
 def test_unknown_layer_suggests_the_closest():

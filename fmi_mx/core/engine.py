@@ -66,8 +66,10 @@ class Runner:
     def run(self, task: Task) -> Result:
         return self.run_batch([task])[0]
 
-    def run_batch(self, batch: Sequence[Task], inputs: Optional[Sequence[Inputs]] = None) -> List[Result]:
-        """Run tasks of one batch key as one executor of batch size len(batch)."""
+    def run_batch(self, batch: Sequence[Task], inputs: Optional[Sequence[Inputs]] = None,
+                  on_result: Optional[Callable[[int, Result], None]] = None) -> List[Result]:
+        """Run tasks of one batch key as one executor of batch size len(batch). ``on_result(i, result)``
+        hears of each sample as soon as it stops, so a caller can save it before the others finish."""
         inputs = list(inputs) if inputs is not None else [self.inputs(t) for t in batch]
         shape = inputs[0][0].shape
         key = batch_key(batch[0], shape)
@@ -80,12 +82,21 @@ class Runner:
         style = graph.codes(np.concatenate([y for _, y in inputs])) if batch[0].style else {}
         targets = [t.targets(terms, _sample(content, i), _sample(style, i)) for i, t in enumerate(batch)]
         graph.set_targets([np.stack(per_term) for per_term in zip(*targets)])
+        results: Dict[int, Result] = {}
+
+        def stopped(indices: List[int], outcomes: List[Outcome]) -> None:
+            final = graph.current_codes()  # the batch's data holds these samples' final images
+            for i, o in zip(indices, outcomes):
+                t = batch[i]
+                results[i] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o,
+                                    t.metrics(terms, targets[i], _sample(content, i), _sample(style, i),
+                                              _sample(final, i)))
+                if on_result:
+                    on_result(i, results[i])
+
         x0 = np.concatenate([initial_image(shape, t.seed, t.optimise) for t in batch])
-        outcomes = optimise(graph, x0, batch[0].optimise, self.log)
-        final = graph.codes(np.concatenate([o.x for o in outcomes]))
-        return [Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o,
-                       t.metrics(terms, tg, _sample(content, i), _sample(style, i), _sample(final, i)))
-                for i, (t, o, tg) in enumerate(zip(batch, outcomes, targets))]
+        optimise(graph, x0, batch[0].optimise, self.log, on_stop=stopped)
+        return [results[i] for i in range(len(batch))]
 
     def _check_memory(self, terms, shape, batch: int) -> None:
         if self.max_memory:

@@ -49,6 +49,10 @@ class LossGraph:
     def codes(self, x: np.ndarray) -> Dict[str, np.ndarray]:
         """Forward ``x`` (N, 3, H, W) and return the codes ``{layer: (N, C, h, w)}``. Overwrites ``data``."""
         self.data[:] = x
+        return self.current_codes()
+
+    def current_codes(self) -> Dict[str, np.ndarray]:
+        """The codes of what ``data`` holds now (a forward pass; the loss outputs are overwritten)."""
         self.executor.forward(is_train=False)
         outputs = self.executor.outputs[len(self.terms):]
         return {name: out.asnumpy() for name, out in zip(self.layers, outputs)}

@@ -3,6 +3,8 @@
 ``preprocess`` maps RGB 0..255 to the network's input (CHW, mean removed, batch axis);
 ``postprocess`` is its inverse followed by Chambolle TV denoising.
 """
+import functools
+import warnings
 from pathlib import Path
 from typing import Sequence, Tuple
 
@@ -15,23 +17,44 @@ from ..errors import FmiError, choice
 #: scikit-image's bundled pictures, usable anywhere an image path is: ``sample:astronaut``
 SAMPLES = ("astronaut", "chelsea", "coffee", "brick", "grass", "gravel", "rocket", "camera")
 SAMPLE_PREFIX = "sample:"
+MAX_PIXELS = 100_000_000  # an input image may hold at most this many pixels (read from its header)
+#: what ``write`` can encode, by file ending
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
-def check(source: str) -> str:
-    """An image source names a file that exists or a known ``sample:NAME``."""
+def check(source: str, decode: bool = False) -> Tuple[int, int]:
+    """(height, width) of an image source, from its header: a known ``sample:NAME``, or a file that
+    exists, is an image and holds at most MAX_PIXELS. ``decode``: also decode it whole (truncated files)."""
     if str(source).startswith(SAMPLE_PREFIX):
         choice("sample image", str(source)[len(SAMPLE_PREFIX):], SAMPLES)
-    elif not Path(source).is_file():
+        return _sample(str(source)[len(SAMPLE_PREFIX):]).shape[:2]
+    path = Path(source)
+    if not path.is_file():
         raise FmiError(f"image {source} not found")
-    return str(source)
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as picture:
+                width, height = picture.size
+                if width * height > MAX_PIXELS:
+                    raise FmiError(f"image {source} is {width}x{height} = {width * height:,} pixels, over the cap "
+                                   f"of {MAX_PIXELS:,}: shrink it first")
+                if decode:
+                    picture.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as e:
+        raise FmiError(f"image {source} cannot be read ({type(e).__name__}: not an image, truncated or corrupt)") \
+            from None
+    return height, width
 
 
 def read(source: str) -> np.ndarray:
     """Read an image as RGB uint8 (H, W, 3): grayscale is replicated, alpha composited on white,
     16-bit scaled down, EXIF orientation applied. ``sample:NAME`` reads a scikit-image sample."""
-    check(source)
+    check(source)  # header only: the pixel cap holds before anything is decoded
     if str(source).startswith(SAMPLE_PREFIX):
-        return _sample(str(source)[len(SAMPLE_PREFIX):])
+        return _sample(str(source)[len(SAMPLE_PREFIX):]).copy()
     path = Path(source)
     buf = np.fromfile(str(path), dtype=np.uint8)
     raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
@@ -60,13 +83,16 @@ def _to_rgb8(img: np.ndarray, path: Path) -> np.ndarray:
     return np.clip(np.rint(img[:, :, ::-1]), 0, 255).astype(np.uint8)
 
 
+@functools.lru_cache(maxsize=None)
 def _sample(name: str) -> np.ndarray:
     import skimage.data
 
     img = getattr(skimage.data, name)()
     if img.ndim == 2:
         img = np.repeat(img[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
+    img = np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
+    img.setflags(write=False)  # cached: shared by every reader
+    return img
 
 
 def as_rgb(array: np.ndarray) -> np.ndarray:
@@ -126,13 +152,26 @@ def postprocess(x: np.ndarray, mean_rgb: Sequence[float], remove_noise: float = 
     return denoise(deprocess(x, mean_rgb), remove_noise)
 
 
-def write(path, rgb: np.ndarray) -> Path:
-    """Write an RGB uint8 image atomically (encode, temp file in the same folder, rename)."""
+def check_output(path) -> Path:
+    """An output picture's name: a known image ending, in a folder that can be written."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise FmiError(f"output {path}: unknown image type '{suffix}' (allowed: {', '.join(EXTENSIONS)})")
+    return files.check_file(path, "output")
+
+
+def encode(path, rgb: np.ndarray) -> bytes:
+    """An RGB uint8 image as the bytes of the file type its name asks for."""
     path = Path(path)
     try:
         ok, encoded = cv2.imencode(path.suffix or ".png", np.ascontiguousarray(rgb[:, :, ::-1]))
     except cv2.error:
         ok = False
     if not ok:
-        raise FmiError(f"cannot encode {path}: use .png or .jpg")
-    return files.write_bytes(path, encoded.tobytes())
+        raise FmiError(f"cannot encode {path}: use one of {', '.join(EXTENSIONS)}")
+    return encoded.tobytes()
+
+
+def write(path, rgb: np.ndarray) -> Path:
+    """Write an RGB uint8 image atomically (encode, temp file in the same folder, rename)."""
+    return files.write_bytes(path, encode(path, rgb))

@@ -6,9 +6,11 @@ x += mom. Stop when ||x_t - x_{t-1}|| / ||x_t|| < stop_eps, or after max_iterati
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
+
+from .rules import Problem, check, number, raise_problems, whole
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,20 @@ class Settings:
     max_iterations: int = 1000
     init_range: float = 0.1
     log_every: int = 50
+
+    def __post_init__(self):
+        raise_problems(self.problems())
+
+    def problems(self) -> Iterator[Problem]:
+        """Every rule the settings break, as (field, value, message)."""
+        for name, rule in (("learning_rate", number("learning_rate", 0, low_open=True)),
+                           ("momentum", number("momentum", 0, 1, high_open=True)),
+                           ("weight_decay", number("weight_decay", 0)),
+                           ("clip_gradient", number("clip_gradient", 0, low_open=True)),
+                           ("lr_step", whole("lr_step", 1)), ("lr_factor", number("lr_factor", 0, low_open=True)),
+                           ("stop_eps", number("stop_eps", 0)), ("max_iterations", whole("iterations", 1)),
+                           ("init_range", number("init_range", 0)), ("log_every", whole("log_every", 1))):
+            yield from check(name, getattr(self, name), rule)
 
 
 def learning_rate(update: int, s: Settings) -> float:
@@ -76,11 +92,13 @@ class SGD:
         return change.asnumpy()  # note: the one host sync per update, which the stopping test needs
 
 
-def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], None]] = None) -> List[Outcome]:
+def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], None]] = None,
+             on_stop: Optional[Callable[[List[int], List[Outcome]], None]] = None) -> List[Outcome]:
     """Run SGD on ``graph.data`` (a batch of N images) from ``x0`` until every sample has stopped.
 
     Each sample keeps its own stopping test and is frozen once it stops, so a batch gives the images
-    of N separate runs. A sample that turns non-finite keeps its last finite image (``non_finite``).
+    of N separate runs; ``on_stop(indices, outcomes)`` hears of samples as they stop (the batch's
+    data then holds their final images). A sample that turns non-finite keeps its last finite image.
     """
     x = graph.data
     n = x.shape[0]
@@ -88,8 +106,19 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
     sgd = SGD(graph, s)
     iterations, reasons = [0] * n, [""] * n
     frozen: dict = {}  # sample -> its final image, restored after every batch update
-    history = []
+    outcomes: dict = {}
+    history: list = []
     start = time.perf_counter()
+
+    def stop(indices: List[int], update: int) -> None:
+        seconds = (time.perf_counter() - start) / max(1, update)
+        for i in indices:
+            final = frozen[i] if i in frozen else x[i:i + 1]
+            outcomes[i] = Outcome(final.asnumpy(), iterations[i], reasons[i] or "max_iterations", seconds,
+                                  list(history), n)
+        if on_stop:
+            on_stop(indices, [outcomes[i] for i in indices])
+
     for update in range(1, s.max_iterations + 1):
         running = [i for i in range(n) if i not in frozen]
         change = sgd.step(update)
@@ -104,14 +133,19 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
                 if change[i] < s.stop_eps:
                     reasons[i], frozen[i] = "converged", x[i:i + 1].copy()
         if log and (update % s.log_every == 0 or update == 1):
-            loss = sum(out.asscalar() for out in graph.loss_outputs())
-            live = [float(change[i]) for i in running if math.isfinite(change[i])]
-            history.append((update, float(loss), max(live, default=float("nan"))))
-            log(f"iter {update:4d}  loss {loss:.4e}  rel change {history[-1][2]:.4f}  lr {learning_rate(update, s):.4g}"
-                + (f"  ({n - len(frozen)} of {n} running)" if n > 1 else ""))
+            _log(log, graph, update, n - len(frozen), n, change, running, history, s)
+        newly = [i for i in running if i in frozen]
+        if newly and len(frozen) < n:
+            stop(newly, update)
         if len(frozen) == n:
             break
-    seconds = (time.perf_counter() - start) / max(1, update)
-    final = x.asnumpy()
-    return [Outcome(final[i:i + 1], iterations[i], reasons[i] or "max_iterations", seconds, history, n)
-            for i in range(n)]
+    stop([i for i in range(n) if i not in outcomes], update)
+    return [outcomes[i] for i in range(n)]
+
+
+def _log(log, graph, update: int, live: int, n: int, change, running, history: list, s: Settings) -> None:
+    loss = sum(out.asscalar() for out in graph.loss_outputs())
+    changes = [float(change[i]) for i in running if math.isfinite(change[i])]
+    history.append((update, float(loss), max(changes, default=float("nan"))))
+    log(f"iter {update:4d}  loss {loss:.4e}  rel change {history[-1][2]:.4f}  lr {learning_rate(update, s):.4g}"
+        + (f"  ({live} of {n} running)" if n > 1 else ""))

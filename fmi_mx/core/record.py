@@ -35,10 +35,10 @@ def record(task: Task, result: "Result", weights: Weights, device: str) -> Dict[
 
 
 def save(path, image: np.ndarray, sidecar: Dict[str, object]) -> Path:
-    """Write the picture, then its sidecar (``.json`` beside it): the sidecar marks it finished."""
+    """Write the picture and its sidecar (``.json`` beside it) all or nothing, the sidecar last: it
+    marks the result finished, and no picture is ever left without it."""
     path = Path(path)
-    images.write(path, image)
-    files.write_json(path.with_suffix(".json"), sidecar)
+    files.write_all([(path, images.encode(path, image)), (path.with_suffix(".json"), files.json_bytes(sidecar))])
     return path
 
 

@@ -12,52 +12,24 @@ from typing import Callable, ClassVar, Dict, Iterator, List, Optional, Tuple, Ty
 import numpy as np
 
 from . import codes, vgg
-from ..errors import FmiError, Invalid, choice, unknown
+from ..errors import choice, unknown
 from .losses import Term, value
 from .optimise import Settings
+from .rules import Problem, check, given, number, raise_problems, whole
 
 Codes = Dict[str, np.ndarray]  # one image's codes (C, H, W) by layer name
-Problem = Tuple[str, object, str]  # (field, value, message)
+MAX_SIZE = 4096  # px, the long edge; a 4096 px relu1_1 executor alone needs about 16 GB
 
 STYLE_MODES = ("gram", "pmci")
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 STYLE_WEIGHT_DECAY = 5e-3  # vis_style.py's; the inversion script's 5e-4 is Settings' default
 
 
-def _rule(field: str, value: object, check: Callable[[object], object]) -> Iterator[Problem]:
-    """Run one check; its error becomes a problem of ``field``."""
-    try:
-        check(value)
-    except FmiError as e:
-        yield field, value, str(e)
-
-
-def _needs(what: str):
-    def check(value):
-        if value is None or value == "":
-            raise FmiError(what)
-    return check
-
-
-def _whole(name: str, minimum: int):
-    def check(value):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise FmiError(f"{name} must be a whole number >= {minimum}, not {value!r}")
-    return check
-
-
-def _at_least_zero(name: str):
-    def check(value):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise FmiError(f"{name} must be a number >= 0, not {value!r}")
-    return check
-
-
 def _layer_list(field: str, names) -> Iterator[Problem]:
     if not names:
         yield field, names, "needs at least one layer"
     for name in names:
-        yield from _rule(field, name, vgg.layer)
+        yield from check(field, name, vgg.layer)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,17 +50,15 @@ class Task:
     MODE_NAME: ClassVar[str] = "mode"
 
     def __post_init__(self):
-        problems = list(self.problems())
-        if problems:
-            raise Invalid(problems)
+        raise_problems(self.problems())
 
     def problems(self) -> Iterator[Problem]:
         """Every rule the fields break, as (field, value, message)."""
-        yield from _rule("mode", self.mode, lambda m: choice(self.MODE_NAME, m, self.MODES))
-        yield from _rule("pooling", self.pooling, lambda p: choice("pooling", p, vgg.POOLINGS))
-        yield from _rule("size", self.size, _whole("size", 1))
-        yield from _rule("seed", self.seed, _whole("seed", 0))
-        yield from _rule("remove_noise", self.remove_noise, _at_least_zero("remove_noise"))
+        yield from check("mode", self.mode, lambda m: choice(self.MODE_NAME, m, self.MODES))
+        yield from check("pooling", self.pooling, lambda p: choice("pooling", p, vgg.POOLINGS))
+        yield from check("size", self.size, whole("size (px, the long edge)", 1, MAX_SIZE))
+        yield from check("seed", self.seed, whole("seed", 0))
+        yield from check("remove_noise", self.remove_noise, number("remove_noise", 0))
 
     def layers_read(self) -> Tuple[str, ...]:
         """Every layer the task's losses read."""
@@ -127,12 +97,12 @@ class Inversion(Task):
         yield from super().problems()
         yield from _layer_list("layers", self.layers)
         if self.mode == "feature_map":
-            yield from _rule("filter", self.filter, _needs("mode feature_map needs a filter index"))
+            yield from check("filter", self.filter, given("mode feature_map needs a filter index"))
             if self.filter is not None:
                 for name in filter(vgg.is_layer, self.layers):
-                    yield from _rule("filter", self.filter, functools.partial(vgg.check_filter, name))
+                    yield from check("filter", self.filter, functools.partial(vgg.check_filter, name))
         if self.mode == "purposeful":
-            yield from _rule("style", self.style, _needs("mode purposeful needs a style image"))
+            yield from check("style", self.style, given("mode purposeful needs a style image"))
 
     def layers_read(self) -> Tuple[str, ...]:
         return tuple(self.layers)
@@ -176,11 +146,11 @@ class StyleTransfer(Task):
 
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
-        yield from _rule("style", self.style, _needs(f"mode {self.mode} needs a style image"))
+        yield from check("style", self.style, given(f"mode {self.mode} needs a style image"))
         yield from _layer_list("style_layers", self.style_layers)
-        yield from _rule("content_layer", self.content_layer, vgg.layer)
+        yield from check("content_layer", self.content_layer, vgg.layer)
         for name in ("content_weight", "style_weight"):
-            yield from _rule(name, getattr(self, name), _at_least_zero(name))
+            yield from check(name, getattr(self, name), number(name, 0))
 
     def layers_read(self) -> Tuple[str, ...]:
         return (self.content_layer,) + tuple(self.style_layers)

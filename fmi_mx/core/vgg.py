@@ -44,6 +44,8 @@ CONVS: Tuple[Layer, ...] = tuple(layer for layer in LAYERS if layer.kind == "con
 
 def layer(name: str) -> Layer:
     """Look a layer up by name; a wrong name lists the valid ones and the closest."""
+    if name == "":
+        raise FmiError("an empty layer name (two commas in a row, or one at an end?)")
     try:
         return _BY_NAME[name]
     except (KeyError, TypeError):

@@ -18,7 +18,7 @@ from .. import files
 from ..core import images, record
 from ..core import weights as weights_module
 from .config import RUNS, Experiment, to_dict
-from .jobs import Job, expand, folder, group, is_done, over_budget, select_shard
+from .jobs import Job, diverged, expand, folder, group, is_done, over_budget, select_shard
 from .messages import WorkerSpec
 from .pool import Pool, Report, Worker
 from . import sharding
@@ -36,15 +36,16 @@ def environment(w: weights_module.Weights, device: str) -> Dict[str, object]:
 
 def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Optional[List[str]] = None,
         shard: Optional[Tuple[int, int]] = None, log: Callable[[str], None] = print,
-        worker_class: Type[Worker] = Worker) -> Optional[Report]:
+        worker_class: Type[Worker] = Worker, retry_diverged: bool = False) -> Optional[Report]:
     """Run every unfinished job (of one shard) on one worker per device, then assemble the figure if
-    every job is done. Finished jobs are skipped. ``worker_class`` is a seam for tests."""
+    every job is done. Finished jobs are skipped (diverged ones too, unless ``retry_diverged``).
+    ``worker_class`` is a seam for tests."""
     w = weights_module.resolve(exp.weights)
     jobs = expand(exp, w.sha256)
     if shard:
         jobs = select_shard(jobs, *shard)
     root = folder(exp, runs)
-    todo = [job for job in jobs if not is_done(root, job)]
+    todo = [job for job in jobs if not is_done(root, job, retry_diverged)]
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     if dry_run:
         _list(jobs, todo, where, log)
@@ -93,7 +94,10 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
     progress.close()
     report.failed.update(too_big)
     for job_id, why in report.failed.items():
-        files.write_json(root / job_id / "failed.json", {"job": job_id, "error": why})
+        try:
+            files.write_json(root / job_id / "failed.json", {"job": job_id, "error": why})
+        except files.OutputError as e:
+            log(f"{job_id} FAILED: {why} ({e})")
     for wid, stats in sorted(report.workers.items()):
         if stats["mxnet_imported_early"]:
             log(f"warning: worker {wid} imported MXNet before choosing its device (harmless on a CPU)")
@@ -130,8 +134,7 @@ def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = prin
         return None
     if exp.figure == "none":
         return None
-    labelled = [(job.labels, images.read(root / job.id / "result.png") if job.id in records else None)
-                for job in jobs]
+    labelled = [(job.labels, _picture(root / job.id / "result.png", records.get(job.id))) for job in jobs]
     shape = next(p for _, p in labelled if p is not None).shape[:2]
     styles = {job.labels["style"]: images.resize(images.read(job.labels["style"]), shape).astype("uint8")
               for job in jobs if job.labels["style"]}
@@ -139,6 +142,18 @@ def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = prin
     path = images.write(root / f"{exp.figure}.png", figures.assemble(exp.figure, labelled, styles, title))
     log(f"{path}: the figure ({len(records)} of {len(jobs)} panels)")
     return path
+
+
+def _picture(path: Path, sidecar: Optional[dict]):
+    """A finished job's picture for the figure; a diverged one framed in red."""
+    if sidecar is None:
+        return None
+    picture = images.read(path)
+    if diverged(sidecar):
+        from . import figures
+
+        picture = figures.mark_failed(picture)
+    return picture
 
 
 def _csv(rows: List[dict], columns) -> bytes:

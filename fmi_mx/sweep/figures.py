@@ -40,6 +40,14 @@ def grid(cells: Sequence[Sequence[Optional[np.ndarray]]], row_labels: Sequence[s
     return canvas
 
 
+def mark_failed(picture: np.ndarray) -> np.ndarray:
+    """A red frame: this panel's optimisation diverged (its last finite image is shown)."""
+    out = picture.copy()
+    t = max(1, min(out.shape[:2]) // 16)
+    out[:t], out[-t:], out[:, :t], out[:, -t:] = (255, 0, 0), (255, 0, 0), (255, 0, 0), (255, 0, 0)
+    return out
+
+
 #: figure -> job labels -> (block, row, column); blocks stack vertically, one per content image
 LAYOUTS = {
     "fig3": lambda l: (l["content"], l["layer"], f"filter {l['filter'] + 1}"),

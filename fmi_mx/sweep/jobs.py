@@ -3,19 +3,23 @@ executor-sharing batches and cost-balanced shards, and running one batch into re
 
 A job is finished exactly when its ``<job-id>/result.json`` exists (written last, atomically).
 """
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import socket
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import sharding
 from ..core import images, memory, record, vgg
 from ..core.engine import Inputs, Runner, batch_key
 from ..core.tasks import Task
 from ..errors import FmiError
+from ..files import OutputError
 from .config import Experiment
 
 
@@ -49,8 +53,62 @@ def folder(exp: Experiment, runs: Path) -> Path:
     return Path(runs) / exp.name
 
 
-def is_done(root: Path, job: Job) -> bool:
-    return (root / job.id / "result.json").is_file()
+def is_done(root: Path, job: Job, retry_diverged: bool = False) -> bool:
+    """Finished: its sidecar exists (and, with ``retry_diverged``, the optimisation did not diverge)."""
+    sidecar = root / job.id / "result.json"
+    if not sidecar.is_file():
+        return False
+    return not (retry_diverged and diverged(json.loads(sidecar.read_text())))
+
+
+def diverged(summary: Dict[str, object]) -> bool:
+    """Did the optimisation turn non-finite (a sidecar or a job summary)?"""
+    return summary.get("stop_reason") == "non_finite"
+
+
+@contextlib.contextmanager
+def claims(root: Path, batch: List[Job]) -> Iterator[Tuple[List[Job], List[Job]]]:
+    """(ours, theirs): the jobs of a batch this process now holds, and those another process runs or
+    has finished. A hold is a lock (flock) on ``<job-id>/.lock``: released with the process, so the
+    lock of a process that died is free; removed when the batch is over."""
+    held, theirs = {}, []
+    try:
+        for job in batch:
+            lock = _lock(root / job.id / ".lock")
+            if lock is None or is_done(root, job):
+                theirs.append(job)
+                if lock is not None:
+                    _unlock(lock)
+            else:
+                held[job.id] = lock
+        yield [job for job in batch if job.id in held], theirs
+    finally:
+        for lock in held.values():
+            _unlock(lock)
+
+
+def _lock(path: Path):
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            f = open(path, "a")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.close()
+                return None
+            if path.exists() and os.stat(path).st_ino == os.fstat(f.fileno()).st_ino:
+                f.write(f"{socket.gethostname()} {os.getpid()}\n")
+                f.flush()
+                return f
+            f.close()  # its holder removed it meanwhile: lock the new one
+    except OSError as e:
+        raise OutputError(f"cannot lock {path}: {e.strerror or e}") from None
+
+
+def _unlock(f) -> None:
+    Path(f.name).unlink(missing_ok=True)
+    f.close()
 
 
 def group(jobs: List[Job], n_workers: int) -> List[List[Job]]:
@@ -91,23 +149,26 @@ def batches(jobs: List[Job], runner: Runner, batch_size: int = 0,
             yield [job for job, _ in chunk], [inputs for _, inputs in chunk]
 
 
-def execute(jobs: List[Job], inputs: List[Inputs], runner: Runner, root: Path, experiment: str,
-            worker: str = "") -> List[Dict[str, object]]:
-    """Run one batch of jobs; write each picture, then its sidecar (the mark of a finished job)."""
+def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, experiment: str,
+            worker: str = "", on_saved: Optional[Callable[[Job, Dict[str, object]], None]] = None) -> None:
+    """Run one batch of jobs; save each job (picture, then sidecar: the mark of a finished job) as soon
+    as its optimisation stops, and tell ``on_saved``. A failed save raises ``OutputError``."""
     start = time.perf_counter()
-    results = runner.run_batch([job.task for job in jobs], inputs)
-    seconds = time.perf_counter() - start
-    summaries = []
-    for job, result in zip(jobs, results):
-        (root / job.id / "failed.json").unlink(missing_ok=True)
+
+    def save(i: int, result) -> None:
+        job = batch[i]
         sidecar = record.record(job.task, result, runner.weights, runner.device)
         record.save(root / job.id / "result.png", result.image,
                     {"job": job.id, "experiment": experiment, "labels": job.labels, "worker": worker,
                      "pid": os.getpid(), **sidecar})
-        summaries.append({"seconds": seconds, "iterations": result.outcome.iterations, "batch_size": len(jobs),
-                          "stop_reason": result.outcome.stop_reason, "code_error": result.metrics["code_error"],
-                          "seconds_per_iteration": result.outcome.seconds_per_iteration})
-    return summaries
+        (root / job.id / "failed.json").unlink(missing_ok=True)
+        if on_saved:
+            on_saved(job, {"seconds": time.perf_counter() - start, "iterations": result.outcome.iterations,
+                           "batch_size": len(batch), "stop_reason": result.outcome.stop_reason,
+                           "code_error": result.metrics["code_error"],
+                           "seconds_per_iteration": result.outcome.seconds_per_iteration})
+
+    runner.run_batch([job.task for job in batch], inputs, on_result=save)
 
 
 def over_budget(jobs: List[Job], max_memory: float) -> Dict[str, str]:

@@ -55,3 +55,19 @@ class Fatal:
 
     worker: int
     reason: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Jobs another process runs (or has finished) meanwhile: this run leaves them."""
+
+    worker: int
+    jobs: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Results cannot be written (disk full, permissions): the whole run stops with this line."""
+
+    worker: int
+    reason: str

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Type
 
 from ..errors import FmiError
-from .messages import Done, Failed, Fatal, Ready, Started, Stats, WorkerSpec
+from ..files import OutputError
+from .messages import Done, Failed, Fatal, Ready, Skipped, Started, Stats, Stop, WorkerSpec
 from .sharding import omp_threads, visible_gpu
 
 STARTUP_FAILURES = 2  # a device whose worker dies this often before any job is given up
@@ -36,6 +37,9 @@ class Report:
     unfinished: List[str] = field(default_factory=list)
     workers: Dict[int, dict] = field(default_factory=dict)
     interrupted: bool = False
+    diverged: List[str] = field(default_factory=list)  # done, but the optimisation turned non-finite
+    elsewhere: List[str] = field(default_factory=list)  # run (or finished) by another process meanwhile
+    stopped: Optional[str] = None  # why the whole run stopped (results could not be written)
 
 
 class Worker:
@@ -85,29 +89,43 @@ class Worker:
     def run_group(self, group: list) -> None:
         from . import jobs
 
+        root = Path(self.spec.root)
         try:
             for batch, inputs in jobs.batches(group, self.runner, self.spec.batch_size, self.spec.max_memory):
                 if self.finishing:
                     continue  # unfinished: the next run does them
-                ids = tuple(job.id for job in batch)
-                self.conn.send(Started(self.wid, ids))
-                try:
-                    summaries = self.execute(batch, inputs)
-                except Exception as e:  # noqa: BLE001  (a failing batch must not end the worker)
-                    self.conn.send(Failed(self.wid, ids, _line(e)))
-                    continue
-                for job_id, summary in zip(ids, summaries):
-                    self.done += 1
-                    self.per_iteration.append(summary["seconds_per_iteration"])
-                    self.conn.send(Done(self.wid, job_id, summary))
+                with jobs.claims(root, batch) as (ours, theirs):
+                    if theirs:
+                        self.conn.send(Skipped(self.wid, tuple(job.id for job in theirs)))
+                    if ours:
+                        self.run_batch(ours, [x for job, x in zip(batch, inputs) if job in ours])
+        except OutputError as e:
+            self.finishing = True
+            self.conn.send(Stop(self.wid, str(e)))
         except Exception as e:  # noqa: BLE001  (e.g. an image that became unreadable)
             self.conn.send(Failed(self.wid, tuple(job.id for job in group), _line(e)))
 
-    def execute(self, batch: list, inputs: list) -> List[dict]:
+    def run_batch(self, batch: list, inputs: list) -> None:
+        ids = tuple(job.id for job in batch)
+        self.conn.send(Started(self.wid, ids))
+        try:
+            self.execute(batch, inputs)
+        except OutputError:
+            raise
+        except Exception as e:  # noqa: BLE001  (a failing batch must not end the worker)
+            self.conn.send(Failed(self.wid, ids, _line(e)))
+
+    def execute(self, batch: list, inputs: list) -> None:
+        """Run one batch; every job is reported done as soon as it is saved."""
         from . import jobs
 
-        return jobs.execute(batch, inputs, self.runner, Path(self.spec.root), self.spec.experiment,
-                            f"{self.wid}@{self.device}")
+        def saved(job, summary: dict) -> None:
+            self.done += 1
+            self.per_iteration.append(summary["seconds_per_iteration"])
+            self.conn.send(Done(self.wid, job.id, summary))
+
+        jobs.execute(batch, inputs, self.runner, Path(self.spec.root), self.spec.experiment,
+                     f"{self.wid}@{self.device}", on_saved=saved)
 
 
 def worker_main(worker_class: Type[Worker], wid: int, device: str, gpu: Optional[str], threads: int, conn,
@@ -158,7 +176,8 @@ class Pool:
         self.startup_failures: Dict[str, int] = collections.defaultdict(int)
         self.finishing, self.last_id = False, -1
         self.handlers = {Ready: self._on_ready, Started: self._on_started, Done: self._on_done,
-                         Failed: self._on_failed, Stats: self._on_stats, Fatal: self._on_fatal}
+                         Failed: self._on_failed, Stats: self._on_stats, Fatal: self._on_fatal,
+                         Skipped: self._on_skipped, Stop: self._on_stop}
 
     def run(self, groups: Sequence[list]) -> Report:
         self.pending.extend(list(g) for g in groups if g)
@@ -168,15 +187,15 @@ class Pool:
                 self._start(device)
             while self.children:
                 self._poll()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _StopRun):
             self.report.interrupted = True
         finally:
             _stop(self.children.values())
             for s, h in previous.items():
                 signal.signal(s, h)
         report = self.report
-        report.interrupted = report.interrupted or self.finishing
-        ran = set(report.done) | set(report.failed)
+        report.interrupted = report.interrupted or self.finishing or report.stopped is not None
+        ran = set(report.done) | set(report.failed) | set(report.elsewhere)
         report.unfinished = [j.id for g in groups for j in g if j.id not in ran]
         if not report.interrupted and report.unfinished and self.startup_failures:
             self.log(f"no worker could start on {', '.join(self.startup_failures)}; "
@@ -241,9 +260,20 @@ class Pool:
 
     def _on_done(self, child: _Child, message: Done) -> None:
         self.report.done[message.job] += 1
+        if message.summary.get("stop_reason") == "non_finite":
+            self.report.diverged.append(message.job)
         child.current.remove(message.job)
         child.finished += 1
         self.on_done(message.job, message.summary)
+
+    def _on_skipped(self, child: _Child, message: Skipped) -> None:
+        self.report.elsewhere.extend(message.jobs)
+        for job_id in message.jobs:
+            self.on_done(job_id, None)
+
+    def _on_stop(self, child: _Child, message: Stop) -> None:
+        self.report.stopped = message.reason
+        raise _StopRun  # every worker stops now; finished jobs are kept
 
     def _on_failed(self, child: _Child, message: Failed) -> None:
         self._fail([i for i in message.jobs if i not in self.report.done], message.reason)
@@ -261,6 +291,10 @@ class Pool:
         for child in self.children.values():
             if child.process.is_alive():
                 os.kill(child.process.pid, signal.SIGUSR1)
+
+
+class _StopRun(Exception):
+    """A worker could not write results: the pool stops every worker."""
 
 
 def _interrupt(*_) -> None:

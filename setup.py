@@ -15,6 +15,7 @@ setup(
         "pyyaml",
         "tqdm",  # progress over jobs
         "scikit-image",  # Chambolle TV denoising and the bundled sample images
+        "Pillow",  # image headers (size before decoding); scikit-image brings it too
     ],
     extras_require={
         "cpu": ["mxnet==1.9.1"],
@@ -23,7 +24,7 @@ setup(
         "gpu": ["mxnet-cu112==1.9.1", "nvidia-cuda-runtime-cu11", "nvidia-cudnn-cu11>=8.5,<9",
                 "nvidia-cublas-cu11", "nvidia-cufft-cu11", "nvidia-curand-cu11", "nvidia-cusolver-cu11",
                 "nvidia-cuda-nvrtc-cu11", "nvidia-nccl-cu11", "nvidia-nvtx-cu11"],
-        "test": ["pytest"],
+        "test": ["pytest", "hypothesis"],
         "bench": ["torch"],  # the PyTorch baseline of `make bench` (CPU build is enough)
     },
     entry_points={"console_scripts": ["fmi-mx=fmi_mx.cli:main"]},

@@ -72,6 +72,7 @@ def _run(task: Task, content: Picture, style: Optional[Picture], *, weights: Wei
          max_memory: float, log: Log) -> Tuple[np.ndarray, dict]:
     from .core.engine import Runner  # MXNet is imported here, not with the package
 
+    memory.check_budget(max_memory)
     w = weights_module.resolve(weights)
     runner = Runner(w, device, log=log, max_memory=max_memory)
     inputs = runner.prepare(_pixels(content), None if style is None else _pixels(style), task.size)

@@ -176,14 +176,16 @@ def _weights(a: argparse.Namespace) -> int:
     if a.action == "fetch":
         print(f"wrote {weights_module.fetch(a.out)} (Gluon model-zoo VGG-19, converted)")
     elif a.action == "convert":
-        arrays, mean = weights_module.from_gluon(a.gluon_params)
-        print(f"wrote {weights_module.save(a.out, arrays, mean)}")
+        w = weights_module.load(weights_module.convert(a.gluon_params, a.out))
+        print(f"wrote {a.out} ({w.origin}; pretrained: {w.pretrained})")
     elif a.action == "random":
         w = weights_module.random_he(a.seed)
-        print(f"wrote {weights_module.save(a.out, w.arrays, w.mean_rgb)} (untrained, seed {a.seed})")
+        path = weights_module.save(a.out, w.arrays, w.mean_rgb, origin=w.origin, pretrained=False)
+        print(f"wrote {path} (untrained, seed {a.seed})")
     else:
         w = weights_module.load(a.path)
-        print(f"{a.path}: VGG-19 weights OK, mean {w.mean_rgb}, sha256 {w.sha256}")
+        print(f"{a.path}: VGG-19 weights OK, mean {w.mean_rgb}, sha256 {w.sha256}, {w.origin}, "
+              f"pretrained: {'unknown' if w.pretrained is None else w.pretrained}")
     return 0
 
 

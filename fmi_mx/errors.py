@@ -18,7 +18,7 @@ class Invalid(FmiError):
 
     def __init__(self, problems: Sequence[Tuple[str, object, str]]):
         self.problems = list(problems)
-        super().__init__("; ".join(message for _, _, message in self.problems))
+        super().__init__("; ".join(dict.fromkeys(message for _, _, message in self.problems)))
 
 
 def unknown(what: str, name: object, allowed: Iterable[object], where: str = "") -> FmiError:
@@ -41,12 +41,14 @@ class Problems:
     """Collects the failures of many checks, each under a key path, into one error."""
 
     def __init__(self, where: str):
-        self.where, self.items = where, []
+        self.where, self.items, self.keys = where, [], []
 
     def add(self, key: str, message: str) -> None:
-        line = f"{self.where}: {key}: {message}"
-        if line not in self.items:
-            self.items.append(line)
+        """One problem per key: a key inside one that has a problem already (or around it) is skipped."""
+        if any(_nested(key, k) for k in self.keys):
+            return
+        self.keys.append(key)
+        self.items.append(f"{self.where}: {key}: {message}")
 
     @contextlib.contextmanager
     def at(self, key: str) -> Iterator[None]:
@@ -63,4 +65,10 @@ class Problems:
 
     def __bool__(self) -> bool:
         return bool(self.items)
+
+
+def _nested(a: str, b: str) -> bool:
+    """Is one key path the other or inside it (``panels[0]`` and ``panels[0].layers[1]``)?"""
+    short, long = sorted((a, b), key=len)
+    return long == short or long.startswith((short + ".", short + "["))
 

@@ -35,10 +35,14 @@ def atomic(path) -> Iterator[Path]:
 def _write_temp(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return tmp
 
 
@@ -47,6 +51,7 @@ def write_all(items: Sequence[Tuple[Path, bytes]]) -> None:
     the renames in order, so the last file (a sidecar) appears last. On any failure none is left."""
     temps: List[Tuple[Path, Path]] = []
     renamed: List[Path] = []
+    path = Path(items[0][0])
     try:
         for path, data in items:
             temps.append((_write_temp(Path(path), data), Path(path)))
@@ -59,7 +64,7 @@ def write_all(items: Sequence[Tuple[Path, bytes]]) -> None:
         for path in renamed:
             path.unlink(missing_ok=True)
         if isinstance(e, OSError):
-            raise OutputError(f"cannot write {items[-1][0]}: {e.strerror or e}") from None
+            raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
         raise
 
 
@@ -80,7 +85,7 @@ def check_file(path: str, what: str = "output") -> Path:
     """A file can be written at ``path``: not a folder, its folder exists or can be made, on a writable disk."""
     if str(path).endswith(("/", os.sep)) or Path(path).is_dir():
         raise FmiError(f"{what} {path} is a folder: name a file in it")
-    check_folder(Path(path).parent, what)
+    check_folder(Path(path).parent, f"{what} {path}")
     return Path(path)
 
 
@@ -91,11 +96,11 @@ def check_folder(folder, what: str = "output folder") -> Path:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise FmiError(f"{what} {folder} cannot be made: {existing} is a file, not a folder")
+        raise FmiError(f"{what}: {existing} is a file, not a folder")
     try:
         fd, probe = tempfile.mkstemp(dir=existing, prefix=".fmi-mx-probe-")
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise FmiError(f"{what} {folder} is not writable ({existing}: {e.strerror})") from None
+        raise FmiError(f"{what}: cannot write in {existing} ({e.strerror})") from None
     return folder

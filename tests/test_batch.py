@@ -44,3 +44,23 @@ def test_tasks_of_different_keys_cannot_share_a_batch(random_weights):
     with pytest.raises(ValueError, match="batch keys"):
         runner.run_batch([tasks.Inversion(content="sample:astronaut", layers=("relu1_1",), size=32),
                           tasks.Inversion(content="sample:astronaut", layers=("relu1_2",), size=32)])
+
+
+def test_each_sample_is_handed_over_as_soon_as_it_stops(random_weights, tmp_path):
+    """Per-sample saving: the job that stops first is saved while the other still runs."""
+    from fmi_mx.sweep import jobs
+    from fmi_mx.sweep.jobs import Job
+
+    batch = [Job(f"job{k}", 0, tasks.Inversion(content="sample:astronaut", layers=("relu1_2",), mode="feature_map",
+                                                 filter=k, size=32)) for k in (48, 30)]
+    runner = Runner(random_weights)
+    seen = []
+
+    def saved(job, summary):
+        seen.append((job.id, summary["iterations"], sorted(p.parent.name for p in tmp_path.glob("*/result.json"))))
+
+    inputs = [runner.inputs(job.task) for job in batch]
+    jobs.execute(batch, inputs, runner, tmp_path, "t", on_saved=saved)
+    assert [s[0] for s in seen] == ["job30", "job48"]  # filter 30 stops at about 115 updates, 48 at about 210
+    assert seen[0][1] < seen[1][1] - 60
+    assert seen[0][2] == ["job30"] and seen[1][2] == ["job30", "job48"]

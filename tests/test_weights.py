@@ -20,9 +20,11 @@ def test_random_weights_are_seeded_he(random_weights):
 
 
 def test_save_load_round_trip(tmp_path, random_weights):
-    path = W.save(tmp_path / "w.params", random_weights.arrays, (1.0, 2.0, 3.0))
+    path = W.save(tmp_path / "w.params", random_weights.arrays, (1.0, 2.0, 3.0), origin="test weights",
+                  pretrained=True)
     loaded = W.load(path)
     assert loaded.mean_rgb == (1.0, 2.0, 3.0)
+    assert (loaded.origin, loaded.pretrained) == ("test weights", True) and not loaded.is_random
     assert loaded.source == f"file:{path}" and len(loaded.sha256) == 64
     for key, value in random_weights.arrays.items():
         np.testing.assert_array_equal(loaded.arrays[key], value)
@@ -31,7 +33,25 @@ def test_save_load_round_trip(tmp_path, random_weights):
 
 def test_neural_style_file_without_mean_gets_caffe_mean(tmp_path, random_weights):
     mx.nd.save(str(tmp_path / "vgg19.params"), {f"arg:{k}": mx.nd.array(v) for k, v in random_weights.arrays.items()})
-    assert W.load(tmp_path / "vgg19.params").mean_rgb == W.CAFFE_MEAN_RGB
+    loaded = W.load(tmp_path / "vgg19.params")
+    assert loaded.mean_rgb == W.CAFFE_MEAN_RGB
+    assert loaded.describe()["pretrained"] is None  # the file does not say, so neither do we
+
+
+def test_provenance_cannot_lie(tmp_path, random_weights, capsys):
+    from fmi_mx.cli import main
+
+    assert main(["weights", "random", "--seed", "3", "--out", str(tmp_path / "r.params")]) == 0
+    saved = W.load(tmp_path / "r.params")
+    assert saved.describe()["pretrained"] is False and saved.is_random and saved.origin == "random-he:seed=3"
+    assert random_weights.describe()["pretrained"] is False
+
+
+def test_nan_mean_is_refused(tmp_path, random_weights):
+    path = W.save(tmp_path / "w.params", random_weights.arrays, (float("nan"), 1.0, 2.0), origin="x",
+                  pretrained=False)
+    with pytest.raises(FmiError, match="'meta:mean_rgb' holds NaN"):
+        W.load(path)
 
 
 def _write(tmp_path, arrays):
@@ -94,6 +114,8 @@ def test_gluon_conversion_matches_gluon_vgg19(tmp_path):
     want = x.asnumpy()
 
     arrays, mean = W.from_gluon(tmp_path / "vgg19-gluon.params")
+    converted = W.load(W.convert(tmp_path / "vgg19-gluon.params", tmp_path / "converted.params"))
+    assert converted.pretrained is False and "not the model zoo's release" in converted.origin
     weights = W.Weights(arrays, mean, "test:gluon", "none")
     ours = np.float32(image) - np.float32(mean)
     graph = LossGraph(weights, [Term("code", "relu5_4")], (1, 3, 32, 32), pooling="max")
@@ -103,7 +125,7 @@ def test_gluon_conversion_matches_gluon_vgg19(tmp_path):
 
 
 def test_gluon_conversion_refuses_other_files(tmp_path, random_weights):
-    path = W.save(tmp_path / "ours.params", random_weights.arrays)
+    path = W.save(tmp_path / "ours.params", random_weights.arrays, W.CAFFE_MEAN_RGB, origin="x", pretrained=False)
     with pytest.raises(FmiError, match="is not a Gluon VGG-19 parameter file"):
         W.from_gluon(path)
 

@@ -99,7 +99,7 @@ class Runner:
         return [results[i] for i in range(len(batch))]
 
     def _check_memory(self, terms, shape, batch: int) -> None:
-        if self.max_memory:
+        if self.max_memory is not None:
             fits = memory.batch_size(terms, shape, self.max_memory, cap=batch)
             if fits < batch:
                 raise FmiError(f"a batch of {batch} does not fit max_memory {self.max_memory:.0f} MB (at most {fits})")

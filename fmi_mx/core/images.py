@@ -33,6 +33,7 @@ def check(source: str, decode: bool = False) -> Tuple[int, int]:
         raise FmiError(f"image {source} not found")
     from PIL import Image, UnidentifiedImageError
 
+    cap, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # our cap, below, with our message
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -43,9 +44,11 @@ def check(source: str, decode: bool = False) -> Tuple[int, int]:
                                    f"of {MAX_PIXELS:,}: shrink it first")
                 if decode:
                     picture.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise FmiError(f"image {source} cannot be read ({type(e).__name__}: not an image, truncated or corrupt)") \
             from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = cap
     return height, width
 
 
@@ -154,10 +157,11 @@ def postprocess(x: np.ndarray, mean_rgb: Sequence[float], remove_noise: float = 
 
 def check_output(path) -> Path:
     """An output picture's name: a known image ending, in a folder that can be written."""
+    files.check_file(path, "output")
     suffix = Path(path).suffix.lower()
     if suffix not in EXTENSIONS:
         raise FmiError(f"output {path}: unknown image type '{suffix}' (allowed: {', '.join(EXTENSIONS)})")
-    return files.check_file(path, "output")
+    return Path(path)
 
 
 def encode(path, rgb: np.ndarray) -> bytes:

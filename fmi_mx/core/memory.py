@@ -12,6 +12,7 @@ import numpy as np
 
 from . import vgg
 from ..errors import FmiError
+from .rules import number
 
 FLOAT = 4  # bytes
 MAX_BATCH = 8
@@ -65,6 +66,12 @@ def reported(graph) -> int:
     total = re.findall(r"Total (\d+) MB allocated", graph.executor.debug_str())
     arrays = [graph.data, graph.grad] + list(graph.target_arrays)
     return int(total[-1]) * 2 ** 20 + sum(int(np.prod(a.shape)) * FLOAT for a in arrays)
+
+
+def check_budget(max_memory_mb: float) -> float:
+    """A memory budget is a finite number of MB above 0."""
+    number("max_memory (MB)", 0, low_open=True)(max_memory_mb)
+    return max_memory_mb
 
 
 def batch_size(terms, shape1: Tuple[int, int, int, int], max_memory_mb: float, cap: int = MAX_BATCH,

@@ -7,7 +7,7 @@ maximisation, say) is a new subclass of ``Task`` here and touches nothing else i
 import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Dict, Iterator, List, Optional, Tuple, Type
+from typing import ClassVar, Dict, Iterator, List, Optional, Tuple, Type
 
 import numpy as np
 

@@ -1,8 +1,10 @@
 """VGG-19 weights: the neural-style params format, the Gluon model-zoo conversion, seeded random weights.
 
 File format (spec "Network"): MXNet ``nd.save`` dict of 32 float32 arrays ``arg:conv1_1_weight`` ...
-``arg:conv5_4_bias`` expecting RGB in 0..255 minus a mean. Files written here may add ``meta:mean_rgb``
-(3 floats), the mean those weights expect; without it the Caffe mean applies.
+``arg:conv5_4_bias`` expecting RGB in 0..255 minus a mean. Files written here add ``meta:mean_rgb``
+(3 floats, the mean those weights expect; without it the Caffe mean applies) and their provenance:
+``meta:pretrained`` (1 or 0) and ``meta:origin`` (UTF-8 text). A file without them (the neural-style
+file, say) is recorded as ``pretrained: null``: we cannot tell.
 """
 import contextlib
 import hashlib
@@ -23,26 +25,33 @@ CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
 GLUON_MEAN = (0.485, 0.456, 0.406)
 GLUON_STD = (0.229, 0.224, 0.225)
 MEAN_KEY = "meta:mean_rgb"
+PRETRAINED_KEY = "meta:pretrained"
+ORIGIN_KEY = "meta:origin"
 DEFAULT_PATH = Path("models") / "vgg19.params"
+UNKNOWN_ORIGIN = "no provenance recorded in the file"
 
 
 @dataclass(frozen=True)
 class Weights:
-    """Convolution arrays keyed ``conv1_1_weight``..., the RGB mean they expect, and where they came from."""
+    """Convolution arrays keyed ``conv1_1_weight``..., the RGB mean they expect, where they came from
+    (``source``: the file or generator), what they are (``origin``) and whether they are pretrained
+    (None: the file does not say)."""
 
     arrays: Dict[str, np.ndarray] = field(repr=False)
     mean_rgb: Tuple[float, float, float]
     source: str
     sha256: str
+    origin: str = UNKNOWN_ORIGIN
+    pretrained: Optional[bool] = None
 
     def describe(self) -> Dict[str, object]:
         """What every output records about the weights that made it."""
         return {"source": self.source, "sha256": self.sha256, "mean_rgb": list(self.mean_rgb),
-                "pretrained": not self.source.startswith("random")}
+                "pretrained": self.pretrained, "origin": self.origin}
 
     @property
     def is_random(self) -> bool:
-        return self.source.startswith("random")
+        return self.origin.startswith("random")
 
 
 def _sha256_file(path: Path) -> str:
@@ -91,17 +100,27 @@ def load(path) -> Weights:
         stored = loaded[MEAN_KEY].asnumpy()
         if stored.shape != (3,):
             raise FmiError(f"weights file {path}: '{MEAN_KEY}' has shape {stored.shape}, expected (3,)")
+        if not np.all(np.isfinite(stored)):
+            raise FmiError(f"weights file {path}: '{MEAN_KEY}' holds NaN or infinite values")
         mean = tuple(float(v) for v in stored)
-    return Weights(arrays, mean, f"file:{path}", _sha256_file(path))
+    pretrained = bool(loaded[PRETRAINED_KEY].asnumpy()[0]) if PRETRAINED_KEY in loaded else None
+    origin = _text(loaded[ORIGIN_KEY]) if ORIGIN_KEY in loaded else UNKNOWN_ORIGIN
+    return Weights(arrays, mean, f"file:{path}", _sha256_file(path), origin, pretrained)
 
 
-def save(path, arrays: Dict[str, np.ndarray], mean_rgb=CAFFE_MEAN_RGB) -> Path:
-    """Write weights in the neural-style format (plus ``meta:mean_rgb``), atomically."""
+def _text(array) -> str:
+    return bytes(array.asnumpy().astype(np.uint8)).decode("utf-8", errors="replace")
+
+
+def save(path, arrays: Dict[str, np.ndarray], mean_rgb, *, origin: str, pretrained: bool) -> Path:
+    """Write weights in the neural-style format plus their mean and provenance, atomically."""
     from ..backend.mx import mx
 
     path = Path(path)
     data = {f"arg:{k}": mx.nd.array(v, dtype=np.float32) for k, v in arrays.items()}
     data[MEAN_KEY] = mx.nd.array(np.asarray(mean_rgb, dtype=np.float32))
+    data[PRETRAINED_KEY] = mx.nd.array([1 if pretrained else 0], dtype=np.uint8)
+    data[ORIGIN_KEY] = mx.nd.array(np.frombuffer(origin.encode("utf-8"), np.uint8), dtype=np.uint8)
     with files.atomic(path) as tmp:
         mx.nd.save(str(tmp), data)
     return path
@@ -117,7 +136,8 @@ def random_he(seed: int = 0) -> Weights:
             rng = np.random.default_rng([seed, i])
             std = np.sqrt(2.0 / (shape[1] * shape[2] * shape[3]))
             arrays[key] = (rng.standard_normal(shape, dtype=np.float32) * np.float32(std))
-    return Weights(arrays, CAFFE_MEAN_RGB, f"random-he:seed={seed}", _sha256_arrays(arrays))
+    name = f"random-he:seed={seed}"
+    return Weights(arrays, CAFFE_MEAN_RGB, name, _sha256_arrays(arrays), origin=name, pretrained=False)
 
 
 def resolve(spec: Union[str, Path, Weights]) -> Weights:
@@ -132,6 +152,27 @@ def resolve(spec: Union[str, Path, Weights]) -> Weights:
             raise FmiError(f"weights '{spec}': the seed after 'random:' must be a whole number")
         return random_he(int(seed))
     return load(spec)
+
+
+def gluon_release(params_path) -> bool:
+    """Is this file the model zoo's pretrained vgg19 (its sha1 is the one MXNet's model store checks)?"""
+    from ..backend.mx import mx  # noqa: F401
+    from mxnet.gluon.model_zoo import model_store
+
+    digest = hashlib.sha1()
+    with open(params_path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest() == model_store._model_sha1["vgg19"]
+
+
+def convert(params_path, out) -> Path:
+    """Convert a Gluon vgg19 file and write it with its provenance (pretrained only for the zoo's release)."""
+    arrays, mean = from_gluon(params_path)
+    release = gluon_release(params_path)
+    origin = ("Gluon model zoo vgg19 (ImageNet), converted by fmi_mx" if release
+              else f"converted by fmi_mx from {Path(params_path).name}, not the model zoo's release")
+    return save(out, arrays, mean, origin=origin, pretrained=release)
 
 
 def from_gluon(params_path) -> Tuple[Dict[str, np.ndarray], Tuple[float, float, float]]:
@@ -181,5 +222,4 @@ def fetch(out=DEFAULT_PATH, root: Optional[str] = None) -> Path:
     except Exception as e:
         raise FmiError(f"cannot fetch VGG-19 ({type(e).__name__}): download {gluon_url()}, unzip it into {root} "
                        f"and run `fmi-mx weights fetch` again, or put the neural-style vgg19.params at {out}") from None
-    arrays, mean = from_gluon(gluon_file)
-    return save(out, arrays, mean)
+    return convert(gluon_file, out)

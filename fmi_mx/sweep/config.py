@@ -4,6 +4,7 @@ An experiment names its weights, device, image size, optimiser overrides, an inp
 list of panels; each panel is a grid of inversions or style transfers (see experiments/README.md).
 """
 import dataclasses
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Type
@@ -14,6 +15,7 @@ from ..backend import devices
 from ..core import images, memory
 from ..core import weights as weights_module
 from ..core.optimise import Settings
+from ..core.rules import number, whole
 from ..core.tasks import Inversion, StyleTransfer, Task, default, kind_of
 from ..errors import FmiError, Invalid, Problems, choice
 
@@ -108,16 +110,21 @@ PANEL_KEYS = {"content": "contents", "style": "styles", "layers": "layers", "fil
               "content_weight": "content_weight", "style_weight": "style_weight"}
 
 
+_BAD = object()  # a value of the wrong type: reported, then left out so that its default is used
+
+
 def _coerce(value, kind, key: str, errors: Problems):
-    """Check one value against a field type (int, float, str, Tuple[X, ...], Dict)."""
+    """Check one value against a field type (int, float, str, Tuple[X, ...], Dict); _BAD if it fails."""
     origin = getattr(kind, "__origin__", None)
     if origin is tuple:
         items = value if isinstance(value, list) else [value]
-        return tuple(_coerce(v, kind.__args__[0], f"{key}[{i}]", errors) for i, v in enumerate(items))
+        coerced = [_coerce(v, kind.__args__[0], f"{key}[{i}]", errors) for i, v in enumerate(items)]
+        return tuple(v for v in coerced if v is not _BAD)
     if origin is dict or kind is dict:
-        if not isinstance(value, dict):
-            errors.add(key, f"expected a mapping, got {value!r}")
-        return value
+        if isinstance(value, dict):
+            return value
+        errors.add(key, f"expected a mapping, got {value!r}")
+        return _BAD
     if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if kind is float and isinstance(value, str):
@@ -128,12 +135,13 @@ def _coerce(value, kind, key: str, errors: Problems):
     if kind in (int, str) and isinstance(value, kind) and not isinstance(value, bool):
         return value
     errors.add(key, f"expected {kind.__name__}, got {value!r}")
-    return value
+    return _BAD
 
 
 def _build(cls, data: dict, prefix: str, errors: Problems):
+    """``cls`` from a mapping: unknown keys and wrong types reported, the wrong values left at their defaults."""
     if not isinstance(data, dict):
-        errors.add(prefix or "top level", f"expected a mapping, got {data!r}")
+        errors.add(prefix.rstrip(".") or "top level", f"expected a mapping, got {data!r}")
         return None
     known = {f.name: f for f in fields(cls)}
     values = {}
@@ -149,6 +157,7 @@ def _build(cls, data: dict, prefix: str, errors: Problems):
                 values[key] = tuple(_build(Panel, p, f"panels[{i}].", errors) for i, p in enumerate(value))
         else:
             values[key] = _coerce(value, known[key].type, f"{prefix}{key}", errors)
+    values = {k: v for k, v in values.items() if v is not _BAD}
     for name, f in known.items():
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in values:
             errors.add(f"{prefix}{name}", "missing (required)")
@@ -167,37 +176,64 @@ def _overrides(cls, data: dict, prefix: str, errors: Problems) -> Dict[str, Any]
             errors.add(f"{prefix}{key}", f"unknown key (allowed: {', '.join(sorted(known))})")
         else:
             out[key] = _coerce(value, known[key].type, f"{prefix}{key}", errors)
-    return out
+    return {k: v for k, v in out.items() if v is not _BAD}
 
 
 def _check(exp: Experiment, problems: Problems) -> None:
     """Values that have the right type but are not allowed: the experiment's own rules here, the
-    tasks' rules by making every task of every panel."""
+    optimiser's and the tasks' rules by making the settings and every task of every panel."""
+    with problems.at("name"):
+        _check_name(exp.name)
     with problems.at("figure"):
         choice("figure", exp.figure, FIGURES)
-    if exp.batch_size < 0:
-        problems.add("batch_size", f"must be 0 (automatic) or a positive number, not {exp.batch_size}")
-    if exp.max_memory <= 0:
-        problems.add("max_memory", f"must be a positive number of MB, not {exp.max_memory}")
+    for key, rule in (("batch_size", whole("batch_size (0: automatic)", 0)),
+                      ("max_memory", memory.check_budget),
+                      ("style_weight_decay", number("style_weight_decay", 0))):
+        with problems.at(key):
+            rule(getattr(exp, key))
+    try:
+        exp.settings()
+    except Invalid as e:
+        for name, _, message in e.problems:
+            problems.add(f"optimise.{name}", message)
+        exp = dataclasses.replace(exp, optimise={})  # so the tasks can still be checked
+    checked: Dict[str, str] = {}
     for i, panel in enumerate(exp.panels):
-        at = f"panels[{i}]"
-        if not panel.contents:
-            problems.add(f"{at}.contents", "needs at least one image")
-        for key in ("contents", "styles"):
-            for j, name in enumerate(getattr(panel, key)):
-                with problems.at(f"{at}.{key}[{j}]"):
-                    images.check(exp.image(name))
+        if panel is not None:
+            _check_panel(exp, i, panel, problems, checked)
+
+
+def _check_name(name: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or ".." in name:
+        raise FmiError(f"must be a plain folder name (letters, digits, '.', '_', '-'), not {name!r}")
+
+
+def _check_panel(exp: Experiment, i: int, panel: Panel, problems: Problems, checked: Dict[str, str]) -> None:
+    at = f"panels[{i}]"
+    if not panel.contents:
+        problems.add(f"{at}.contents", "needs at least one image")
+    for key in ("contents", "styles"):
+        for j, name in enumerate(getattr(panel, key)):
+            source = exp.image(name)
+            if source not in checked:  # each image decoded once, to find truncated files too
+                try:
+                    images.check(source, decode=True)
+                    checked[source] = ""
+                except FmiError as e:
+                    checked[source] = str(e)
+            if checked[source]:
+                problems.add(f"{at}.{key}[{j}]", checked[source])
+    try:
+        kind, arguments = exp.panel_tasks(panel)
+    except FmiError as e:
+        problems.add(f"{at}.mode", str(e))
+        return
+    for kwargs in arguments:
         try:
-            kind, arguments = exp.panel_tasks(panel)
-        except FmiError as e:
-            problems.add(f"{at}.mode", str(e))
-            continue
-        for kwargs in arguments:
-            try:
-                kind(**kwargs)
-            except Invalid as e:
-                for name, value, message in e.problems:
-                    problems.add(_key(i, panel, name, value), message)
+            kind(**kwargs)
+        except Invalid as e:
+            for name, value, message in e.problems:
+                problems.add(_key(i, panel, name, value), message)
 
 
 def _key(index: int, panel: Panel, name: str, value: object) -> str:
@@ -210,40 +246,58 @@ def _key(index: int, panel: Panel, name: str, value: object) -> str:
     return f"{at}[{items.index(value)}]" if isinstance(items, tuple) and value in items else at
 
 
-def _set(data: dict, assignment: str, where: str) -> None:
+def _set(data: dict, assignment: str) -> None:
     """Apply ``a.b=value`` (value parsed as YAML) to nested dicts."""
     path, sep, raw = assignment.partition("=")
     if not sep or not path:
-        raise FmiError(f"--set {assignment!r}: use key.path=value")
+        raise FmiError(f"{assignment!r}: use key.path=value")
     keys = path.split(".")
     node = data
     for key in keys[:-1]:
         node = node.setdefault(key, {})
         if not isinstance(node, dict):
-            raise FmiError(f"{where}: --set {path}: '{key}' is not a mapping")
-    node[keys[-1]] = yaml.safe_load(raw)
+            raise FmiError(f"'{key}' is not a mapping")
+    try:
+        node[keys[-1]] = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise FmiError(f"{raw!r} is not a YAML value ({getattr(e, 'problem', None) or e})") from None
+
+
+def _read(path: Path):
+    """The YAML document of a config; a syntax error as ``file:line:column: problem``."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise FmiError(f"config {path} cannot be read ({getattr(e, 'strerror', None) or e})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise FmiError(f"{where}: YAML syntax error: {e.problem or e.context}") from None
+    except yaml.YAMLError as e:
+        raise FmiError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
 
 
 def load(path, overrides: Sequence[str] = (), base: Optional[Path] = None) -> Experiment:
-    """Read, override, type-check and value-check a config; all problems in one error."""
+    """Read, override, type-check and value-check a config; every problem in one error."""
     path = Path(path)
     if not path.is_file():
         raise FmiError(f"config {path} not found")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise FmiError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    data = _read(path)
+    data = {} if data is None else data
+    problems = Problems(str(path))
     if isinstance(data, dict):
         data.setdefault("name", path.stem)
         for assignment in overrides:
-            _set(data, assignment, str(path))
-    errors = Problems(str(path))
-    exp = _build(Experiment, data, "", errors)
-    errors.raise_if_any()
-    if not Path(exp.inputs).is_absolute():
-        exp = dataclasses.replace(exp, inputs=str((base or Path.cwd()) / exp.inputs))
-    _check(exp, errors)
-    errors.raise_if_any()
+            with problems.at(f"--set {assignment.partition('=')[0]}"):
+                _set(data, assignment)
+    exp = _build(Experiment, data, "", problems)
+    if exp is not None:
+        if not Path(exp.inputs).is_absolute():
+            exp = dataclasses.replace(exp, inputs=str((base or Path.cwd()) / exp.inputs))
+        _check(exp, problems)
+    problems.raise_if_any()
     return exp
 
 

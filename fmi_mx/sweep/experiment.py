@@ -18,7 +18,7 @@ from .. import files
 from ..core import images, record
 from ..core import weights as weights_module
 from .config import RUNS, Experiment, to_dict
-from .jobs import Job, diverged, expand, folder, group, is_done, over_budget, select_shard
+from .jobs import Job, diverged, expand, folder, group, is_diverged, is_done, over_budget, select_shard
 from .messages import WorkerSpec
 from .pool import Pool, Report, Worker
 from . import sharding
@@ -58,10 +58,12 @@ def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Opti
         log(f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch")
     if not todo:
         log(f"all {len(jobs)} jobs{where} are finished")
+        report = Report()
+    else:
+        report = _run_pool(exp, todo, devices, root, log, worker_class, retry_diverged)
+    report.diverged = [job.id for job in jobs if is_diverged(root, job)]
+    if not report.stopped:  # a run stopped for a full disk writes nothing more
         figure(exp, runs, log, w)
-        return Report()
-    report = _run_pool(exp, todo, devices, root, log, worker_class)
-    figure(exp, runs, log, w)
     return report
 
 
@@ -73,7 +75,7 @@ def _list(jobs: List[Job], todo: List[Job], where: str, log: Callable[[str], Non
 
 
 def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, log: Callable[[str], None],
-              worker_class: Type[Worker]) -> Report:
+              worker_class: Type[Worker], retry_diverged: bool) -> Report:
     """The jobs that fit the memory budget, on the pool; failures written to ``failed.json``."""
     too_big = over_budget(todo, exp.max_memory)
     for job_id, why in too_big.items():
@@ -89,7 +91,7 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
                            f"({summary['stop_reason']}), relative code error {errors}")
         progress.update(1)
 
-    spec = WorkerSpec(str(root), exp.name, exp.weights, exp.batch_size, exp.max_memory)
+    spec = WorkerSpec(str(root), exp.name, exp.weights, exp.batch_size, exp.max_memory, retry_diverged)
     report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices)))
     progress.close()
     report.failed.update(too_big)

@@ -55,10 +55,15 @@ def folder(exp: Experiment, runs: Path) -> Path:
 
 def is_done(root: Path, job: Job, retry_diverged: bool = False) -> bool:
     """Finished: its sidecar exists (and, with ``retry_diverged``, the optimisation did not diverge)."""
-    sidecar = root / job.id / "result.json"
-    if not sidecar.is_file():
+    if not (root / job.id / "result.json").is_file():
         return False
-    return not (retry_diverged and diverged(json.loads(sidecar.read_text())))
+    return not (retry_diverged and is_diverged(root, job))
+
+
+def is_diverged(root: Path, job: Job) -> bool:
+    """Finished, but its optimisation turned non-finite (its last finite image was kept)."""
+    sidecar = root / job.id / "result.json"
+    return sidecar.is_file() and diverged(json.loads(sidecar.read_text()))
 
 
 def diverged(summary: Dict[str, object]) -> bool:
@@ -67,7 +72,7 @@ def diverged(summary: Dict[str, object]) -> bool:
 
 
 @contextlib.contextmanager
-def claims(root: Path, batch: List[Job]) -> Iterator[Tuple[List[Job], List[Job]]]:
+def claims(root: Path, batch: List[Job], retry_diverged: bool = False) -> Iterator[Tuple[List[Job], List[Job]]]:
     """(ours, theirs): the jobs of a batch this process now holds, and those another process runs or
     has finished. A hold is a lock (flock) on ``<job-id>/.lock``: released with the process, so the
     lock of a process that died is free; removed when the batch is over."""
@@ -75,7 +80,7 @@ def claims(root: Path, batch: List[Job]) -> Iterator[Tuple[List[Job], List[Job]]
     try:
         for job in batch:
             lock = _lock(root / job.id / ".lock")
-            if lock is None or is_done(root, job):
+            if lock is None or is_done(root, job, retry_diverged):
                 theirs.append(job)
                 if lock is not None:
                     _unlock(lock)

@@ -12,6 +12,7 @@ class WorkerSpec:
     weights: str
     batch_size: int
     max_memory: float
+    retry_diverged: bool = False
 
 
 @dataclass(frozen=True)

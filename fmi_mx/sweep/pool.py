@@ -37,7 +37,7 @@ class Report:
     unfinished: List[str] = field(default_factory=list)
     workers: Dict[int, dict] = field(default_factory=dict)
     interrupted: bool = False
-    diverged: List[str] = field(default_factory=list)  # done, but the optimisation turned non-finite
+    diverged: List[str] = field(default_factory=list)  # finished, but the optimisation turned non-finite
     elsewhere: List[str] = field(default_factory=list)  # run (or finished) by another process meanwhile
     stopped: Optional[str] = None  # why the whole run stopped (results could not be written)
 
@@ -94,7 +94,7 @@ class Worker:
             for batch, inputs in jobs.batches(group, self.runner, self.spec.batch_size, self.spec.max_memory):
                 if self.finishing:
                     continue  # unfinished: the next run does them
-                with jobs.claims(root, batch) as (ours, theirs):
+                with jobs.claims(root, batch, self.spec.retry_diverged) as (ours, theirs):
                     if theirs:
                         self.conn.send(Skipped(self.wid, tuple(job.id for job in theirs)))
                     if ours:
@@ -260,8 +260,6 @@ class Pool:
 
     def _on_done(self, child: _Child, message: Done) -> None:
         self.report.done[message.job] += 1
-        if message.summary.get("stop_reason") == "non_finite":
-            self.report.diverged.append(message.job)
         child.current.remove(message.job)
         child.finished += 1
         self.on_done(message.job, message.summary)

@@ -22,10 +22,15 @@ SHA256: Dict[str, str] = {
 }
 
 
-def _remote_names(name: str):
-    """Names the file may have upstream (they begin with 'the '); only the sha256 decides."""
-    plain = name[4:] if name.startswith("the_") else name
-    return dict.fromkeys([f"the {plain}", f"the_{plain}", f"the {plain.replace('_', ' ')}", name])
+#: our name -> the file's name in the authors' repository
+UPSTREAM: Dict[str, str] = {
+    "golden_gate.jpg": "the golden gate bridge.jpg",
+    "tubingen.jpg": "the tubingen.jpg",
+    "frida_kahlo.jpg": "the frida kahlo.jpg",
+    "seated_nude.jpg": "the seated nude.jpg",
+    "starry_night.png": "the starry night.png",
+    "the_scream.jpg": "the scream.jpg",
+}
 
 
 def fetch(folder: Path, repo: str = REPO, timeout: float = 20.0) -> Path:
@@ -35,17 +40,15 @@ def fetch(folder: Path, repo: str = REPO, timeout: float = 20.0) -> Path:
         target = folder / name
         if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == digest:
             continue
-        for remote in _remote_names(name):
-            url = repo + urllib.parse.quote(remote)
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    data = response.read()
-            except OSError:
-                continue
-            if hashlib.sha256(data).hexdigest() == digest:
-                files.write_bytes(target, data)
-                break
-        else:
-            raise FmiError(f"cannot fetch {name} (sha256 {digest[:12]}...) from {repo}: download it by hand "
+        url = repo + urllib.parse.quote(UPSTREAM[name])
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                data = response.read()
+        except OSError as e:
+            raise FmiError(f"cannot fetch {url} ({getattr(e, 'reason', None) or e}): download it by hand into "
+                           f"{folder}/{name}") from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise FmiError(f"{url} is not the expected file (sha256 {digest[:12]}...): download it by hand "
                            f"into {folder}/{name}")
+        files.write_bytes(target, data)
     return folder

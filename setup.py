@@ -8,6 +8,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["fmi_mx", "fmi_mx.*"]),
+    package_data={"fmi_mx.atlas": ["templates/*.html", "static/*"]},
     python_requires=">=3.10,<3.12",  # keyword-only dataclasses; MXNet 1.9.1 wheels stop at 3.11
     install_requires=[
         "numpy<1.24",  # MXNet 1.9.1 uses np.bool, removed in numpy 1.24
@@ -16,6 +17,7 @@ setup(
         "tqdm",  # progress over jobs
         "scikit-image",  # Chambolle TV denoising and the bundled sample images
         "Pillow",  # image headers (size before decoding); scikit-image brings it too
+        "jinja2",  # the atlas's static site
     ],
     extras_require={
         "cpu": ["mxnet==1.9.1"],
@@ -24,7 +26,7 @@ setup(
         "gpu": ["mxnet-cu112==1.9.1", "nvidia-cuda-runtime-cu11", "nvidia-cudnn-cu11>=8.5,<9",
                 "nvidia-cublas-cu11", "nvidia-cufft-cu11", "nvidia-curand-cu11", "nvidia-cusolver-cu11",
                 "nvidia-cuda-nvrtc-cu11", "nvidia-nccl-cu11", "nvidia-nvtx-cu11"],
-        "test": ["pytest", "hypothesis"],
+        "test": ["pytest", "hypothesis", "selenium"],  # selenium drives Debian's chromium (.ci/run installs it)
         "bench": ["torch"],  # the PyTorch baseline of `make bench` (CPU build is enough)
     },
     entry_points={"console_scripts": ["fmi-mx=fmi_mx.cli:main"]},

@@ -96,13 +96,16 @@ def _add_weights(sub) -> None:
 
 def _add_experiment(sub) -> None:
     for name, text in (("run", "run every unfinished job of an experiment config, then its figure"),
-                       ("figure", "assemble an experiment's figure and table from its finished jobs")):
+                       ("atlas", "run an atlas config (every filter of some layers), score it, build its site"),
+                       ("figure", "assemble an experiment's figure (or atlas) and table from its finished jobs")):
         p = sub.add_parser(name, help=text)
         p.add_argument("config", help="experiment YAML, e.g. experiments/fig3.yaml")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key, e.g. --set size=128 --set optimise.max_iterations=50")
         p.add_argument("--runs", default=str(RUNS), help="output root (default runs/)")
-        if name == "run":
+        if name != "run":
+            p.add_argument("--rescore", action="store_true", help="atlas: compute the texture-identity score again")
+        if name != "figure":
             p.add_argument("--dry-run", action="store_true", help="list the jobs and their ids, run nothing")
             p.add_argument("--devices", help="one worker per device, e.g. gpu:0,gpu:1 or cpu,cpu (default: config)")
             p.add_argument("--gpus", help="shorthand: --gpus 0,1 is --devices gpu:0,gpu:1")
@@ -193,16 +196,18 @@ def _experiment(a: argparse.Namespace) -> int:
     from .sweep import config, experiment, sharding
 
     exp = config.load(a.config, a.set)
+    if a.command == "atlas" and exp.figure != "atlas":
+        raise FmiError(f"{a.config} is not an atlas config (figure: atlas); use fmi-mx run")
     if not getattr(a, "dry_run", False):
         check_folder(Path(a.runs) / exp.name, "--runs folder")
     if a.command == "figure":
-        return 0 if experiment.figure(exp, Path(a.runs)) or exp.figure == "none" else 1
+        return 0 if experiment.figure(exp, Path(a.runs), rescore=a.rescore) or exp.figure == "none" else 1
     devices = sharding.parse_devices(a.devices, a.gpus)
     shard = sharding.parse_shard(a.shard) if a.shard else None
     if a.shard == "slurm" and devices is None:
         devices = sharding.slurm_devices()
     report = experiment.run(exp, Path(a.runs), dry_run=a.dry_run, devices=devices, shard=shard,
-                            retry_diverged=a.retry_diverged)
+                            retry_diverged=a.retry_diverged, rescore=getattr(a, "rescore", False))
     return 0 if report is None else _outcome(report)
 
 
@@ -246,7 +251,8 @@ def _demo(a: argparse.Namespace) -> int:
     return demo.run(Path(a.out), a.image, a.size, a.iterations)
 
 
-COMMANDS = {"invert": _invert, "style": _style, "weights": _weights, "run": _experiment, "figure": _experiment,
+COMMANDS = {"invert": _invert, "style": _style, "weights": _weights, "run": _experiment, "atlas": _experiment,
+            "figure": _experiment,
             "inputs": _inputs, "doctor": _doctor, "demo": _demo}
 
 

@@ -26,9 +26,13 @@ Inputs = Tuple[np.ndarray, Optional[np.ndarray]]  # network inputs (1, 3, H, W) 
 class Result:
     """The picture, how the optimisation went, and the numbers that say how good it is."""
 
-    image: np.ndarray
+    image: np.ndarray  # the saved picture (denoised)
     outcome: Outcome
     metrics: Dict[str, object] = field(default_factory=dict)
+
+    def raw(self, mean_rgb) -> np.ndarray:
+        """The optimised image before denoising, as RGB uint8."""
+        return images.deprocess(self.outcome.x, mean_rgb)
 
 
 def batch_key(task: Task, shape) -> tuple:

@@ -2,7 +2,7 @@
 import dataclasses
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict
+from typing import TYPE_CHECKING, Dict, Optional
 
 import numpy as np
 
@@ -34,11 +34,14 @@ def record(task: Task, result: "Result", weights: Weights, device: str) -> Dict[
     }
 
 
-def save(path, image: np.ndarray, sidecar: Dict[str, object]) -> Path:
-    """Write the picture and its sidecar (``.json`` beside it) all or nothing, the sidecar last: it
-    marks the result finished, and no picture is ever left without it."""
+def save(path, image: np.ndarray, sidecar: Dict[str, object], raw: Optional[np.ndarray] = None) -> Path:
+    """Write the picture (and, if given, the optimised image before denoising as ``raw.png``) and its
+    sidecar (``.json`` beside it) all or nothing, the sidecar last: it marks the result finished, and
+    no picture is ever left without it."""
     path = Path(path)
-    files.write_all([(path, images.encode(path, image)), (path.with_suffix(".json"), files.json_bytes(sidecar))])
+    extra = [] if raw is None else [(path.with_name("raw.png"), images.encode(".png", raw))]
+    sidecar_file = (path.with_suffix(".json"), files.json_bytes(sidecar))
+    files.write_all([(path, images.encode(path, image))] + extra + [sidecar_file])
     return path
 
 

@@ -7,19 +7,19 @@ import dataclasses
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Type
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Type, Union
 
 import yaml
 
 from ..backend import devices
-from ..core import images, memory
+from ..core import images, memory, vgg
 from ..core import weights as weights_module
 from ..core.optimise import Settings
 from ..core.rules import number, whole
 from ..core.tasks import Inversion, StyleTransfer, Task, default, kind_of
 from ..errors import FmiError, Invalid, Problems, choice
 
-FIGURES = ("fig3", "fig4", "fig5", "none")
+FIGURES = ("fig3", "fig4", "fig5", "atlas", "none")
 RUNS = Path("runs")  # where experiments write, one folder each
 INPUTS = Path("inputs")  # where image names of a config are looked up (``make inputs`` fills it)
 
@@ -31,7 +31,7 @@ class Panel:
     mode: str
     contents: Tuple[str, ...]
     layers: Tuple[str, ...] = ()
-    filters: Tuple[int, ...] = ()
+    filters: Union[Tuple[int, ...], str] = ()  # indices, "all", or a range "A-B" (inclusive)
     seeds: Tuple[int, ...] = (default(Task, "seed"),)
     styles: Tuple[str, ...] = ()
     style_layers: Tuple[str, ...] = default(StyleTransfer, "style_layers")
@@ -80,11 +80,26 @@ class Experiment:
                 yield index, kind(**kwargs)
 
 
+def filter_indices(filters: Union[Tuple[int, ...], str], layer: Optional[str]) -> Tuple[Optional[int], ...]:
+    """A panel's ``filters`` at one layer: ``all`` of them, a range ``A-B`` (inclusive) or a list."""
+    if not isinstance(filters, str):
+        return tuple(filters) or (None,)
+    if filters == "all":
+        return tuple(range(vgg.layer(layer).channels)) if vgg.is_layer(layer) else (0,)
+    first, last = (int(v) for v in filters.split("-"))
+    return tuple(range(first, last + 1))
+
+
+def _check_filters(value) -> None:
+    if not re.fullmatch(r"all|\d+-\d+", value) or (value != "all" and int(value.split("-")[0]) > int(value.split("-")[1])):
+        raise FmiError(f"'{value}' is not a filter list: use all, a range like 0-15, or a list like [0, 3]")
+
+
 def _inversions(exp: Experiment, panel: Panel) -> Iterator[Dict[str, Any]]:
-    filters = (panel.filters or (None,)) if panel.mode == "feature_map" else (None,)
     styles = (panel.styles or (None,)) if panel.mode == "purposeful" else (None,)
     for content in panel.contents:
         for layer in panel.layers or (None,):
+            filters = filter_indices(panel.filters, layer) if panel.mode == "feature_map" else (None,)
             for k in filters:
                 for style in styles:
                     for seed in panel.seeds:
@@ -116,6 +131,9 @@ _BAD = object()  # a value of the wrong type: reported, then left out so that it
 def _coerce(value, kind, key: str, errors: Problems):
     """Check one value against a field type (int, float, str, Tuple[X, ...], Dict); _BAD if it fails."""
     origin = getattr(kind, "__origin__", None)
+    if origin is Union:  # filters: a string is taken by the caller, a list is a tuple of its kind
+        kind = next(a for a in kind.__args__ if getattr(a, "__origin__", None) is tuple)
+        origin = tuple
     if origin is tuple:
         items = value if isinstance(value, list) else [value]
         coerced = [_coerce(v, kind.__args__[0], f"{key}[{i}]", errors) for i, v in enumerate(items)]
@@ -148,6 +166,10 @@ def _build(cls, data: dict, prefix: str, errors: Problems):
     for key, value in data.items():
         if key not in known:
             errors.add(f"{prefix}{key}", f"unknown key (allowed: {', '.join(known)})")
+        elif key == "filters" and isinstance(value, str):
+            with errors.at(f"{prefix}{key}"):
+                _check_filters(value)
+                values[key] = value
         elif key == "optimise" and isinstance(value, dict):
             values[key] = _overrides(Settings, value, "optimise.", errors)
         elif key == "panels":

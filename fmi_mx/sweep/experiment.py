@@ -36,7 +36,7 @@ def environment(w: weights_module.Weights, device: str) -> Dict[str, object]:
 
 def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Optional[List[str]] = None,
         shard: Optional[Tuple[int, int]] = None, log: Callable[[str], None] = print,
-        worker_class: Type[Worker] = Worker, retry_diverged: bool = False) -> Optional[Report]:
+        worker_class: Type[Worker] = Worker, retry_diverged: bool = False, rescore: bool = False) -> Optional[Report]:
     """Run every unfinished job (of one shard) on one worker per device, then assemble the figure if
     every job is done. Finished jobs are skipped (diverged ones too, unless ``retry_diverged``).
     ``worker_class`` is a seam for tests."""
@@ -63,7 +63,7 @@ def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Opti
         report = _run_pool(exp, todo, devices, root, log, worker_class, retry_diverged)
     report.diverged = [job.id for job in jobs if is_diverged(root, job)]
     if not report.stopped:  # a run stopped for a full disk writes nothing more
-        figure(exp, runs, log, w)
+        figure(exp, runs, log, w, rescore)
     return report
 
 
@@ -71,7 +71,11 @@ def _list(jobs: List[Job], todo: List[Job], where: str, log: Callable[[str], Non
     for job in jobs:
         state = "todo" if job in todo else "done"
         log(f"{job.id}  {state}  " + "  ".join(f"{k}={v}" for k, v in job.labels.items() if v is not None))
-    log(f"{len(jobs)} jobs{where}, {len(todo)} to run")
+    flops = sum(sharding.cost(job.task.layers_read(), job.task.size, job.task.size, job.task.optimise.max_iterations)
+                for job in todo) * 4  # multiply-adds -> FLOPs, forward and backward
+    log(f"{len(jobs)} jobs{where}, {len(todo)} to run; expected cost at most {flops / 1e15:.2f} PFLOP of convolutions "
+        f"(every job running max_iterations): {flops / 1e12 / 3600:.1f} h at 1 TFLOP/s sustained, "
+        f"{flops / 0.15e12 / 3600:.1f} h at 150 GFLOP/s (2 CPU cores)")
 
 
 def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, log: Callable[[str], None],
@@ -91,7 +95,8 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
                            f"({summary['stop_reason']}), relative code error {errors}")
         progress.update(1)
 
-    spec = WorkerSpec(str(root), exp.name, exp.weights, exp.batch_size, exp.max_memory, retry_diverged)
+    spec = WorkerSpec(str(root), exp.name, exp.weights, exp.batch_size, exp.max_memory, retry_diverged,
+                      keep_raw=exp.figure == "atlas")
     report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices)))
     progress.close()
     report.failed.update(too_big)
@@ -117,8 +122,9 @@ def _progress(total: int):
 
 
 def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = print,
-           w: Optional[weights_module.Weights] = None) -> Optional[Path]:
-    """Assemble the figure and its table (CSV + JSON) from the finished jobs; name the missing ones."""
+           w: Optional[weights_module.Weights] = None, rescore: bool = False) -> Optional[Path]:
+    """Assemble the figure (or the atlas) and its table (CSV + JSON) from the finished jobs; name the
+    missing ones."""
     from . import figures
 
     w = w or weights_module.resolve(exp.weights)
@@ -136,6 +142,11 @@ def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = prin
         return None
     if exp.figure == "none":
         return None
+    if exp.figure == "atlas":
+        from ..atlas import build
+
+        return build.build(root, exp.name, w, build.grid_of(jobs), records, sharding.parse_devices(exp.device)[0],
+                           log, rescore)
     labelled = [(job.labels, _picture(root / job.id / "result.png", records.get(job.id))) for job in jobs]
     shape = next(p for _, p in labelled if p is not None).shape[:2]
     styles = {job.labels["style"]: images.resize(images.read(job.labels["style"]), shape).astype("uint8")

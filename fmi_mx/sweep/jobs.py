@@ -155,9 +155,11 @@ def batches(jobs: List[Job], runner: Runner, batch_size: int = 0,
 
 
 def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, experiment: str,
-            worker: str = "", on_saved: Optional[Callable[[Job, Dict[str, object]], None]] = None) -> None:
+            worker: str = "", on_saved: Optional[Callable[[Job, Dict[str, object]], None]] = None,
+            keep_raw: bool = False) -> None:
     """Run one batch of jobs; save each job (picture, then sidecar: the mark of a finished job) as soon
-    as its optimisation stops, and tell ``on_saved``. A failed save raises ``OutputError``."""
+    as its optimisation stops, and tell ``on_saved``. A failed save raises ``OutputError``.
+    ``keep_raw``: also save the image before denoising (``raw.png``, which the atlas scores)."""
     start = time.perf_counter()
 
     def save(i: int, result) -> None:
@@ -165,7 +167,8 @@ def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, 
         sidecar = record.record(job.task, result, runner.weights, runner.device)
         record.save(root / job.id / "result.png", result.image,
                     {"job": job.id, "experiment": experiment, "labels": job.labels, "worker": worker,
-                     "pid": os.getpid(), **sidecar})
+                     "pid": os.getpid(), **sidecar},
+                    raw=result.raw(runner.weights.mean_rgb) if keep_raw else None)
         (root / job.id / "failed.json").unlink(missing_ok=True)
         if on_saved:
             on_saved(job, {"seconds": time.perf_counter() - start, "iterations": result.outcome.iterations,

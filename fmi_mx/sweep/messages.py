@@ -13,6 +13,7 @@ class WorkerSpec:
     batch_size: int
     max_memory: float
     retry_diverged: bool = False
+    keep_raw: bool = False  # also save each image before denoising (the atlas scores those)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,142 @@
+"""After an atlas sweep: the texture-identity score of every layer, ``scores.csv`` (per filter) and
+``scores.json`` (per layer, with chance and the shuffled control), then the site in ``atlas/``.
+
+The score is kept while the finished jobs stay the same (``--rescore`` redoes it), so running a
+finished atlas again only rebuilds the site.
+"""
+import csv
+import hashlib
+import io
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple
+
+from .. import files
+from .._version import __version__
+from ..core import images
+from ..core.weights import Weights
+from . import site
+from .score import DESCRIPTOR_LAYERS
+
+DISTANCE = "sum over relu1_1, relu2_1, relu3_1 of ||D(R) - D(R')||_F / (||D(R)||_F + ||D(R')||_F), D = G / (C M)"
+Grid = Dict[str, Tuple[List[str], Dict[int, List[str]]]]  # layer -> (contents, filter -> job id per content)
+
+
+def grid_of(jobs) -> Grid:
+    """The atlas's FMI jobs by layer, filter and content image (contents in the order they appear)."""
+    grid: Grid = {}
+    for job in jobs:
+        t = job.task
+        if t.mode != "feature_map" or len(t.layers) != 1:
+            continue
+        contents, by_filter = grid.setdefault(t.layers[0], ([], {}))
+        if t.content not in contents:
+            contents.append(t.content)
+        by_filter.setdefault(t.filter, {})[t.content] = job.id
+    return {layer: (contents, {k: [row[c] for c in contents if c in row] for k, row in sorted(by_filter.items())})
+            for layer, (contents, by_filter) in grid.items()}
+
+
+def build(root: Path, name: str, w: Weights, grid: Grid, records: Dict[str, dict], device: str,
+          log: Callable[[str], None] = print, rescore: bool = False) -> Path:
+    """Score (or reuse the score), write the score files, render the site; return its index page."""
+    scores = _scores(root, w, grid, records, device, log, rescore)
+    site_dir = root / "atlas"
+    contents = _contents(site_dir, grid)
+    for job_id in records:
+        site.thumbnail(root / job_id / "result.png", site_dir / "thumbs" / f"{job_id}.jpg", site.THUMB)
+    some = next(iter(records.values()))
+    h, w_px = some["image_size"]
+    atlas = {"name": name, "version": __version__, "weights_text": site.weights_text(w), "size": max(h, w_px),
+             "descriptor_layers": DESCRIPTOR_LAYERS, "contents": list(contents.values()),
+             "thumb_width": round(site.THUMB * w_px / max(h, w_px)), "thumb_height": round(site.THUMB * h / max(h, w_px))}
+    layers = [_layer(name_, grid[name_], scores.get(name_, {}), records, contents) for name_ in grid]
+    index = site.render(site_dir, atlas, layers)
+    log(f"{index}: the atlas ({sum(len(layer['filters']) for layer in layers)} filters in {len(layers)} layers)")
+    return index
+
+
+def _layer(name: str, cell: Tuple[List[str], Dict[int, List[str]]], score: dict, records, contents) -> dict:
+    from ..core import vgg
+
+    layer_contents, by_filter = cell
+    indices = sorted(by_filter)
+    filters = []
+    for n, k in enumerate(indices):
+        per = score.get("filters", {}).get(str(k), {})
+        page = site.filter_page(k, by_filter[k], records, [contents[c] for c in layer_contents], per.get("ranks"),
+                                (indices[n - 1] if n else None, indices[n + 1] if n + 1 < len(indices) else None))
+        page.update(accuracy=per.get("identity_accuracy"), mrr=per.get("mean_reciprocal_rank"),
+                    sort_score=per.get("identity_accuracy", 0) + per.get("mean_reciprocal_rank", 0) / 1000)
+        filters.append(page)
+    return {"name": name, "channels": vgg.layer(name).channels, "filters": filters,
+            "summary": score.get("summary"), "why": score.get("why", "")}
+
+
+def _contents(site_dir: Path, grid: Grid) -> Dict[str, Dict[str, str]]:
+    """Each content image once, as a thumbnail in the site: {source: {name, thumb}}."""
+    out = {}
+    for contents, _ in grid.values():
+        for source in contents:
+            if source not in out:
+                target = site_dir / "content" / f"{len(out)}.jpg"
+                picture = images.resize_long_edge(images.read(source), site.CONTENT_THUMB)
+                images.write(target, picture.astype("uint8"))
+                name = source.split(":", 1)[1] if source.startswith(images.SAMPLE_PREFIX) else Path(source).stem
+                out[source] = {"name": name, "thumb": f"content/{len(out)}.jpg"}
+    return out
+
+
+def _digest(root: Path, records: Dict[str, dict]) -> str:
+    stamp = "".join(f"{job_id}:{(root / job_id / 'result.json').stat().st_mtime_ns};" for job_id in sorted(records))
+    return hashlib.sha256(stamp.encode()).hexdigest()
+
+
+def _scores(root: Path, w: Weights, grid: Grid, records, device: str, log, rescore: bool) -> Dict[str, dict]:
+    """Per layer {"summary", "filters": {k: accuracy, MRR, ranks}} or {"why"}: cached in scores.json."""
+    import json
+
+    digest, cache = _digest(root, records), root / "scores.json"
+    if cache.is_file() and not rescore:
+        stored = json.loads(cache.read_text())
+        if stored.get("jobs_digest") == digest:
+            return stored["layers"]
+    layers = _compute(root, w, grid, device, log)
+    files.write_json(cache, {"weights": w.describe(), "descriptor_layers": list(DESCRIPTOR_LAYERS),
+                             "distance": DISTANCE, "jobs_digest": digest, "layers": layers})
+    files.write_bytes(root / "scores.csv", _csv(layers))
+    return layers
+
+
+def _compute(root: Path, w: Weights, grid: Grid, device: str, log) -> Dict[str, dict]:
+    from ..core.engine import Runner
+    from .texture import layer_score
+
+    runner, out = Runner(w, device), {}
+    for name, (contents, by_filter) in grid.items():
+        complete = {k: ids for k, ids in by_filter.items() if len(ids) == len(contents)}
+        if len(contents) < 2 or len(complete) < 2:
+            out[name] = {"why": f"a score needs 2 or more filters and content images ({len(complete)} and "
+                                f"{len(contents)} here)"}
+            continue
+        pictures = [[images.read(root / job_id / "raw.png") for job_id in ids] for ids in complete.values()]
+        result = layer_score(runner, pictures, list(complete))
+        short = [c.split(":", 1)[-1].split("/")[-1] for c in contents]
+        out[name] = {"summary": result.summary, "filters": {
+            str(k): {"identity_accuracy": float(result.accuracy[n]), "mean_reciprocal_rank": float(result.mrr[n]),
+                     "ranks": [{"i": short[i], "j": short[j], "rank": int(result.ranks[n, i, j])}
+                               for i in range(len(contents)) for j in range(len(contents)) if i != j]}
+            for n, k in enumerate(complete)}}
+        log(f"{name}: identity accuracy {result.summary['identity_accuracy']:.3f} "
+            f"(chance {result.summary['chance_accuracy']:.3f}), MRR {result.summary['mean_reciprocal_rank']:.3f}")
+    return out
+
+
+def _csv(layers: Dict[str, dict]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["layer", "filter", "identity_accuracy", "mean_reciprocal_rank", "ranks"])
+    for name, layer in layers.items():
+        for k, f in layer.get("filters", {}).items():
+            ranks = " ".join(f"{r['i']}>{r['j']}:{r['rank']}" for r in f["ranks"])
+            writer.writerow([name, k, f["identity_accuracy"], f["mean_reciprocal_rank"], ranks])
+    return buffer.getvalue().encode()

@@ -1,0 +1,67 @@
+"""The atlas as a static site from templates (jinja2): an index, a page per layer (a tile per filter,
+sortable, with a jump box) and a page per filter. No server, no CDN: it opens from ``file://``."""
+import json
+import shutil
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .._version import __version__
+from ..core import images
+from ..core.weights import Weights
+
+THUMB = 96  # px, the long edge of a tile's thumbnails
+CONTENT_THUMB = 160
+HERE = Path(__file__).parent
+
+
+def weights_text(w: Weights) -> str:
+    """What every page says about the weights that made it."""
+    kind = {True: "pretrained", False: "UNTRAINED (random)" if w.is_random else "not pretrained",
+            None: "pretrained or not: unknown"}[w.pretrained]
+    return f"{w.source} ({kind}; {w.origin}; sha256 {w.sha256[:12]})"
+
+
+def thumbnail(source: Path, target: Path, long_edge: int) -> None:
+    """A small JPEG of a picture (kept if it is already there and newer)."""
+    if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
+        return
+    images.write(target, images.resize_long_edge(images.read(source), long_edge).astype(np.uint8))
+
+
+def render(site: Path, atlas: Dict[str, object], layers: List[Dict[str, object]]) -> Path:
+    """Write index.html, <layer>.html and <layer>/<k>.html under ``site``; return the index."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(loader=PackageLoader("fmi_mx.atlas", "templates"), autoescape=select_autoescape(),
+                      undefined=StrictUndefined)
+    shutil.copytree(HERE / "static", site / "static", dirs_exist_ok=True)
+    pages = {site / "index.html": env.get_template("index.html").render(atlas=atlas, layers=layers, up="")}
+    for layer in layers:
+        pages[site / f"{layer['name']}.html"] = env.get_template("layer.html").render(atlas=atlas, layer=layer, up="")
+        for f in layer["filters"]:
+            pages[site / layer["name"] / f"{f['index']}.html"] = env.get_template("filter.html").render(
+                atlas=atlas, layer=layer, f=f, up="../")
+    for path, text in pages.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return site / "index.html"
+
+
+def filter_page(index: int, jobs: List[str], records: Dict[str, dict], contents: List[Dict[str, str]],
+                ranks: Optional[List[Dict[str, object]]], neighbours) -> Dict[str, object]:
+    """What a filter's tile and detail page show (paths relative to the site's root, or its layer folder)."""
+    results = []
+    for job_id, content in zip(jobs, contents):
+        record = records[job_id]
+        share = next(iter(record.get("filter_energy_share", {}).values()), {"content": float("nan"),
+                                                                             "result": float("nan")})
+        results.append({"content": content["name"], "content_thumb": "../" + content["thumb"],
+                        "picture": f"../../{job_id}/result.png", "raw": f"../../{job_id}/raw.png",
+                        "share_content": share["content"], "share_result": share["result"],
+                        "code_error": float(np.mean(list(record["code_error"].values()))),
+                        "iterations": record["iterations"], "stop_reason": record["stop_reason"],
+                        "sidecar": json.dumps(record, indent=1, sort_keys=True)})
+    return {"index": index, "thumbs": [f"thumbs/{job_id}.jpg" for job_id in jobs], "results": results,
+            "ranks": ranks or [], "previous": neighbours[0], "next": neighbours[1]}

@@ -1,0 +1,39 @@
+"""Texture descriptors of pictures through the network (MXNet): D_l = G_l / (C_l M_l) at the
+descriptor layers, for the score in ``score.py``."""
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from ..core import images
+from ..core.engine import Runner
+from ..core.losses import Term
+from .score import DESCRIPTOR_LAYERS, descriptor
+
+BATCH = 16
+
+
+def descriptors(runner: Runner, pictures: Sequence[np.ndarray], pooling: str = "avg") -> List[np.ndarray]:
+    """One (N, d_l) matrix per descriptor layer for N RGB uint8 pictures (any sizes; same-sized ones
+    share a forward pass)."""
+    terms = tuple(Term("code", name) for name in DESCRIPTOR_LAYERS)
+    by_shape: Dict[tuple, List[int]] = {}
+    for n, picture in enumerate(pictures):
+        by_shape.setdefault(picture.shape, []).append(n)
+    rows: Dict[int, List[np.ndarray]] = {}
+    for shape, members in by_shape.items():
+        for start in range(0, len(members), BATCH):
+            chunk = members[start:start + BATCH]
+            x = np.concatenate([images.preprocess(pictures[n], runner.weights.mean_rgb) for n in chunk])
+            codes = runner.graph(terms, x.shape, pooling).codes(x)
+            for m, n in enumerate(chunk):
+                rows[n] = [descriptor(codes[name][m]) for name in DESCRIPTOR_LAYERS]
+    return [np.stack([rows[n][layer] for n in range(len(pictures))]) for layer in range(len(DESCRIPTOR_LAYERS))]
+
+
+def layer_score(runner: Runner, grid: Sequence[Sequence[np.ndarray]], filters: Sequence[int], pooling: str = "avg"):
+    """The score of one layer from its pictures ``grid[k][i]`` (filter k, content image i)."""
+    from .score import by_filter_and_image, distances, score
+
+    flat = [picture for row in grid for picture in row]
+    d = by_filter_and_image(distances(descriptors(runner, flat, pooling)), len(grid), len(grid[0]))
+    return score(d, filters)

@@ -5,7 +5,7 @@ MXNET_EXTRA ?= cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
-.PHONY: setup test demo inputs weights fig3 fig4 fig5 sweep-slurm doctor bench clean
+.PHONY: setup test demo atlas inputs weights fig3 fig4 fig5 sweep-slurm doctor bench clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,10 @@ test: setup
 
 demo: setup
 	$(BIN)/fmi-mx demo --out runs
+
+# The demo atlas: every filter of relu1_2 and relu2_2, untrained weights, no downloads (runs/atlas-demo/atlas/)
+atlas: setup
+	$(BIN)/fmi-mx atlas experiments/atlas-demo.yaml
 
 inputs: setup
 	$(BIN)/fmi-mx inputs --out inputs

@@ -22,6 +22,7 @@ import numpy as np
 
 from fmi_mx.backend.mx import mx
 from fmi_mx.core import vgg
+from fmi_mx.core.losses import Term
 from fmi_mx.core.weights import Weights, random_he
 
 from baselines import Original, OriginalAsRun, Torch, mxnet_default_threads
@@ -124,11 +125,33 @@ def run(size: int = 256, repeats: int = 7, out_dir: Optional[Path] = Path("bench
                          base.get("original loop", float("nan")) / per_image,
                          per_image / base.get("PyTorch eager", float("nan"))))
         log(f"{case.name}: " + ", ".join(f"{label} B={b} {s * 1e3:.0f} ms" for label, b, s in results))
-    table = _table(rows, size, repeats, gemm)
+    table = _table(rows, size, repeats, gemm) + small_images(weights, repeats, gemm, log)
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / f"{machine()}.md").write_text(table)
     return table
+
+
+SMALL_SIZES = (64, 128)
+SMALL_BATCHES = (1, 4, 8, 16)
+
+
+def small_images(weights: Weights, repeats: int, gemm: float, log: Callable[[str], None] = print) -> str:
+    """The atlas's case: FMI at relu2_2 on small images, per-image step time at several batch sizes."""
+    case = Case("FMI relu2_2", (Term("code", "relu2_2"),), fmi_filter=1)
+    lines = ["\n## Small images, batched (atlas sizes)\n\nFMI at relu2_2, fmi_mx's step, batch sizes interleaved "
+             f"in one measurement (median of {repeats}); time per image relative to batch 1.\n\n"
+             "| size | B | ms/step | ms/image | per image vs B=1 | GFLOP/s | of GEMM |\n|---|---|---|---|---|---|---|\n"]
+    for size in SMALL_SIZES:
+        results = measure(case, weights, content_image(size), [(Ours, b) for b in SMALL_BATCHES], repeats)
+        flops = 2 * 2 * vgg.conv_macs(["relu2_2"], size, size)
+        one = results[0][2]
+        for _, b, seconds in results:
+            rate = flops * b / seconds / 1e9
+            lines.append(f"| {size} | {b} | {seconds * 1e3:.1f} | {seconds / b * 1e3:.2f} | {seconds / b / one:.2f} | "
+                         f"{rate:.1f} | {rate / gemm:.0%} |\n")
+        log(f"{size} px: " + ", ".join(f"B={b} {s / b * 1e3:.2f} ms/image" for _, b, s in results))
+    return "".join(lines)
 
 
 def machine() -> str:

@@ -7,7 +7,6 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .._version import __version__
 from ..core import images
 from ..core.weights import Weights
 

@@ -38,7 +38,7 @@ panels:
 @pytest.mark.parametrize("change,message", [
     ("sizee: 3", "sizee: unknown key (allowed: name, panels, figure"),
     ("size: big", "size: expected int, got 'big'"),
-    ("figure: fig9", "figure: unknown figure 'fig9' (allowed: fig3, fig4, fig5, none)"),
+    ("figure: fig9", "figure: unknown figure 'fig9' (allowed: fig3, fig4, fig5, atlas, none)"),
     ("optimise: {max_iters: 3}", "optimise.max_iters: unknown key (allowed: clip_gradient"),
 ])
 def test_config_errors_name_file_key_and_allowed_values(tmp_path, change, message):
@@ -139,3 +139,19 @@ def test_killed_run_resumes_without_redoing_finished_jobs(tmp_path):
     assert all(p.stat().st_mtime_ns == t for p, t in first.items())  # finished jobs were not redone
     assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")]
     assert all((p.parent / "result.png").is_file() for p in done)
+
+
+def test_filters_all_ranges_and_lists(tmp_path):
+    def load(filters):
+        return config.load(_config(tmp_path, GOOD.replace("layers: [relu1_1]", "layers: [relu1_1, relu2_1]")
+                                   .replace("filters: [0]", f"filters: {filters}")))
+
+    jobs_all = jobs.expand(load("all"), "sha")
+    assert len(jobs_all) == 64 + 128 and {j.task.filter for j in jobs_all} == set(range(128))
+    assert len(jobs.expand(load("3-5"), "sha")) == 6
+    assert [j.task.filter for j in jobs.expand(load("[7, 2]"), "sha")] == [7, 2, 7, 2]
+    for bad, message in (("5-3", "'5-3' is not a filter list"), ("some", "'some' is not a filter list"),
+                         ("60-70", "filter 64 does not exist at relu1_1 (allowed: 0..63)")):
+        with pytest.raises(FmiError) as info:
+            load(bad)
+        assert f"panels[0].filters: {message}" in str(info.value)

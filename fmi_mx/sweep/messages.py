@@ -17,59 +17,63 @@ class WorkerSpec:
 
 
 @dataclass(frozen=True)
-class Ready:
-    """The worker wants a group of jobs (the parent answers with a list of jobs, or None: stop)."""
+class Message:
+    """Every message names the worker that sends it."""
 
     worker: int
 
 
 @dataclass(frozen=True)
-class Started:
-    worker: int
+class Ready(Message):
+    """The worker wants a group of jobs (the parent answers with a list of jobs, or None: stop)."""
+
+
+@dataclass(frozen=True)
+class Started(Message):
+    """These jobs run now: if the worker dies, they failed."""
+
     jobs: Tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class Done:
-    worker: int
+class Done(Message):
+    """A job is saved; its summary for the progress line and the report."""
+
     job: str
     summary: Dict[str, object]
 
 
 @dataclass(frozen=True)
-class Failed:
-    worker: int
+class Failed(Message):
+    """These jobs failed (an exception in their batch); the worker goes on."""
+
     jobs: Tuple[str, ...]
     reason: str
 
 
 @dataclass(frozen=True)
-class Stats:
+class Stats(Message):
     """The worker's last words: device, jobs done, mean s/iteration, peak memory."""
 
-    worker: int
     stats: Dict[str, object]
 
 
 @dataclass(frozen=True)
-class Fatal:
+class Fatal(Message):
     """The worker could not set up (bad device, unreadable weights): the run stops with this line."""
 
-    worker: int
     reason: str
 
 
 @dataclass(frozen=True)
-class Skipped:
-    """Jobs another process runs (or has finished) meanwhile: this run leaves them."""
-
-    worker: int
-    jobs: Tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Stop:
+class Stop(Message):
     """Results cannot be written (disk full, permissions): the whole run stops with this line."""
 
-    worker: int
     reason: str
+
+
+@dataclass(frozen=True)
+class Skipped(Message):
+    """Jobs another process runs (or has finished) meanwhile: this run leaves them."""
+
+    jobs: Tuple[str, ...]

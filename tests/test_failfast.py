@@ -220,7 +220,7 @@ def test_a_diverged_job_is_reported_kept_and_retried_only_when_asked(tmp_path, c
 @pytest.mark.slow
 def test_two_runs_on_one_folder_share_the_work(tmp_path):
     cmd = [sys.executable, "-m", "fmi_mx.cli", "run", str(SMOKE / "fig3.yaml"), "--runs", str(tmp_path),
-           "--set", "optimise.max_iterations=60", "--set", "batch_size=1"]
+           "--set", "optimise.max_iterations=150", "--set", "optimise.stop_eps=0", "--set", "batch_size=1"]
     runs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs

@@ -19,7 +19,8 @@ def weights_text(w: Weights) -> str:
     """What every page says about the weights that made it."""
     kind = {True: "pretrained", False: "UNTRAINED (random)" if w.is_random else "not pretrained",
             None: "pretrained or not: unknown"}[w.pretrained]
-    return f"{w.source} ({kind}; {w.origin}; sha256 {w.sha256[:12]})"
+    origin = "" if w.origin == w.source else f"; {w.origin}"
+    return f"{w.source} ({kind}{origin}; sha256 {w.sha256[:12]})"
 
 
 def thumbnail(source: Path, target: Path, long_edge: int) -> None:

@@ -18,6 +18,7 @@ setup(
         "scikit-image",  # Chambolle TV denoising and the bundled sample images
         "Pillow",  # image headers (size before decoding); scikit-image brings it too
         "jinja2",  # the atlas's static site
+        "matplotlib>=3.5,<3.10",  # figures and curves; 3.10 and newer need numpy>=1.25
     ],
     extras_require={
         "cpu": ["mxnet==1.9.1"],

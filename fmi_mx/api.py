@@ -16,11 +16,13 @@ from .backend import devices
 from .core import images, memory, record
 from .core import weights as weights_module
 from .core.optimise import Settings
+from .core.rules import whole
 from .core.tasks import Inversion, StyleTransfer, Task, default
 
 Picture = Union[str, np.ndarray]  # a path, ``sample:NAME``, or an RGB (H, W, 3) / gray (H, W) array in 0..255
 WeightsSpec = Union[str, "weights_module.Weights"]  # a params file, ``random``, ``random:SEED``, or loaded weights
 Log = Optional[Callable[[str], None]]
+Snapshot = Optional[Callable[[int, np.ndarray], None]]  # (update, RGB uint8 image before denoising)
 DEFAULT_WEIGHTS = str(weights_module.DEFAULT_PATH)
 
 
@@ -30,14 +32,17 @@ def invert(content: Picture, *, layers: Union[str, Sequence[str]], mode: str = d
            iterations: int = default(Settings, "max_iterations"), stop_eps: float = default(Settings, "stop_eps"),
            weight_decay: float = default(Settings, "weight_decay"), pooling: str = default(Task, "pooling"),
            remove_noise: float = default(Task, "remove_noise"), log_every: int = default(Settings, "log_every"),
-           max_memory: float = memory.DEFAULT_MAX_MEMORY, log: Log = None) -> Tuple[np.ndarray, dict]:
+           max_memory: float = memory.DEFAULT_MAX_MEMORY, save_every: int = 0, log: Log = None,
+           on_snapshot: Snapshot = None) -> Tuple[np.ndarray, dict]:
     """Invert a (modified) code of ``content`` at ``layers``: mode ``original``, ``feature_map`` (FMI of
-    ``filter``, 0-based), ``random`` (seeded by ``seed``) or ``purposeful`` (needs ``style``)."""
+    ``filter``, 0-based), ``random`` (seeded by ``seed``) or ``purposeful`` (needs ``style``).
+    ``on_snapshot(update, rgb)`` gets the image every ``save_every`` updates."""
     task = Inversion(content=_name(content), layers=layer_list(layers), mode=mode, filter=filter,
                      style=None if style is None else _name(style), seed=seed, size=size, pooling=pooling,
                      remove_noise=remove_noise, optimise=Settings(weight_decay=weight_decay, stop_eps=stop_eps,
                                                                  max_iterations=iterations, log_every=log_every))
-    return _run(task, content, style, weights=weights, device=device, max_memory=max_memory, log=log)
+    return _run(task, content, style, weights=weights, device=device, max_memory=max_memory, log=log,
+                save_every=save_every, on_snapshot=on_snapshot)
 
 
 def style_transfer(content: Picture, style: Picture, *, mode: str = default(StyleTransfer, "mode"),
@@ -51,14 +56,15 @@ def style_transfer(content: Picture, style: Picture, *, mode: str = default(Styl
                    weight_decay: float = default(StyleTransfer, "optimise").weight_decay,
                    pooling: str = default(Task, "pooling"), remove_noise: float = default(Task, "remove_noise"),
                    log_every: int = default(Settings, "log_every"), max_memory: float = memory.DEFAULT_MAX_MEMORY,
-                   log: Log = None) -> Tuple[np.ndarray, dict]:
+                   save_every: int = 0, log: Log = None, on_snapshot: Snapshot = None) -> Tuple[np.ndarray, dict]:
     """Style transfer: ``gram`` (Gatys' Gram matrices) or ``pmci`` (channel sums, the paper's figure 5)."""
     task = StyleTransfer(content=_name(content), style=_name(style), style_layers=layer_list(style_layers), mode=mode,
                          content_layer=content_layer, content_weight=content_weight, style_weight=style_weight,
                          seed=seed, size=size, pooling=pooling, remove_noise=remove_noise,
                          optimise=Settings(weight_decay=weight_decay, stop_eps=stop_eps, max_iterations=iterations,
                                            log_every=log_every))
-    return _run(task, content, style, weights=weights, device=device, max_memory=max_memory, log=log)
+    return _run(task, content, style, weights=weights, device=device, max_memory=max_memory, log=log,
+                save_every=save_every, on_snapshot=on_snapshot)
 
 
 def layer_list(layers: Union[str, Sequence[str]]) -> Tuple[str, ...]:
@@ -69,14 +75,16 @@ def layer_list(layers: Union[str, Sequence[str]]) -> Tuple[str, ...]:
 
 
 def _run(task: Task, content: Picture, style: Optional[Picture], *, weights: WeightsSpec, device: str,
-         max_memory: float, log: Log) -> Tuple[np.ndarray, dict]:
+         max_memory: float, log: Log, save_every: int, on_snapshot: Snapshot) -> Tuple[np.ndarray, dict]:
     from .core.engine import Runner  # MXNet is imported here, not with the package
 
     memory.check_budget(max_memory)
+    whole("save_every", 0)(save_every)
     w = weights_module.resolve(weights)
     runner = Runner(w, device, log=log, max_memory=max_memory)
     inputs = runner.prepare(_pixels(content), None if style is None else _pixels(style), task.size)
-    result = runner.run_batch([task], [inputs])[0]
+    result = runner.run_batch([task], [inputs], save_every=save_every,
+                              on_snapshot=(lambda _, update, rgb: on_snapshot(update, rgb)) if on_snapshot else None)[0]
     return result.image, json.loads(json.dumps(record.record(task, result, w, device)))  # as the sidecar reads
 
 

@@ -16,7 +16,7 @@ from . import api
 from .core import codes, images, vgg
 from .core import weights as weights_module
 from .core.tasks import STYLE_MODES
-from .errors import FmiError
+from .errors import FmiError, choice
 from .files import OutputError, check_folder
 from .sweep.config import INPUTS, RUNS
 from .tools import demo
@@ -47,6 +47,9 @@ def _add_common(p: argparse.ArgumentParser, function: Callable) -> None:
     p.add_argument("--remove-noise", type=float, default=d["remove_noise"], help="TV denoising weight, 0 = off")
     p.add_argument("--log-every", type=int, default=d["log_every"], help="progress line every N updates")
     p.add_argument("--max-memory", type=float, default=d["max_memory"], help="MB the executor may use")
+    p.add_argument("--save-every", type=int, default=d["save_every"],
+                   help="write the image every N updates into <out>.snapshots/ (0: off)")
+    p.add_argument("--animate", action="store_true", help="with --save-every: also <out>.gif of the snapshots")
     p.add_argument("--out", help="output image (.png/.jpg); a .json sidecar is written beside it "
                                  "(default: outputs/<what it is>.png)")
 
@@ -105,6 +108,8 @@ def _add_experiment(sub) -> None:
         p.add_argument("--runs", default=str(RUNS), help="output root (default runs/)")
         if name != "run":
             p.add_argument("--rescore", action="store_true", help="atlas: compute the texture-identity score again")
+        if name == "figure":
+            p.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg (default png,pdf)")
         if name != "figure":
             p.add_argument("--dry-run", action="store_true", help="list the jobs and their ids, run nothing")
             p.add_argument("--devices", help="one worker per device, e.g. gpu:0,gpu:1 or cpu,cpu (default: config)")
@@ -126,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inputs", help="download the paper's six images into inputs/ (sha256-checked)")
     p.add_argument("--out", default=str(INPUTS))
     sub.add_parser("doctor", help="MXNet build features, GPUs and their compute capability, CUDA libraries")
+    p = sub.add_parser("plot", help="draw one result's loss and relative-change curves from its JSON sidecar")
+    p.add_argument("result", help="a result's .json sidecar")
+    p.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg (default png,pdf)")
     p = sub.add_parser("demo", help="FMI of filters 0..4 at relu1_2 and relu2_2, random weights, no downloads",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", default=str(RUNS), help="output root")
@@ -147,13 +155,21 @@ def _run(function: Callable, a: argparse.Namespace, out: Path) -> int:
     """Call the API with the options it takes, write the picture and its sidecar, say how it went."""
     from .core import record
 
+    from .core import snapshots
+
     images.check_output(out)
+    if a.animate and not a.save_every:
+        raise FmiError("--animate needs --save-every N (the snapshots it animates)")
     w = weights_module.resolve(a.weights)
     if w.is_random:
         print(f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch", file=sys.stderr)
     options = {k: v for k, v in vars(a).items() if k in inspect.signature(function).parameters}
-    image, sidecar = function(**dict(options, weights=w), log=lambda line: print(line, file=sys.stderr))
+    folder = out.with_name(out.stem + ".snapshots")
+    image, sidecar = function(**dict(options, weights=w), log=lambda line: print(line, file=sys.stderr),
+                              on_snapshot=lambda update, rgb: snapshots.write(folder, update, rgb))
     record.save(out, image, {"arguments": vars(a), **sidecar})
+    if a.animate:
+        print(f"{snapshots.animate(folder, out.with_suffix('.gif'), image)}: the animation")
     errors = ", ".join(f"{k} {v:.4f}" for k, v in sidecar["code_error"].items())
     print(f"{out}: {sidecar['iterations']} iterations ({sidecar['stop_reason']}), relative code error {errors}, "
           f"{sidecar['seconds_per_iteration'] * 1e3:.1f} ms/iteration")
@@ -201,7 +217,8 @@ def _experiment(a: argparse.Namespace) -> int:
     if not getattr(a, "dry_run", False):
         check_folder(Path(a.runs) / exp.name, "--runs folder")
     if a.command == "figure":
-        return 0 if experiment.figure(exp, Path(a.runs), rescore=a.rescore) or exp.figure == "none" else 1
+        made = experiment.figure(exp, Path(a.runs), rescore=a.rescore, formats=_formats(a.format))
+        return 0 if made or exp.figure == "none" else 1
     devices = sharding.parse_devices(a.devices, a.gpus)
     shard = sharding.parse_shard(a.shard) if a.shard else None
     if a.shard == "slurm" and devices is None:
@@ -240,6 +257,27 @@ def _inputs(a: argparse.Namespace) -> int:
     return 0
 
 
+def _formats(text: str):
+    return [choice("figure format", f.strip(), ("png", "pdf", "svg")) for f in text.split(",")]
+
+
+def _plot(a: argparse.Namespace) -> int:
+    import json
+
+    from .sweep import figures
+
+    path = Path(a.result)
+    try:
+        record = json.loads(path.read_text())
+        label = json.dumps({k: v for k, v in record["task"].items() if k in ("mode", "layers", "filter", "style")})
+        fig = figures.curves([(path.stem, [(label, record)])], title=f"{path}: {record['stop_reason']}")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise FmiError(f"{path} is not a result sidecar with a history ({type(e).__name__}: {e})") from None
+    written = figures.save(fig, path.with_name(path.stem + ".curves"), _formats(a.format))
+    print(", ".join(map(str, written)))
+    return 0
+
+
 def _doctor(a: argparse.Namespace) -> int:
     from .tools import doctor
 
@@ -253,7 +291,7 @@ def _demo(a: argparse.Namespace) -> int:
 
 COMMANDS = {"invert": _invert, "style": _style, "weights": _weights, "run": _experiment, "atlas": _experiment,
             "figure": _experiment,
-            "inputs": _inputs, "doctor": _doctor, "demo": _demo}
+            "inputs": _inputs, "doctor": _doctor, "demo": _demo, "plot": _plot}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

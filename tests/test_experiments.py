@@ -1,12 +1,14 @@
 """Configs, job ids, resumable runs and figures, on the smoke experiments (32 px, random weights)."""
 import dataclasses
 import json
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fmi_mx.core import images
@@ -99,25 +101,63 @@ def test_panel_problems_come_from_the_task_rules(tmp_path):
         assert f"{path}: {key}: {message}" in text, (key, text)
 
 
+def _panels(picture):
+    """The pictures in a figure, found as large non-white areas: (count, rows, panels per row)."""
+    from scipy import ndimage
+
+    labels, n = ndimage.label(np.any(picture < 240, axis=2))
+    boxes = [box for box in ndimage.find_objects(labels)
+             if (box[0].stop - box[0].start) > 60 and (box[1].stop - box[1].start) > 60]
+    rows: dict = {}
+    for box in boxes:
+        rows[round(box[0].start / 20)] = rows.get(round(box[0].start / 20), 0) + 1
+    return len(boxes), len(rows), set(rows.values())
+
+
+def _one_page_pdf(path) -> bool:
+    data = path.read_bytes()
+    return data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page(?!s)", data)) == 1
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name,panels", [("fig3", 18), ("fig4", 6), ("fig5", 4)])
-def test_smoke_figures_end_to_end(tmp_path, name, panels):
+@pytest.mark.parametrize("name,panels,grid", [("fig3", 18, (6, 3)), ("fig4", 6, (3, 2)), ("fig5", 4, (2, 3))])
+def test_smoke_figures_end_to_end(tmp_path, name, panels, grid):
     assert main(["run", str(SMOKE / f"{name}.yaml"), "--runs", str(tmp_path)]) == 0
     root = tmp_path / f"smoke-{name}"
-    sidecars = list(root.glob("*/result.json"))
+    sidecars = [json.loads(p.read_text()) for p in root.glob("*/result.json")]
     assert len(sidecars) == panels
-    figure = images.read(root / f"{name}.png")
+    assert all(len(s["history"]) == s["iterations"] == 8 for s in sidecars)  # every update recorded
     rows = json.loads((root / f"{name}.json").read_text())
     assert len(rows) == panels and all(r["iterations"] == 8 for r in rows)
     assert (root / f"{name}.csv").read_text().count("\n") == panels + 1
+    assert (root / f"{name}.md").read_text().count("\n") == panels + 2  # header, rule, a row per job
     assert (root / "config.resolved.yaml").is_file()
     assert json.loads((root / "environment.json").read_text())["weights"]["source"] == "random-he:seed=0"
-    # expected pixel size: per block a 44 px title band and rows of 96 px panels (32 px enlarged) + 4 px gaps
-    blocks, n_rows, n_cols = {"fig3": (2, 3, 3), "fig4": (1, 3, 2), "fig5": (1, 2, 3)}[name]
-    assert figure.shape[0] == blocks * (44 + n_rows * (96 + 4))
-    assert figure.shape[1] >= n_cols * (96 + 4)
-    again = main(["figure", str(SMOKE / f"{name}.yaml"), "--runs", str(tmp_path)])
-    assert again == 0
+    assert _one_page_pdf(root / f"{name}.pdf") and _one_page_pdf(root / "curves.pdf")
+    assert (root / "curves.png").is_file()
+    n_rows, n_cols = grid
+    assert _panels(images.read(root / f"{name}.png")) == (n_rows * n_cols, n_rows, {n_cols})
+    assert main(["figure", str(SMOKE / f"{name}.yaml"), "--runs", str(tmp_path), "--format", "svg"]) == 0
+    assert (root / f"{name}.svg").is_file()
+
+
+@pytest.mark.slow
+def test_snapshots_and_the_animation(tmp_path, capsys):
+    out = tmp_path / "x.png"
+    assert main(["invert", "sample:astronaut", "--layers", "relu1_2", "--weights", "random", "--size", "32",
+                 "--iterations", "40", "--save-every", "10", "--animate", "--out", str(out)]) == 0
+    assert sorted(p.name for p in (tmp_path / "x.snapshots").iterdir()) == ["00010.png", "00020.png", "00030.png",
+                                                                          "00040.png"]
+    import imageio.v2 as imageio
+
+    assert len(imageio.mimread(tmp_path / "x.gif")) == 5  # four snapshots and the result
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert [h[0] for h in record["history"]] == list(range(1, 41))
+    assert main(["plot", str(out.with_suffix(".json"))]) == 0
+    assert (tmp_path / "x.curves.png").is_file() and _one_page_pdf(tmp_path / "x.curves.pdf")
+    assert main(["invert", "sample:astronaut", "--layers", "relu1_2", "--weights", "random", "--animate",
+                 "--out", str(tmp_path / "y.png")]) == 2
+    assert "--animate needs --save-every" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -24,8 +24,8 @@ class Quadratic:
         g = self.gradient(self.data.asnumpy())
         self.grad[:] = np.nan if self.steps == self.nan_at else g
 
-    def loss_outputs(self):
-        return [mx.nd.array([0.5 * np.sum((self.a * (self.data.asnumpy() - self.b)) ** 2)])]
+    def sample_losses(self):
+        return 0.5 * np.sum((self.a * (self.data.asnumpy() - self.b)) ** 2, axis=(1, 2, 3))
 
 
 def test_learning_rate_schedule():
@@ -51,6 +51,8 @@ def test_three_updates_follow_the_rule_by_hand():
         x = x + mom
     assert outcome.iterations == 3 and outcome.stop_reason == "max_iterations"
     np.testing.assert_allclose(outcome.x, x, rtol=1e-5, atol=1e-6)
+    assert [h[0] for h in outcome.history] == [1, 2, 3]  # every update, with its loss falling
+    assert outcome.history[0][1] > outcome.history[1][1] > outcome.history[2][1]
 
 
 def test_learning_rate_drops_at_update_11():

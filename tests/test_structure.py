@@ -145,8 +145,8 @@ def test_cli_defaults_are_the_task_and_config_defaults():
         assert style[key] == default(StyleTransfer, key) == default(Panel, key)
     demo_args = vars(parser.parse_args(["demo"]))
     assert demo_args["iterations"] == demo.ITERATIONS == default(Settings, "max_iterations")
-    assert set(cli.defaults(api.invert)) <= set(invert) | {"log"}  # every API option is a CLI option
-    assert set(cli.defaults(api.style_transfer)) <= set(style) | {"log"}
+    assert set(cli.defaults(api.invert)) <= set(invert) | {"log", "on_snapshot"}  # every API option is a CLI option
+    assert set(cli.defaults(api.style_transfer)) <= set(style) | {"log", "on_snapshot"}
 
 
 def test_style_help_shows_gram_as_default(capsys):

@@ -71,9 +71,11 @@ class Runner:
         return self.run_batch([task])[0]
 
     def run_batch(self, batch: Sequence[Task], inputs: Optional[Sequence[Inputs]] = None,
-                  on_result: Optional[Callable[[int, Result], None]] = None) -> List[Result]:
+                  on_result: Optional[Callable[[int, Result], None]] = None, save_every: int = 0,
+                  on_snapshot: Optional[Callable[[int, int, np.ndarray], None]] = None) -> List[Result]:
         """Run tasks of one batch key as one executor of batch size len(batch). ``on_result(i, result)``
-        hears of each sample as soon as it stops, so a caller can save it before the others finish."""
+        hears of each sample as soon as it stops, so a caller can save it before the others finish;
+        ``on_snapshot(i, update, rgb)`` gets each running sample's image every ``save_every`` updates."""
         inputs = list(inputs) if inputs is not None else [self.inputs(t) for t in batch]
         shape = inputs[0][0].shape
         key = batch_key(batch[0], shape)
@@ -98,8 +100,13 @@ class Runner:
                 if on_result:
                     on_result(i, results[i])
 
+        def snapshot(update: int, running: List[int], x: np.ndarray) -> None:
+            for i in running:
+                on_snapshot(i, update, images.deprocess(x[i], self.weights.mean_rgb))
+
         x0 = np.concatenate([initial_image(shape, t.seed, t.optimise) for t in batch])
-        optimise(graph, x0, batch[0].optimise, self.log, on_stop=stopped)
+        optimise(graph, x0, batch[0].optimise, self.log, on_stop=stopped, save_every=save_every,
+                 on_snapshot=snapshot if on_snapshot else None)
         return [results[i] for i in range(len(batch))]
 
     def _check_memory(self, terms, shape, batch: int) -> None:

@@ -68,5 +68,9 @@ class LossGraph:
         self.executor.backward()
 
     def loss_outputs(self) -> List:
-        """The terms' values from the last forward, as NDArrays (reading them syncs)."""
+        """The terms' values from the last forward, (batch,) NDArrays (reading them syncs)."""
         return self.executor.outputs[: len(self.terms)]
+
+    def sample_losses(self) -> np.ndarray:
+        """Each sample's total loss at the last forward (note: a host sync)."""
+        return np.sum([out.asnumpy() for out in self.loss_outputs()], axis=0)

@@ -40,20 +40,20 @@ class Term:
         return statistic(self.kind, code).astype(np.float32)
 
     def symbol(self, feature, target, height: int, width: int):
-        """The term as a scalar symbol wrapped in ``MakeLoss`` (head gradient 1)."""
+        """The term per sample, a (batch,) symbol wrapped in ``MakeLoss`` (head gradient 1)."""
         from ..backend.mx import mx
 
         c, h, w = vgg.output_shape(self.layer, height, width)
         m = h * w
         if self.kind == "code":
-            loss = 0.5 * self.weight * mx.sym.sum(mx.sym.square(feature - target))
+            loss = 0.5 * self.weight * mx.sym.sum(mx.sym.square(feature - target), axis=(1, 2, 3))
         elif self.kind == "gram":
             flat = mx.sym.Reshape(feature, shape=(0, 0, -1))
             grams = mx.sym.batch_dot(flat, flat, transpose_b=True)
-            loss = self.weight / (4.0 * c * c * m) * mx.sym.sum(mx.sym.square(grams - target))
+            loss = self.weight / (4.0 * c * c * m) * mx.sym.sum(mx.sym.square(grams - target), axis=(1, 2))
         else:
             sums = mx.sym.sum(feature, axis=(2, 3))
-            loss = self.weight / (2.0 * c * m) * mx.sym.sum(mx.sym.square(sums - target))
+            loss = self.weight / (2.0 * c * m) * mx.sym.sum(mx.sym.square(sums - target), axis=1)
         return mx.sym.MakeLoss(loss)
 
 

@@ -61,7 +61,7 @@ class Outcome:
     iterations: int
     stop_reason: str  # "converged" | "max_iterations" | "non_finite"
     seconds_per_iteration: float
-    history: List[Tuple[int, float, float]] = field(default_factory=list)  # (update, batch loss, max rel. change)
+    history: List[Tuple[int, float, float]] = field(default_factory=list)  # (update, loss, relative change)
     batch_size: int = 1
 
 
@@ -93,12 +93,14 @@ class SGD:
 
 
 def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], None]] = None,
-             on_stop: Optional[Callable[[List[int], List[Outcome]], None]] = None) -> List[Outcome]:
+             on_stop: Optional[Callable[[List[int], List[Outcome]], None]] = None, save_every: int = 0,
+             on_snapshot: Optional[Callable[[int, List[int], np.ndarray], None]] = None) -> List[Outcome]:
     """Run SGD on ``graph.data`` (a batch of N images) from ``x0`` until every sample has stopped.
 
     Each sample keeps its own stopping test and is frozen once it stops, so a batch gives the images
     of N separate runs; ``on_stop(indices, outcomes)`` hears of samples as they stop (the batch's
     data then holds their final images). A sample that turns non-finite keeps its last finite image.
+    Every ``save_every`` updates, ``on_snapshot(update, running samples, images)`` gets the batch's images.
     """
     x = graph.data
     n = x.shape[0]
@@ -107,7 +109,7 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
     iterations, reasons = [0] * n, [""] * n
     frozen: dict = {}  # sample -> its final image, restored after every batch update
     outcomes: dict = {}
-    history: list = []
+    histories: List[list] = [[] for _ in range(n)]  # per sample: (update, its loss, its relative change)
     start = time.perf_counter()
 
     def stop(indices: List[int], update: int) -> None:
@@ -115,13 +117,14 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
         for i in indices:
             final = frozen[i] if i in frozen else x[i:i + 1]
             outcomes[i] = Outcome(final.asnumpy(), iterations[i], reasons[i] or "max_iterations", seconds,
-                                  list(history), n)
+                                  histories[i], n)
         if on_stop:
             on_stop(indices, [outcomes[i] for i in indices])
 
     for update in range(1, s.max_iterations + 1):
         running = [i for i in range(n) if i not in frozen]
         change = sgd.step(update)
+        losses = graph.sample_losses()  # of the images before this update; synced with ``change`` already
         for i in frozen:
             x[i:i + 1] = frozen[i]
         for i in running:
@@ -130,10 +133,13 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
                 reasons[i], frozen[i] = "non_finite", sgd.previous[i:i + 1].copy()
             else:
                 iterations[i] = update
+                histories[i].append((update, float(losses[i]), float(change[i])))
                 if change[i] < s.stop_eps:
                     reasons[i], frozen[i] = "converged", x[i:i + 1].copy()
         if log and (update % s.log_every == 0 or update == 1):
-            _log(log, graph, update, n - len(frozen), n, change, running, history, s)
+            _log(log, update, n - len(frozen), n, float(np.sum(losses)), change, running, s)
+        if on_snapshot and save_every and update % save_every == 0:
+            on_snapshot(update, running, x.asnumpy())  # note: a copy to the host every save_every updates
         newly = [i for i in running if i in frozen]
         if newly and len(frozen) < n:
             stop(newly, update)
@@ -143,9 +149,7 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
     return [outcomes[i] for i in range(n)]
 
 
-def _log(log, graph, update: int, live: int, n: int, change, running, history: list, s: Settings) -> None:
-    loss = sum(out.asscalar() for out in graph.loss_outputs())
+def _log(log, update: int, live: int, n: int, loss: float, change, running, s: Settings) -> None:
     changes = [float(change[i]) for i in running if math.isfinite(change[i])]
-    history.append((update, float(loss), max(changes, default=float("nan"))))
-    log(f"iter {update:4d}  loss {loss:.4e}  rel change {history[-1][2]:.4f}  lr {learning_rate(update, s):.4g}"
-        + (f"  ({live} of {n} running)" if n > 1 else ""))
+    log(f"iter {update:4d}  loss {loss:.4e}  rel change {max(changes, default=float('nan')):.4f}  "
+        f"lr {learning_rate(update, s):.4g}" + (f"  ({live} of {n} running)" if n > 1 else ""))

@@ -57,6 +57,8 @@ class Experiment:
     style_weight_decay: float = default(StyleTransfer, "optimise").weight_decay  # inversions: optimise's
     batch_size: int = 0  # jobs per executor; 0 = as many as fit max_memory, at most memory.MAX_BATCH
     max_memory: float = memory.DEFAULT_MAX_MEMORY  # MB one worker's executors may use (estimated before binding)
+    save_every: int = 0  # write each job's image every N updates into <job-id>/snapshots/ (0: off)
+    animate: bool = False  # with save_every: <job-id>/animation.gif of the snapshots
 
     def settings(self, **base) -> Settings:
         """The optimiser settings: ``base`` (a kind's own defaults), then the config's ``optimise`` overrides."""
@@ -152,6 +154,8 @@ def _coerce(value, kind, key: str, errors: Problems):
             pass
     if kind in (int, str) and isinstance(value, kind) and not isinstance(value, bool):
         return value
+    if kind is bool and isinstance(value, bool):
+        return value
     errors.add(key, f"expected {kind.__name__}, got {value!r}")
     return _BAD
 
@@ -210,9 +214,12 @@ def _check(exp: Experiment, problems: Problems) -> None:
         choice("figure", exp.figure, FIGURES)
     for key, rule in (("batch_size", whole("batch_size (0: automatic)", 0)),
                       ("max_memory", memory.check_budget),
-                      ("style_weight_decay", number("style_weight_decay", 0))):
+                      ("style_weight_decay", number("style_weight_decay", 0)),
+                      ("save_every", whole("save_every (0: off)", 0))):
         with problems.at(key):
             rule(getattr(exp, key))
+    if exp.animate and not exp.save_every:
+        problems.add("animate", "needs save_every N (the snapshots it animates)")
     try:
         exp.settings()
     except Invalid as e:

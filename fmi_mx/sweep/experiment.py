@@ -10,7 +10,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Type
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 import yaml
 
@@ -96,7 +96,7 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
         progress.update(1)
 
     spec = WorkerSpec(str(root), exp.name, exp.weights, exp.batch_size, exp.max_memory, retry_diverged,
-                      keep_raw=exp.figure == "atlas")
+                      keep_raw=exp.figure == "atlas", save_every=exp.save_every, animate=exp.animate)
     report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices)))
     progress.close()
     report.failed.update(too_big)
@@ -122,7 +122,8 @@ def _progress(total: int):
 
 
 def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = print,
-           w: Optional[weights_module.Weights] = None, rescore: bool = False) -> Optional[Path]:
+           w: Optional[weights_module.Weights] = None, rescore: bool = False,
+           formats: Sequence[str] = ("png", "pdf")) -> Optional[Path]:
     """Assemble the figure (or the atlas) and its table (CSV + JSON) from the finished jobs; name the
     missing ones."""
     from . import figures
@@ -136,10 +137,14 @@ def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = prin
     stem = exp.figure if exp.figure != "none" else "table"
     files.write_json(root / f"{stem}.json", rows)
     files.write_bytes(root / f"{stem}.csv", _csv(rows, figures.TABLE_COLUMNS))
+    files.write_bytes(root / f"{stem}.md", figures.markdown(rows, figures.TABLE_COLUMNS).encode())
     if missing:
         log(f"no figure yet: {len(missing)} of {len(jobs)} jobs are not finished ({', '.join(missing[:8])}"
             f"{', ...' if len(missing) > 8 else ''}); run `fmi-mx run` again (or wait for the other shards)")
         return None
+    title = f"{exp.name}: {'untrained ' if w.is_random else ''}VGG-19 ({w.source})"
+    groups = figures.curve_groups(exp.figure, [(job.labels, records[job.id]) for job in jobs])
+    figures.save(figures.curves(groups, title), root / "curves", formats)
     if exp.figure == "none":
         return None
     if exp.figure == "atlas":
@@ -151,10 +156,10 @@ def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = prin
     shape = next(p for _, p in labelled if p is not None).shape[:2]
     styles = {job.labels["style"]: images.resize(images.read(job.labels["style"]), shape).astype("uint8")
               for job in jobs if job.labels["style"]}
-    title = f"{exp.name}: {'untrained ' if w.is_random else ''}VGG-19 ({w.source})"
-    path = images.write(root / f"{exp.figure}.png", figures.assemble(exp.figure, labelled, styles, title))
-    log(f"{path}: the figure ({len(records)} of {len(jobs)} panels)")
-    return path
+    fig = figures.draw(exp.figure, labelled, styles, title, figures.CAPTIONS[exp.figure])
+    paths = figures.save(fig, root / exp.figure, formats)
+    log(f"{', '.join(map(str, paths))}: the figure ({len(records)} of {len(jobs)} panels) and its curves")
+    return paths[0]
 
 
 def _picture(path: Path, sidecar: Optional[dict]):

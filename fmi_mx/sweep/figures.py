@@ -1,44 +1,11 @@
-"""Labelled picture grids: one panel per cell, row labels on the left, column labels on top."""
-from typing import Optional, Sequence, Tuple
+"""Figures with matplotlib (PNG for screens, PDF for papers): the paper's grids, one panel per job,
+and the loss curves of an experiment's jobs; plus the table behind them, as CSV rows and Markdown."""
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 
-from ..core import images
-
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
-MIN_PANEL = 96
-
-
-def _text(canvas: np.ndarray, text: str, x: int, y: int, scale: float = 0.45) -> None:
-    cv2.putText(canvas, text, (x, y), _FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
-
-
-def grid(cells: Sequence[Sequence[Optional[np.ndarray]]], row_labels: Sequence[str],
-         col_labels: Sequence[str], title: str = "", gap: int = 4) -> np.ndarray:
-    """Assemble RGB panels into one labelled image; a missing panel (None) stays white."""
-    first = next(c for row in cells for c in row if c is not None)
-    h, w = first.shape[:2]
-    if min(h, w) < MIN_PANEL:  # small test panels are enlarged so that labels fit
-        h, w = round(h * MIN_PANEL / min(h, w)), round(w * MIN_PANEL / min(h, w))
-    left = 12 + max(cv2.getTextSize(label, _FONT, 0.45, 1)[0][0] for label in row_labels)
-    top = 22 + (22 if title else 0)
-    n_cols = max(len(row) for row in cells)
-    width = max(left + n_cols * (w + gap), 12 + cv2.getTextSize(title, _FONT, 0.5, 1)[0][0])
-    canvas = np.full((top + len(cells) * (h + gap), width, 3), 255, np.uint8)
-    if title:
-        _text(canvas, title, 6, 16, 0.5)
-    for j, label in enumerate(col_labels):
-        _text(canvas, label, left + j * (w + gap) + 2, top - 6)
-    for i, row in enumerate(cells):
-        y = top + i * (h + gap)
-        _text(canvas, row_labels[i], 6, y + h // 2)
-        for j, cell in enumerate(row):
-            if cell is not None:
-                x = left + j * (w + gap)
-                canvas[y:y + h, x:x + w] = images.resize(cell, (h, w)).astype(np.uint8)
-    return canvas
-
+from .. import files
 
 def mark_failed(picture: np.ndarray) -> np.ndarray:
     """A red frame: this panel's optimisation diverged (its last finite image is shown)."""
@@ -50,13 +17,26 @@ def mark_failed(picture: np.ndarray) -> np.ndarray:
 
 #: figure -> job labels -> (block, row, column); blocks stack vertically, one per content image
 LAYOUTS = {
-    "fig3": lambda l: (l["content"], l["layer"], f"filter {l['filter'] + 1}"),
+    "fig3": lambda l: (l["content"], l["layer"], f"filter {l['filter']}"),
     "fig4": lambda l: (l["content"], l["layer"], f"draw {l['seed']}"),
     "fig5": lambda l: (l["content"], l["style"], {"gram": "Gatys", "pmci": "PMCI"}.get(l["mode"], l["mode"])),
 }
 TABLE_COLUMNS = ("job", "content", "mode", "layer", "filter", "style", "seed", "iterations", "stop_reason",
                  "seconds_per_iteration", "final_loss", "code_error", "energy_share_content",
                  "energy_share_result", "gram_distance", "channel_sum_distance")
+
+
+def markdown(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """The table as Markdown, for a README or a paper draft (numbers to 4 significant digits)."""
+    def cell(value) -> str:
+        if value is None:
+            return ""
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        return text.split(":")[-1].split("/")[-1].replace("|", "\\|")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def table_row(record: dict) -> dict:
@@ -72,9 +52,8 @@ def table_row(record: dict) -> dict:
             "channel_sum_distance": mean(record.get("channel_sum_distance", {}))}
 
 
-def assemble(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]],
-             styles: Optional[dict] = None, title: str = "") -> np.ndarray:
-    """Lay (job labels, picture) out as figure ``kind``; a job without a picture leaves a blank cell."""
+def _blocks(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], styles: Optional[dict]):
+    """[(block, rows, columns, {(row, column): picture})] in the order the jobs come."""
     place = LAYOUTS[kind]
     blocks: dict = {}
     for labels, picture in labelled:
@@ -83,14 +62,107 @@ def assemble(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]],
         rows.append(row) if row not in rows else None
         cols.append(col) if col not in cols else None
         cells[row, col] = picture
-    pictures = []
+    out = []
     for block, (rows, cols, cells) in blocks.items():
         if kind == "fig5":  # the style image itself in front of the results
             cols = ["style"] + cols
             cells.update({(row, "style"): styles.get(row) for row in rows})
-        name = block.split(":")[-1].split("/")[-1]
-        row_labels = [r.split(":")[-1].split("/")[-1] for r in rows]
-        pictures.append(grid([[cells.get((r, c)) for c in cols] for r in rows], row_labels, cols,
-                             title=f"{title}  content: {name}".strip()))
-    width = max(p.shape[1] for p in pictures)
-    return np.vstack([np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)), constant_values=255) for p in pictures])
+        out.append((_short(block), rows, cols, cells))
+    return out
+
+
+def _short(name: str) -> str:
+    return name.split(":")[-1].split("/")[-1].rsplit(".", 1)[0]
+
+
+def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], styles: Optional[dict] = None,
+         title: str = "", caption: str = ""):
+    """Lay (job labels, picture) out as figure ``kind`` with matplotlib: one block of rows per content
+    image, a label on each row and column; a job without a picture leaves its cell empty."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    blocks = _blocks(kind, labelled, styles)
+    n_rows = sum(len(rows) for _, rows, _, _ in blocks)
+    n_cols = max(len(cols) for _, _, cols, _ in blocks)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.2 + 1.4 * n_cols, 0.9 + 1.45 * n_rows), squeeze=False)
+    r = 0
+    for block, rows, cols, cells in blocks:
+        for i, row in enumerate(rows):
+            for j in range(n_cols):
+                ax = axes[r, j]
+                ax.set_axis_off()
+                picture = cells.get((row, cols[j])) if j < len(cols) else None
+                if picture is not None:
+                    ax.imshow(picture, interpolation="nearest")
+                if i == 0 and j < len(cols):
+                    ax.set_title(cols[j], fontsize=9)
+            axes[r, 0].text(-0.08, 0.5, f"{block}\n{_short(row)}", transform=axes[r, 0].transAxes, ha="right",
+                            va="center", fontsize=9)
+            r += 1
+    fig.suptitle(title, fontsize=10)
+    if caption:
+        fig.text(0.5, 0.005, caption, ha="center", va="bottom", fontsize=8, color="0.3")
+    fig.subplots_adjust(left=0.16, right=0.98, top=1 - 0.55 / fig.get_figheight(), bottom=0.35 / fig.get_figheight(),
+                        wspace=0.05, hspace=0.25)
+    return fig
+
+
+CAPTIONS = {"fig3": "Filters are numbered from 0, as --filter and the configs number them.",
+            "fig4": "Draws are the seeds of the random re-mixing.",
+            "fig5": "Per style image: the style, Gatys' Gram loss, the channel-sum (PMCI) loss."}
+FORMATS = ("png", "pdf")
+
+
+def save(fig, stem: Path, formats: Sequence[str] = FORMATS) -> List[Path]:
+    """Write a matplotlib figure as ``stem.png`` / ``stem.pdf`` (atomically); close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for fmt in formats:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, dpi=150)
+        paths.append(files.write_bytes(Path(f"{stem}.{fmt}"), buffer.getvalue()))
+    plt.close(fig)
+    return paths
+
+
+def curves(groups: Sequence[Tuple[str, Sequence[Tuple[str, dict]]]], title: str = ""):
+    """Loss (log scale) and relative change against updates, a row per group, a line per job; the
+    stop threshold dashed. ``groups``: [(group label, [(line label, sidecar)])]."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(groups), 2, figsize=(9, 0.8 + 2.2 * len(groups)), squeeze=False)
+    for (group, jobs), (loss_ax, change_ax) in zip(groups, axes):
+        for label, record in jobs:
+            history = np.asarray(record["history"], dtype=float).reshape(-1, 3)
+            loss_ax.plot(history[:, 0], history[:, 1], lw=1, label=label)
+            change_ax.plot(history[:, 0], history[:, 2], lw=1)
+        stop = jobs[0][1]["task"]["optimise"]["stop_eps"] if jobs else 0
+        change_ax.axhline(stop, ls="--", color="0.3", lw=1, label=f"stop ({stop:g})")
+        loss_ax.set_yscale("log")
+        change_ax.set_yscale("log")
+        loss_ax.set_ylabel(f"{group}\nloss")
+        change_ax.set_ylabel("relative change")
+        if len(jobs) <= 10:
+            loss_ax.legend(fontsize=7)
+        change_ax.legend(fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("update")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def curve_groups(kind: str, labelled: Sequence[Tuple[dict, dict]]) -> List[Tuple[str, List[Tuple[str, dict]]]]:
+    """Jobs grouped as in the figure (a row per block and row; by layer for tables and atlases)."""
+    groups: dict = {}
+    for labels, record in labelled:
+        block, row, col = LAYOUTS[kind](labels) if kind in LAYOUTS else (labels["content"], labels["layer"], labels["filter"])
+        groups.setdefault(f"{_short(block)}, {_short(str(row))}", []).append((str(col), record))
+    return list(groups.items())

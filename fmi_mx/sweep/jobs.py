@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import sharding
-from ..core import images, memory, record, vgg
+from ..core import images, memory, record, snapshots, vgg
 from ..core.engine import Inputs, Runner, batch_key
 from ..core.tasks import Task
 from ..errors import FmiError
 from ..files import OutputError
 from .config import Experiment
+from .messages import WorkerSpec
 
 
 @dataclass(frozen=True)
@@ -156,10 +157,11 @@ def batches(jobs: List[Job], runner: Runner, batch_size: int = 0,
 
 def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, experiment: str,
             worker: str = "", on_saved: Optional[Callable[[Job, Dict[str, object]], None]] = None,
-            keep_raw: bool = False) -> None:
+            spec: Optional[WorkerSpec] = None) -> None:
     """Run one batch of jobs; save each job (picture, then sidecar: the mark of a finished job) as soon
-    as its optimisation stops, and tell ``on_saved``. A failed save raises ``OutputError``.
-    ``keep_raw``: also save the image before denoising (``raw.png``, which the atlas scores)."""
+    as its optimisation stops, and tell ``on_saved``. A failed save raises ``OutputError``. ``spec``
+    may ask for the image before denoising (``raw.png``, which the atlas scores) and snapshots."""
+    spec = spec or WorkerSpec(str(root), experiment, "", 0, 0.0)
     start = time.perf_counter()
 
     def save(i: int, result) -> None:
@@ -168,7 +170,9 @@ def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, 
         record.save(root / job.id / "result.png", result.image,
                     {"job": job.id, "experiment": experiment, "labels": job.labels, "worker": worker,
                      "pid": os.getpid(), **sidecar},
-                    raw=result.raw(runner.weights.mean_rgb) if keep_raw else None)
+                    raw=result.raw(runner.weights.mean_rgb) if spec.keep_raw else None)
+        if spec.animate:
+            snapshots.animate(root / job.id / "snapshots", root / job.id / "animation.gif", result.image)
         (root / job.id / "failed.json").unlink(missing_ok=True)
         if on_saved:
             on_saved(job, {"seconds": time.perf_counter() - start, "iterations": result.outcome.iterations,
@@ -176,7 +180,11 @@ def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, 
                            "code_error": result.metrics["code_error"],
                            "seconds_per_iteration": result.outcome.seconds_per_iteration})
 
-    runner.run_batch([job.task for job in batch], inputs, on_result=save)
+    def snapshot(i: int, update: int, rgb) -> None:
+        snapshots.write(root / batch[i].id / "snapshots", update, rgb)
+
+    runner.run_batch([job.task for job in batch], inputs, on_result=save, save_every=spec.save_every,
+                     on_snapshot=snapshot)
 
 
 def over_budget(jobs: List[Job], max_memory: float) -> Dict[str, str]:

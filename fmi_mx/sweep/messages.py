@@ -14,6 +14,8 @@ class WorkerSpec:
     max_memory: float
     retry_diverged: bool = False
     keep_raw: bool = False  # also save each image before denoising (the atlas scores those)
+    save_every: int = 0  # snapshots every N updates into <job-id>/snapshots/
+    animate: bool = False  # and <job-id>/animation.gif of them
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ class Worker:
             self.conn.send(Done(self.wid, job.id, summary))
 
         jobs.execute(batch, inputs, self.runner, Path(self.spec.root), self.spec.experiment,
-                     f"{self.wid}@{self.device}", on_saved=saved, keep_raw=self.spec.keep_raw)
+                     f"{self.wid}@{self.device}", on_saved=saved, spec=self.spec)
 
 
 def worker_main(worker_class: Type[Worker], wid: int, device: str, gpu: Optional[str], threads: int, conn,

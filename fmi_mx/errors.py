@@ -63,9 +63,6 @@ class Problems:
             raise FmiError(self.items[0] if len(self.items) == 1 else
                            f"{len(self.items)} problems: " + " | ".join(self.items))
 
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
 
 def _nested(a: str, b: str) -> bool:
     """Is one key path the other or inside it (``panels[0]`` and ``panels[0].layers[1]``)?"""

@@ -8,6 +8,7 @@ Their keywords are the CLI's options; their defaults are the task kinds' (``core
 """
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -37,8 +38,9 @@ def invert(content: Picture, *, layers: Union[str, Sequence[str]], mode: str = d
     """Invert a (modified) code of ``content`` at ``layers``: mode ``original``, ``feature_map`` (FMI of
     ``filter``, 0-based), ``random`` (seeded by ``seed``) or ``purposeful`` (needs ``style``).
     ``on_snapshot(update, rgb)`` gets the image every ``save_every`` updates."""
-    task = Inversion(content=_name(content), layers=layer_list(layers), mode=mode, filter=filter,
-                     style=None if style is None else _name(style), seed=seed, size=size, pooling=pooling,
+    content, style = _source(content), None if style is None else _source(style)
+    task = Inversion(content=content.name, layers=layer_list(layers), mode=mode, filter=filter,
+                     style=None if style is None else style.name, seed=seed, size=size, pooling=pooling,
                      remove_noise=remove_noise, optimise=Settings(weight_decay=weight_decay, stop_eps=stop_eps,
                                                                  max_iterations=iterations, log_every=log_every))
     return _run(task, content, style, weights=weights, device=device, max_memory=max_memory, log=log,
@@ -58,7 +60,8 @@ def style_transfer(content: Picture, style: Picture, *, mode: str = default(Styl
                    log_every: int = default(Settings, "log_every"), max_memory: float = memory.DEFAULT_MAX_MEMORY,
                    save_every: int = 0, log: Log = None, on_snapshot: Snapshot = None) -> Tuple[np.ndarray, dict]:
     """Style transfer: ``gram`` (Gatys' Gram matrices) or ``pmci`` (channel sums, the paper's figure 5)."""
-    task = StyleTransfer(content=_name(content), style=_name(style), style_layers=layer_list(style_layers), mode=mode,
+    content, style = _source(content), _source(style)
+    task = StyleTransfer(content=content.name, style=style.name, style_layers=layer_list(style_layers), mode=mode,
                          content_layer=content_layer, content_weight=content_weight, style_weight=style_weight,
                          seed=seed, size=size, pooling=pooling, remove_noise=remove_noise,
                          optimise=Settings(weight_decay=weight_decay, stop_eps=stop_eps, max_iterations=iterations,
@@ -74,7 +77,7 @@ def layer_list(layers: Union[str, Sequence[str]]) -> Tuple[str, ...]:
     return tuple(layers)
 
 
-def _run(task: Task, content: Picture, style: Optional[Picture], *, weights: WeightsSpec, device: str,
+def _run(task: Task, content: "_Source", style: Optional["_Source"], *, weights: WeightsSpec, device: str,
          max_memory: float, log: Log, save_every: int, on_snapshot: Snapshot) -> Tuple[np.ndarray, dict]:
     from .core.engine import Runner  # MXNet is imported here, not with the package
 
@@ -82,19 +85,26 @@ def _run(task: Task, content: Picture, style: Optional[Picture], *, weights: Wei
     whole("save_every", 0)(save_every)
     w = weights_module.resolve(weights)
     runner = Runner(w, device, log=log, max_memory=max_memory)
-    inputs = runner.prepare(_pixels(content), None if style is None else _pixels(style), task.size)
+    inputs = runner.prepare(content.pixels(), None if style is None else style.pixels(), task.size)
     result = runner.run_batch([task], [inputs], save_every=save_every,
                               on_snapshot=(lambda _, update, rgb: on_snapshot(update, rgb)) if on_snapshot else None)[0]
     return result.image, json.loads(json.dumps(record.record(task, result, w, device)))  # as the sidecar reads
 
 
-def _pixels(picture: Picture) -> np.ndarray:
-    return images.as_rgb(picture) if isinstance(picture, np.ndarray) else images.read(picture)
+@dataclass(frozen=True)
+class _Source:
+    """A picture given to the API: the name the record keeps, and the RGB array if one was given."""
+
+    name: str
+    rgb: Optional[np.ndarray] = None
+
+    def pixels(self) -> np.ndarray:
+        return self.rgb if self.rgb is not None else images.read(self.name)
 
 
-def _name(picture: Picture) -> str:
-    """What the record says a picture was: its path, or ``array:HxW:<sha256 prefix>`` for an array."""
-    if isinstance(picture, np.ndarray):
-        rgb = images.as_rgb(picture)
-        return f"array:{rgb.shape[0]}x{rgb.shape[1]}:{hashlib.sha256(rgb.tobytes()).hexdigest()[:12]}"
-    return str(picture)
+def _source(picture: Picture) -> _Source:
+    """A path or ``sample:NAME`` as it is; an array converted once and named ``array:HxW:<sha256 prefix>``."""
+    if not isinstance(picture, np.ndarray):
+        return _Source(str(picture))
+    rgb = images.as_rgb(picture)
+    return _Source(f"array:{rgb.shape[0]}x{rgb.shape[1]}:{hashlib.sha256(rgb.tobytes()).hexdigest()[:12]}", rgb)

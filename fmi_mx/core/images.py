@@ -110,11 +110,15 @@ def as_rgb(array: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(a), 0, 255).astype(np.uint8)
 
 
+def long_edge_shape(height: int, width: int, long_edge: int) -> Tuple[int, int]:
+    """(H, W) scaled so the long edge is ``long_edge``, each side truncated to int (as the original)."""
+    scale = long_edge / max(height, width)
+    return max(1, int(height * scale)), max(1, int(width * scale))
+
+
 def resize_long_edge(rgb: np.ndarray, long_edge: int) -> np.ndarray:
-    """Scale so the long edge is ``long_edge``, each side truncated to int (as the original)."""
-    h, w = rgb.shape[:2]
-    scale = long_edge / max(h, w)
-    return resize(rgb, (max(1, int(h * scale)), max(1, int(w * scale))))
+    """Scale so the long edge is ``long_edge`` (see ``long_edge_shape``)."""
+    return resize(rgb, long_edge_shape(rgb.shape[0], rgb.shape[1], long_edge))
 
 
 def resize(rgb: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:

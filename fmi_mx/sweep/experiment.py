@@ -41,9 +41,8 @@ def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Opti
     every job is done. Finished jobs are skipped (diverged ones too, unless ``retry_diverged``).
     ``worker_class`` is a seam for tests."""
     w = weights_module.resolve(exp.weights)
-    jobs = expand(exp, w.sha256)
-    if shard:
-        jobs = select_shard(jobs, *shard)
+    every = expand(exp, w.sha256)
+    jobs = select_shard(every, *shard) if shard else every
     root = folder(exp, runs)
     todo = [job for job in jobs if not is_done(root, job, retry_diverged)]
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
@@ -61,9 +60,12 @@ def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Opti
         report = Report()
     else:
         report = _run_pool(exp, todo, devices, root, log, worker_class, retry_diverged)
-    report.diverged = [job.id for job in jobs if is_diverged(root, job)]
-    if not report.stopped:  # a run stopped for a full disk writes nothing more
-        figure(exp, runs, log, w, rescore)
+    if report.stopped:  # a run stopped for a full disk writes nothing more
+        report.diverged = [job.id for job in jobs if is_diverged(root, job)]
+        return report
+    records = finished(root, every)  # each sidecar read once: for the report and the figure
+    report.diverged = [job.id for job in jobs if job.id in records and diverged(records[job.id])]
+    _assemble(exp, root, every, records, w, log, rescore)
     return report
 
 
@@ -126,12 +128,22 @@ def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = prin
            formats: Sequence[str] = ("png", "pdf")) -> Optional[Path]:
     """Assemble the figure (or the atlas) and its table (CSV + JSON) from the finished jobs; name the
     missing ones."""
-    from . import figures
-
     w = w or weights_module.resolve(exp.weights)
     jobs = expand(exp, w.sha256)
     root = folder(exp, runs)
-    records = {job.id: json.loads((root / job.id / "result.json").read_text()) for job in jobs if is_done(root, job)}
+    return _assemble(exp, root, jobs, finished(root, jobs), w, log, rescore, formats)
+
+
+def finished(root: Path, jobs: List[Job]) -> Dict[str, dict]:
+    """The sidecars of the finished jobs, by job id."""
+    return {job.id: json.loads((root / job.id / "result.json").read_text()) for job in jobs if is_done(root, job)}
+
+
+def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, dict], w: weights_module.Weights,
+              log: Callable[[str], None], rescore: bool = False,
+              formats: Sequence[str] = ("png", "pdf")) -> Optional[Path]:
+    from . import figures
+
     missing = [job.id for job in jobs if job.id not in records]
     rows = [figures.table_row(records[job.id]) for job in jobs if job.id in records]
     stem = exp.figure if exp.figure != "none" else "table"
@@ -154,8 +166,8 @@ def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = prin
                            log, rescore)
     labelled = [(job.labels, _picture(root / job.id / "result.png", records.get(job.id))) for job in jobs]
     shape = next(p for _, p in labelled if p is not None).shape[:2]
-    styles = {job.labels["style"]: images.resize(images.read(job.labels["style"]), shape).astype("uint8")
-              for job in jobs if job.labels["style"]}
+    styles = {style: images.resize(images.read(style), shape).astype("uint8")
+              for style in dict.fromkeys(job.labels["style"] for job in jobs if job.labels["style"])}
     fig = figures.draw(exp.figure, labelled, styles, title, figures.CAPTIONS[exp.figure])
     paths = figures.save(fig, root / exp.figure, formats)
     log(f"{', '.join(map(str, paths))}: the figure ({len(records)} of {len(jobs)} panels) and its curves")

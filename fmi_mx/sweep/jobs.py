@@ -188,14 +188,17 @@ def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, 
 
 
 def over_budget(jobs: List[Job], max_memory: float) -> Dict[str, str]:
-    """Jobs that cannot fit ``max_memory`` even alone, with the one-line reason (checked before any run)."""
-    shapes: Dict[tuple, tuple] = {}
+    """Jobs that cannot fit ``max_memory`` even alone, with the one-line reason (checked before any run).
+
+    Shapes come from the image headers, nothing is decoded. An EXIF rotation may swap H and W there,
+    which changes neither the estimate nor the size check (both are symmetric in H and W)."""
+    headers: Dict[str, Tuple[int, int]] = {}
     problems = {}
     for job in jobs:
         t = job.task
-        if (t.content, t.size) not in shapes:
-            shapes[t.content, t.size] = images.resize_long_edge(images.read(t.content), t.size).shape
-        h, w = shapes[t.content, t.size][:2]
+        if t.content not in headers:
+            headers[t.content] = images.check(t.content)
+        h, w = images.long_edge_shape(*headers[t.content], t.size)
         try:
             vgg.check_size(t.layers_read(), h, w)
             memory.batch_size(t.terms(h, w), (1, 3, h, w), max_memory, what=f"job {job.id}")

@@ -50,10 +50,10 @@ class Runner:
         self._graphs: Dict[tuple, LossGraph] = {}
         self._params: Dict[str, object] = {}  # weights on this device, shared by all graphs
 
-    def graph(self, terms: Tuple[Term, ...], shape, pooling: str) -> LossGraph:
-        key = (terms, tuple(shape), pooling)
+    def graph(self, terms: Tuple[Term, ...], shape, pooling: str, tv: Optional[Tuple[float, float]] = None) -> LossGraph:
+        key = (terms, tuple(shape), pooling, tv)
         if key not in self._graphs:
-            self._graphs[key] = LossGraph(self.weights, terms, shape, self.ctx, pooling, params=self._params)
+            self._graphs[key] = LossGraph(self.weights, terms, shape, self.ctx, pooling, params=self._params, tv=tv)
         return self._graphs[key]
 
     def prepare(self, content: np.ndarray, style: Optional[np.ndarray], size: int) -> Inputs:
@@ -83,7 +83,9 @@ class Runner:
             raise ValueError("tasks of different batch keys cannot share a batch")
         terms = key[0]
         self._check_memory(terms, shape, len(batch))
-        graph = self.graph(terms, (len(batch),) + shape[1:], batch[0].pooling)
+        s = batch[0].optimise
+        graph = self.graph(terms, (len(batch),) + shape[1:], batch[0].pooling,
+                           tv=(s.tv_weight, s.tv_beta) if s.tv_weight else None)
         content = graph.codes(np.concatenate([x for x, _ in inputs]))
         style = graph.codes(np.concatenate([y for _, y in inputs])) if batch[0].style else {}
         targets = [t.targets(terms, _sample(content, i), _sample(style, i)) for i, t in enumerate(batch)]
@@ -105,8 +107,8 @@ class Runner:
                 on_snapshot(i, update, images.deprocess(x[i], self.weights.mean_rgb))
 
         x0 = np.concatenate([initial_image(shape, t.seed, t.optimise) for t in batch])
-        optimise(graph, x0, batch[0].optimise, self.log, on_stop=stopped, save_every=save_every,
-                 on_snapshot=snapshot if on_snapshot else None)
+        optimise(graph, x0, s, self.log, on_stop=stopped, save_every=save_every,
+                 on_snapshot=snapshot if on_snapshot else None, seeds=[t.seed for t in batch])
         return [results[i] for i in range(len(batch))]
 
     def _check_memory(self, terms, shape, batch: int) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import vgg
 from ..backend.mx import mx
-from .losses import Term
+from .losses import Term, total_variation
 from .weights import Weights
 
 
@@ -17,8 +17,10 @@ class LossGraph:
     """One bound executor: ``data`` -> loss terms (``MakeLoss``) and the codes of the layers they read."""
 
     def __init__(self, weights: Weights, terms: Sequence[Term], shape: Tuple[int, int, int, int],
-                 ctx=None, pooling: str = "avg", params: Optional[Dict] = None):
-        """``params``: weight NDArrays already on ``ctx``, shared by the graphs of one device."""
+                 ctx=None, pooling: str = "avg", params: Optional[Dict] = None,
+                 tv: Optional[Tuple[float, float]] = None):
+        """``params``: weight NDArrays already on ``ctx``, shared by the graphs of one device;
+        ``tv``: (weight, beta) of a total-variation prior on the image, one more loss head."""
         self.terms = tuple(terms)
         self.shape = tuple(shape)
         self.ctx = ctx or mx.cpu()
@@ -29,6 +31,8 @@ class LossGraph:
         self.target_names = [f"target{i}_{t.kind}_{t.layer}" for i, t in enumerate(self.terms)]
         heads = [t.symbol(feats[t.layer], mx.sym.Variable(name), height, width)
                  for t, name in zip(self.terms, self.target_names)]
+        heads += [total_variation(mx.sym.Variable("data"), *tv)] if tv else []
+        self.heads = len(heads)
         symbol = mx.sym.Group(heads + [mx.sym.BlockGrad(feats[name]) for name in self.layers])
 
         args = {"data": mx.nd.zeros(self.shape, self.ctx)}
@@ -54,7 +58,7 @@ class LossGraph:
     def current_codes(self) -> Dict[str, np.ndarray]:
         """The codes of what ``data`` holds now (a forward pass; the loss outputs are overwritten)."""
         self.executor.forward(is_train=False)
-        outputs = self.executor.outputs[len(self.terms):]
+        outputs = self.executor.outputs[self.heads:]
         return {name: out.asnumpy() for name, out in zip(self.layers, outputs)}
 
     def set_targets(self, targets: Sequence[np.ndarray]) -> None:
@@ -68,8 +72,8 @@ class LossGraph:
         self.executor.backward()
 
     def loss_outputs(self) -> List:
-        """The terms' values from the last forward, (batch,) NDArrays (reading them syncs)."""
-        return self.executor.outputs[: len(self.terms)]
+        """The terms' (and the prior's) values from the last forward, (batch,) NDArrays (reading them syncs)."""
+        return self.executor.outputs[: self.heads]
 
     def sample_losses(self) -> np.ndarray:
         """Each sample's total loss at the last forward (note: a host sync)."""

@@ -80,3 +80,29 @@ def value(term: Term, code: np.ndarray, target: np.ndarray) -> float:
     diff = statistic(term.kind, code.astype(np.float64)) - target
     norm = {"code": 2.0, "gram": 4.0 * c * c * m, "channel_sum": 2.0 * c * m}[term.kind]
     return float(term.weight * np.sum(diff * diff) / norm)
+
+
+TV_EPS = 1e-8  # keeps the gradient of (d^2)^(beta/2) finite at d = 0 for beta < 2
+
+
+def total_variation(data, weight: float, beta: float):
+    """Mahendran & Vedaldi's prior per sample: weight * sum over channels and pixels of
+    ((x[i, j+1] - x[i, j])^2 + (x[i+1, j] - x[i, j])^2)^(beta/2), as a ``MakeLoss`` symbol."""
+    from ..backend.mx import mx
+
+    def part(axis, begin, end):
+        return mx.sym.slice_axis(data, axis=axis, begin=begin, end=end)
+
+    inner = mx.sym.slice_axis(part(2, 0, -1), axis=3, begin=0, end=-1)  # x[i, j], i < H-1, j < W-1
+    right = mx.sym.slice_axis(part(2, 0, -1), axis=3, begin=1, end=None)  # x[i, j+1]
+    down = mx.sym.slice_axis(part(2, 1, None), axis=3, begin=0, end=-1)  # x[i+1, j]
+    squared = mx.sym.square(right - inner) + mx.sym.square(down - inner) + TV_EPS
+    return mx.sym.MakeLoss(weight * mx.sym.sum(mx.sym.power(squared, beta / 2.0), axis=(1, 2, 3)))
+
+
+def total_variation_value(x: np.ndarray, weight: float, beta: float) -> float:
+    """Reference value of the prior for one image (C, H, W), in float64 numpy."""
+    x = x.astype(np.float64)
+    inner = x[:, :-1, :-1]
+    squared = np.square(x[:, :-1, 1:] - inner) + np.square(x[:, 1:, :-1] - inner) + TV_EPS
+    return float(weight * np.sum(squared ** (beta / 2.0)))

@@ -14,7 +14,7 @@ import numpy as np
 from . import codes, vgg
 from ..errors import choice, unknown
 from .losses import Term, value
-from .optimise import Settings
+from .settings import Settings
 from .rules import Problem, check, given, number, raise_problems, whole
 
 Codes = Dict[str, np.ndarray]  # one image's codes (C, H, W) by layer name

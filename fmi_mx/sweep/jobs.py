@@ -39,7 +39,8 @@ class Job:
 
 def job_id(task: Task, weights_sha256: str) -> str:
     """A hash of everything that affects the result (the task and the weights), 12 hex digits."""
-    blob = json.dumps({"kind": type(task).__name__, "task": asdict(task), "weights": weights_sha256},
+    fields = dict(asdict(task), optimise=task.optimise.identity())
+    blob = json.dumps({"kind": type(task).__name__, "task": fields, "weights": weights_sha256},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

@@ -1,0 +1,36 @@
+"""Adam (Kingma & Ba) on the image through MXNet's own ``adam_update``, bias-corrected as
+``mx.optimizer.Adam`` does; no gradient clipping (Adam's steps are bounded by its learning rate)."""
+import math
+from typing import Callable, List, Tuple
+
+import numpy as np
+
+from ..settings import Settings
+from .norms import relative_change
+
+
+class Adam:
+    def __init__(self, graph, s: Settings, gradient: Callable[[], None]):
+        from ...backend.mx import mx
+
+        self.mx, self.graph, self.s, self.gradient = mx, graph, s, gradient
+        self.evaluations = 0
+        x = graph.data
+        self.mean, self.var, self.previous = (mx.nd.zeros_like(x) for _ in range(3))
+
+    def step(self, update: int, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
+        mx, x, s = self.mx, self.graph.data, self.s
+        x.copyto(self.previous)
+        self.gradient()
+        self.evaluations += 1
+        mx.nd.adam_update(x, self.graph.grad, self.mean, self.var, out=x, lr=self.rate(update), beta1=s.adam_beta1,
+                          beta2=s.adam_beta2, epsilon=s.adam_epsilon, wd=s.weight_decay)
+        return relative_change(x, self.previous), self.graph.sample_losses()
+
+    def rate(self, update: int) -> float:
+        s = self.s
+        return s.adam_learning_rate * math.sqrt(1.0 - s.adam_beta2 ** update) / (1.0 - s.adam_beta1 ** update)
+
+    def describe(self, update: int) -> str:
+        return f"lr {self.rate(update):.4g}"
+

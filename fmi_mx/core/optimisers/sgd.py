@@ -1,0 +1,46 @@
+"""The original scripts' optimiser (spec "Optimisation"): MXNet SGD with momentum on the image alone.
+
+Per update t: lr_t = lr * factor^floor((t-1)/step); mom = momentum*mom - lr_t*(clip(g) + wd*x); x += mom.
+"""
+from typing import Callable, List, Tuple
+
+import numpy as np
+
+from ..settings import Settings
+
+
+def learning_rate(update: int, s: Settings) -> float:
+    """mx.lr_scheduler.FactorScheduler(step, factor) at update ``update`` (1-based)."""
+    return s.learning_rate * s.lr_factor ** ((update - 1) // s.lr_step)
+
+
+class SGD:
+    """The update of the spec on a batch of images, in place, with preallocated state."""
+
+    def __init__(self, graph, s: Settings, gradient: Callable[[], None]):
+        from ...backend.mx import mx  # here, not at the top: the CLI and spawned workers import this first
+
+        self.mx, self.graph, self.s, self.gradient = mx, graph, s, gradient
+        self.evaluations = 0
+        x = graph.data
+        n = x.shape[0]
+        self.mom, self.previous = mx.nd.zeros_like(x), mx.nd.zeros_like(x)
+        self._flat_x, self._flat_mom = x.reshape((n, -1)), self.mom.reshape((n, -1))  # views
+        self._norms = [mx.nd.zeros((n,), x.context) for _ in range(3)]  # ||mom||, ||x||, their ratio
+
+    def step(self, update: int, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
+        """Forward, backward, one SGD update."""
+        mx, x, s = self.mx, self.graph.data, self.s
+        x.copyto(self.previous)
+        self.gradient()
+        self.evaluations += 1
+        mx.nd.sgd_mom_update(x, self.graph.grad, self.mom, out=x, lr=learning_rate(update, s), momentum=s.momentum,
+                             wd=s.weight_decay, clip_gradient=s.clip_gradient)
+        moved, norm, change = self._norms
+        mx.nd.norm(self._flat_mom, axis=1, out=moved)
+        mx.nd.norm(self._flat_x, axis=1, out=norm)
+        mx.nd.broadcast_div(moved, norm, out=change)
+        return change.asnumpy(), self.graph.sample_losses()  # note: the one host sync per update
+
+    def describe(self, update: int) -> str:
+        return f"lr {learning_rate(update, self.s):.4g}"

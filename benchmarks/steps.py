@@ -8,7 +8,8 @@ import numpy as np
 from fmi_mx.core import codes
 from fmi_mx.core.graph import LossGraph
 from fmi_mx.core.losses import Term
-from fmi_mx.core.optimise import SGD, Settings, initial_image
+from fmi_mx.core.optimise import Settings, initial_image
+from fmi_mx.core.optimisers.sgd import SGD
 from fmi_mx.core.weights import Weights
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -55,8 +56,8 @@ class Ours:
         x = np.repeat(content, case.batch, axis=0)
         self.graph.set_targets(targets(case, self.graph.codes(x)))
         self.graph.data[:] = initial_image(shape, 0, Settings())
-        self.sgd, self.update = SGD(self.graph, Settings(stop_eps=0.0)), 0
+        self.sgd, self.update = SGD(self.graph, Settings(stop_eps=0.0), self.graph.step), 0
 
     def step(self) -> None:
         self.update += 1
-        self.sgd.step(self.update)
+        self.sgd.step(self.update, [0])

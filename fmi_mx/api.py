@@ -6,10 +6,11 @@
 Both return the picture (uint8, H x W x 3) and the record that the CLI writes as the JSON sidecar.
 Their keywords are the CLI's options; their defaults are the task kinds' (``core.tasks``).
 """
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from .core import images, memory, record
 from .core import weights as weights_module
 from .core.optimise import Settings
 from .core.rules import whole
+from .errors import unknown
 from .core.tasks import Inversion, StyleTransfer, Task, default
 
 Picture = Union[str, np.ndarray]  # a path, ``sample:NAME``, or an RGB (H, W, 3) / gray (H, W) array in 0..255
@@ -33,16 +35,22 @@ def invert(content: Picture, *, layers: Union[str, Sequence[str]], mode: str = d
            iterations: int = default(Settings, "max_iterations"), stop_eps: float = default(Settings, "stop_eps"),
            weight_decay: float = default(Settings, "weight_decay"), pooling: str = default(Task, "pooling"),
            remove_noise: float = default(Task, "remove_noise"), log_every: int = default(Settings, "log_every"),
-           max_memory: float = memory.DEFAULT_MAX_MEMORY, save_every: int = 0, log: Log = None,
-           on_snapshot: Snapshot = None) -> Tuple[np.ndarray, dict]:
+           method: str = default(Settings, "method"), tv_weight: float = default(Settings, "tv_weight"),
+           tv_beta: float = default(Settings, "tv_beta"), jitter: int = default(Settings, "jitter"),
+           options: Optional[Dict[str, object]] = None, max_memory: float = memory.DEFAULT_MAX_MEMORY,
+           save_every: int = 0, log: Log = None, on_snapshot: Snapshot = None) -> Tuple[np.ndarray, dict]:
     """Invert a (modified) code of ``content`` at ``layers``: mode ``original``, ``feature_map`` (FMI of
     ``filter``, 0-based), ``random`` (seeded by ``seed``) or ``purposeful`` (needs ``style``).
-    ``on_snapshot(update, rgb)`` gets the image every ``save_every`` updates."""
+    ``method``: ``sgd`` (the original's), ``lbfgs`` or ``adam``; ``tv_weight``/``tv_beta``: a total-variation
+    prior; ``jitter``: random shifts (px) between steps; ``options``: any other field of ``Settings`` by name
+    (``{"lbfgs_history": 20}``). ``on_snapshot(update, rgb)`` gets the image every ``save_every`` updates."""
     content, style = _source(content), None if style is None else _source(style)
     task = Inversion(content=content.name, layers=layer_list(layers), mode=mode, filter=filter,
                      style=None if style is None else style.name, seed=seed, size=size, pooling=pooling,
-                     remove_noise=remove_noise, optimise=Settings(weight_decay=weight_decay, stop_eps=stop_eps,
-                                                                 max_iterations=iterations, log_every=log_every))
+                     remove_noise=remove_noise,
+                     optimise=_settings(default(Inversion, "optimise"), options, weight_decay=weight_decay,
+                                        stop_eps=stop_eps, max_iterations=iterations, log_every=log_every,
+                                        method=method, tv_weight=tv_weight, tv_beta=tv_beta, jitter=jitter))
     return _run(task, content, style, weights=weights, device=device, max_memory=max_memory, log=log,
                 save_every=save_every, on_snapshot=on_snapshot)
 
@@ -57,17 +65,31 @@ def style_transfer(content: Picture, style: Picture, *, mode: str = default(Styl
                    stop_eps: float = default(Settings, "stop_eps"),
                    weight_decay: float = default(StyleTransfer, "optimise").weight_decay,
                    pooling: str = default(Task, "pooling"), remove_noise: float = default(Task, "remove_noise"),
-                   log_every: int = default(Settings, "log_every"), max_memory: float = memory.DEFAULT_MAX_MEMORY,
-                   save_every: int = 0, log: Log = None, on_snapshot: Snapshot = None) -> Tuple[np.ndarray, dict]:
-    """Style transfer: ``gram`` (Gatys' Gram matrices) or ``pmci`` (channel sums, the paper's figure 5)."""
+                   log_every: int = default(Settings, "log_every"), method: str = default(Settings, "method"),
+                   tv_weight: float = default(Settings, "tv_weight"), tv_beta: float = default(Settings, "tv_beta"),
+                   jitter: int = default(Settings, "jitter"), options: Optional[Dict[str, object]] = None,
+                   max_memory: float = memory.DEFAULT_MAX_MEMORY, save_every: int = 0, log: Log = None,
+                   on_snapshot: Snapshot = None) -> Tuple[np.ndarray, dict]:
+    """Style transfer: ``gram`` (Gatys' Gram matrices) or ``pmci`` (channel sums, the paper's figure 5).
+    The optimiser keywords are ``invert``'s."""
     content, style = _source(content), _source(style)
     task = StyleTransfer(content=content.name, style=style.name, style_layers=layer_list(style_layers), mode=mode,
                          content_layer=content_layer, content_weight=content_weight, style_weight=style_weight,
                          seed=seed, size=size, pooling=pooling, remove_noise=remove_noise,
-                         optimise=Settings(weight_decay=weight_decay, stop_eps=stop_eps, max_iterations=iterations,
-                                           log_every=log_every))
+                         optimise=_settings(default(StyleTransfer, "optimise"), options, weight_decay=weight_decay,
+                                            stop_eps=stop_eps, max_iterations=iterations, log_every=log_every,
+                                            method=method, tv_weight=tv_weight, tv_beta=tv_beta, jitter=jitter))
     return _run(task, content, style, weights=weights, device=device, max_memory=max_memory, log=log,
                 save_every=save_every, on_snapshot=on_snapshot)
+
+
+def _settings(base: Settings, options: Optional[Dict[str, object]], **values) -> Settings:
+    """``base`` with the keywords' values, then ``options`` (other ``Settings`` fields by name)."""
+    known = {f.name for f in dataclasses.fields(Settings)}
+    for name in options or {}:
+        if name not in known:
+            raise unknown("optimiser option", name, sorted(known - set(values)))
+    return dataclasses.replace(base, **{**values, **(options or {})})
 
 
 def layer_list(layers: Union[str, Sequence[str]]) -> Tuple[str, ...]:

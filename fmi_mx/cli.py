@@ -15,6 +15,7 @@ from typing import Callable, Dict, Optional, Sequence
 from . import api
 from .core import codes, images, vgg
 from .core import weights as weights_module
+from .core.settings import METHODS
 from .core.tasks import STYLE_MODES
 from .errors import FmiError, choice
 from .files import OutputError, check_folder
@@ -29,6 +30,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+class _Options(argparse.Action):
+    """``--option NAME=VALUE``, repeatable, into a dict; the value read as YAML (numbers, words)."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        import yaml
+
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            parser.error(f"{option_string}: expected NAME=VALUE, got {value!r}")
+        try:
+            parsed = yaml.safe_load(text)
+        except yaml.YAMLError:
+            parsed = text
+        setattr(namespace, self.dest, {**(getattr(namespace, self.dest) or {}), name.strip(): parsed})
+
+
 def defaults(function: Callable) -> Dict[str, object]:
     """The keyword defaults of an API function: the CLI's defaults."""
     return {name: p.default for name, p in inspect.signature(function).parameters.items() if p.default is not p.empty}
@@ -40,12 +57,19 @@ def _add_common(p: argparse.ArgumentParser, function: Callable) -> None:
     p.add_argument("--device", default=d["device"], help="cpu, gpu or gpu:N")
     p.add_argument("--size", type=int, default=d["size"], help="long edge of the content image in px")
     p.add_argument("--seed", type=int, default=d["seed"], help="seeds the initial image and random codes")
-    p.add_argument("--iterations", type=int, default=d["iterations"], help="maximum SGD updates")
+    p.add_argument("--iterations", type=int, default=d["iterations"], help="maximum updates")
     p.add_argument("--stop-eps", type=float, default=d["stop_eps"], help="stop when ||x_t - x_t-1|| / ||x_t|| is below")
-    p.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="SGD weight decay")
+    p.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="weight decay (an L2 prior on the image)")
     p.add_argument("--pooling", choices=vgg.POOLINGS, default=d["pooling"], help="pooling between blocks")
     p.add_argument("--remove-noise", type=float, default=d["remove_noise"], help="TV denoising weight, 0 = off")
     p.add_argument("--log-every", type=int, default=d["log_every"], help="progress line every N updates")
+    p.add_argument("--method", choices=METHODS, default=d["method"],
+                   help="optimiser: sgd (the original's), lbfgs (fewest steps), adam")
+    p.add_argument("--tv-weight", type=float, default=d["tv_weight"], help="total-variation prior weight, 0 = off")
+    p.add_argument("--tv-beta", type=float, default=d["tv_beta"], help="exponent beta of the total-variation prior")
+    p.add_argument("--jitter", type=int, default=d["jitter"], help="random shift (px) of the image between steps")
+    p.add_argument("--option", dest="options", action=_Options, default=d["options"], metavar="NAME=VALUE",
+                   help="any other optimiser setting, e.g. --option lbfgs_history=20 (repeatable)")
     p.add_argument("--max-memory", type=float, default=d["max_memory"], help="MB the executor may use")
     p.add_argument("--save-every", type=int, default=d["save_every"],
                    help="write the image every N updates into <out>.snapshots/ (0: off)")

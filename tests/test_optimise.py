@@ -4,28 +4,7 @@ import pytest
 
 from fmi_mx.backend.mx import mx
 from fmi_mx.core.optimise import Settings, initial_image, learning_rate, optimise
-
-
-class Quadratic:
-    """Stands in for a LossGraph: loss 1/2 ||a (x - b)||^2, gradient a^2 (x - b); optional NaN at one step."""
-
-    def __init__(self, shape, nan_at=None):
-        rng = np.random.default_rng(0)
-        self.a = rng.uniform(0.5, 30.0, shape).astype(np.float32)  # large a: some gradients are clipped
-        self.b = rng.normal(0, 5, shape).astype(np.float32)
-        self.data, self.grad = mx.nd.zeros(shape), mx.nd.zeros(shape)
-        self.steps, self.nan_at = 0, nan_at
-
-    def gradient(self, x):
-        return self.a ** 2 * (x - self.b)
-
-    def step(self):
-        self.steps += 1
-        g = self.gradient(self.data.asnumpy())
-        self.grad[:] = np.nan if self.steps == self.nan_at else g
-
-    def sample_losses(self):
-        return 0.5 * np.sum((self.a * (self.data.asnumpy() - self.b)) ** 2, axis=(1, 2, 3))
+from quadratic import Quadratic
 
 
 def test_learning_rate_schedule():

@@ -136,6 +136,9 @@ def test_cli_defaults_are_the_task_and_config_defaults():
         assert a["weights"] == str(weights.DEFAULT_PATH) == exp.weights
         assert a["device"] == exp.device == "cpu"
         assert a["max_memory"] == memory.DEFAULT_MAX_MEMORY == exp.max_memory
+        for key in ("method", "tv_weight", "tv_beta", "jitter"):
+            assert a[key] == default(Settings, key) == getattr(exp.settings(), key)
+        assert a["options"] is None
     assert invert["mode"] == default(Inversion, "mode") == "original"
     assert invert["weight_decay"] == default(Inversion, "optimise").weight_decay == exp.settings().weight_decay
     assert style["mode"] == default(StyleTransfer, "mode") == "gram"  # the original's default: Gatys

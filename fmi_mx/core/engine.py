@@ -82,7 +82,7 @@ class Runner:
         if any(batch_key(t, x.shape) != key for t, (x, _) in zip(batch, inputs)):
             raise ValueError("tasks of different batch keys cannot share a batch")
         terms = key[0]
-        self._check_memory(terms, shape, len(batch))
+        self._check_memory(terms, shape, len(batch), batch[0].optimise)
         s = batch[0].optimise
         graph = self.graph(terms, (len(batch),) + shape[1:], batch[0].pooling,
                            tv=(s.tv_weight, s.tv_beta) if s.tv_weight else None)
@@ -111,9 +111,9 @@ class Runner:
                  on_snapshot=snapshot if on_snapshot else None, seeds=[t.seed for t in batch])
         return [results[i] for i in range(len(batch))]
 
-    def _check_memory(self, terms, shape, batch: int) -> None:
+    def _check_memory(self, terms, shape, batch: int, settings) -> None:
         if self.max_memory is not None:
-            fits = memory.batch_size(terms, shape, self.max_memory, cap=batch)
+            fits = memory.batch_size(terms, shape, self.max_memory, cap=batch, settings=settings)
             if fits < batch:
                 raise FmiError(f"a batch of {batch} does not fit max_memory {self.max_memory:.0f} MB (at most {fits})")
 

@@ -27,11 +27,12 @@ class LossGraph:
         batch, _, height, width = self.shape
         self.layers = tuple(dict.fromkeys(t.layer for t in self.terms))
         vgg.check_size(self.layers, height, width)
-        feats = vgg.features(self.layers, pooling=pooling)
+        data = mx.sym.Variable("data")  # one node: the network and the prior read the same image
+        feats = vgg.features(self.layers, data=data, pooling=pooling)
         self.target_names = [f"target{i}_{t.kind}_{t.layer}" for i, t in enumerate(self.terms)]
         heads = [t.symbol(feats[t.layer], mx.sym.Variable(name), height, width)
                  for t, name in zip(self.terms, self.target_names)]
-        heads += [total_variation(mx.sym.Variable("data"), *tv)] if tv else []
+        heads += [total_variation(data, *tv)] if tv else []
         self.heads = len(heads)
         symbol = mx.sym.Group(heads + [mx.sym.BlockGrad(feats[name]) for name in self.layers])
 

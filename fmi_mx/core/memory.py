@@ -56,9 +56,21 @@ def weight_bytes(layers: Sequence[str]) -> int:
                        if vgg.layer(k.rsplit("_", 1)[0]).index <= last)
 
 
-def estimate(terms, shape: Tuple[int, int, int, int]) -> int:
-    """Bytes one executor of ``shape`` needs for ``terms``, weights excluded."""
-    return plan_bytes([t.layer for t in terms], shape) + term_bytes(terms, shape) + argument_bytes(terms, shape)
+def optimiser_bytes(settings, shape: Tuple[int, int, int, int]) -> int:
+    """What an optimiser other than the default SGD keeps beyond SGD's momentum and previous image:
+    L-BFGS its pairs, gradients and two-loop buffers, Adam one more moment; a total-variation prior its
+    differences. SGD's own state is within the estimate's margin (and stays as it was)."""
+    if settings is None:
+        return 0
+    images = {"sgd": 0, "adam": 1, "lbfgs": 2 * settings.lbfgs_history + 5}[settings.method]
+    images += 4 if settings.tv_weight else 0
+    return FLOAT * int(np.prod(shape)) * images
+
+
+def estimate(terms, shape: Tuple[int, int, int, int], settings=None) -> int:
+    """Bytes one executor of ``shape`` needs for ``terms`` (and the optimiser ``settings``), weights excluded."""
+    return (plan_bytes([t.layer for t in terms], shape) + term_bytes(terms, shape) + argument_bytes(terms, shape)
+            + optimiser_bytes(settings, shape))
 
 
 def reported(graph) -> int:
@@ -75,10 +87,10 @@ def check_budget(max_memory_mb: float) -> float:
 
 
 def batch_size(terms, shape1: Tuple[int, int, int, int], max_memory_mb: float, cap: int = MAX_BATCH,
-               what: str = "this job") -> int:
+               what: str = "this job", settings=None) -> int:
     """The largest batch (at most ``cap``) whose estimate, weights included, fits ``max_memory_mb``."""
     budget = max_memory_mb * 2 ** 20 - weight_bytes([t.layer for t in terms])
-    one = estimate(terms, shape1)
+    one = estimate(terms, shape1, settings)
     if one > budget:
         need = (one + weight_bytes([t.layer for t in terms])) / 2 ** 20
         raise FmiError(f"{what} needs an estimated {need:.0f} MB at batch size 1 ({shape1[2]}x{shape1[3]} px, "

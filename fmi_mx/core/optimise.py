@@ -95,8 +95,8 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
 
 
 def _stop_test(change: float, loss: float, s: Settings) -> str:
-    """Why a sample stops after this update ("" if it goes on)."""
-    if change < s.stop_eps:
+    """Why a sample stops after this update ("" if it goes on); an image that did not move has converged."""
+    if change < s.stop_eps or change == 0:
         return "converged"
     return "reached_loss" if s.stop_loss and loss <= s.stop_loss else ""
 

@@ -150,7 +150,7 @@ def batches(jobs: List[Job], runner: Runner, batch_size: int = 0,
             cache[source] = runner.inputs(t)
         by_key.setdefault(batch_key(t, cache[source][0].shape), []).append((job, cache[source]))
     for key, items in by_key.items():
-        b = batch_size or memory.batch_size(key[0], (1,) + key[1], max_memory)
+        b = batch_size or memory.batch_size(key[0], (1,) + key[1], max_memory, settings=key[3])
         for i in range(0, len(items), b):
             chunk = items[i:i + b]
             yield [job for job, _ in chunk], [inputs for _, inputs in chunk]
@@ -202,7 +202,7 @@ def over_budget(jobs: List[Job], max_memory: float) -> Dict[str, str]:
         h, w = images.long_edge_shape(*headers[t.content], t.size)
         try:
             vgg.check_size(t.layers_read(), h, w)
-            memory.batch_size(t.terms(h, w), (1, 3, h, w), max_memory, what=f"job {job.id}")
+            memory.batch_size(t.terms(h, w), (1, 3, h, w), max_memory, what=f"job {job.id}", settings=t.optimise)
         except FmiError as e:
             problems[job.id] = str(e)
     return problems

@@ -45,12 +45,14 @@ sweep-slurm: setup
 	mkdir -p logs
 	CONFIG=$(CONFIG) sbatch --array=0-$$(($(TASKS) - 1)) experiments/slurm/sweep.sbatch
 
-# Benchmark against the original loop and PyTorch (benchmarks/; override BENCH_TORCH for another build)
+# Benchmarks (benchmarks/): one step against the original loop and PyTorch (override BENCH_TORCH for another
+# build), then time to the same quality for each optimiser, and the worker's memory against its budget
 BENCH_TORCH ?= torch==2.13.0
 bench: setup
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(BENCH_TORCH)" \
 		|| echo "PyTorch could not be installed: its baseline will be skipped"
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/quality.py --figure docs/optimisers.png
 
 doctor: setup
 	$(BIN)/fmi-mx doctor

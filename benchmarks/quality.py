@@ -95,8 +95,9 @@ def figure(runner: Runner, out: Path, size: int = 128, log: Callable[[str], None
     import matplotlib.pyplot as plt
 
     task = tasks.Inversion(content=CONTENT, layers=("relu3_2",), mode="feature_map", filter=1, size=size)
-    fig, axes = plt.subplots(1, len(FIGURE_VARIANTS) + 1, figsize=(2.2 * (len(FIGURE_VARIANTS) + 1) + 1.5, 2.8),
-                             gridspec_kw={"width_ratios": [1] * len(FIGURE_VARIANTS) + [1.6]})
+    fig = plt.figure(figsize=(1.8 * len(FIGURE_VARIANTS), 5.0), layout="constrained")
+    grid = fig.add_gridspec(2, len(FIGURE_VARIANTS), height_ratios=[1, 1.1])
+    axes = [fig.add_subplot(grid[0, k]) for k in range(len(FIGURE_VARIANTS))] + [fig.add_subplot(grid[1, :])]
     runner.run(dataclasses.replace(task, optimise=Settings(max_iterations=3)))
     for ax, (name, settings) in zip(axes, FIGURE_VARIANTS):
         r = runner.run(dataclasses.replace(task, optimise=settings))
@@ -107,10 +108,9 @@ def figure(runner: Runner, out: Path, size: int = 128, log: Callable[[str], None
         axes[-1].plot([u * per for u, _, _ in r.outcome.history], [loss for _, loss, _ in r.outcome.history],
                       label=name)
         log(f"  figure: {name}: {r.outcome.iterations} iterations, {seconds(r):.1f} s")
-    axes[-1].set(xlabel="seconds", ylabel="loss", yscale="log")
-    axes[-1].legend(fontsize=6)
+    axes[-1].set(xlabel="seconds", ylabel="loss (with the prior, if any)", yscale="log")
+    axes[-1].legend(fontsize=7)
     fig.suptitle(f"FMI relu3_2 filter 1, {size} px, untrained (seeded random) VGG-19", fontsize=9)
-    fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     return out
@@ -121,8 +121,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     parser.add_argument("--figure", help="also draw the comparison figure here (128 px)")
+    parser.add_argument("--figure-only", action="store_true", help="only the figure")
     a = parser.parse_args(argv)
     runner = Runner(random_he(0))
+    if a.figure_only:
+        print(figure(runner, Path(a.figure or "docs/optimisers.png")))
+        return 0
     results = {}
     for name, fields in CASES:
         print(name)

@@ -7,6 +7,7 @@ from fmi_mx.cli import main
 from fmi_mx.errors import FmiError
 from fmi_mx.core.graph import LossGraph
 from fmi_mx.core.losses import Term
+from fmi_mx.core.settings import Settings
 
 
 @pytest.mark.parametrize("terms,shape", [
@@ -55,3 +56,49 @@ def test_runner_refuses_a_batch_over_budget(random_weights):
              for k in range(8)]
     with pytest.raises(FmiError, match="a batch of 8 does not fit max_memory 60 MB"):
         runner.run_batch(batch)
+
+
+def _fmi(layer: str, size: int, filter_index: int = 0, iterations: int = 2) -> tasks.Inversion:
+    return tasks.Inversion(content="sample:astronaut", layers=(layer,), mode="feature_map", filter=filter_index,
+                           size=size, optimise=Settings(max_iterations=iterations, stop_eps=0.0))
+
+
+@pytest.mark.slow
+def test_the_worker_keeps_only_the_executors_that_fit(random_weights):
+    """Acceptance (issue 13): a budget just above the largest single executor (with its weights) over
+    four layers: the executors kept always fit, the least recently used go first, and each time the
+    next older one would not have fitted too."""
+    layers, shape = ("relu1_1", "relu2_1", "relu3_1", "relu4_1"), (1, 3, 64, 64)
+    alone = {name: memory.estimate((Term("code", name),), shape) + memory.weight_bytes([name]) for name in layers}
+    budget = max(alone.values()) * 1.05 / 2 ** 20
+    runner = Runner(random_weights, max_memory=budget)
+    order = []
+    for name in layers + ("relu1_1", "relu4_1"):
+        released = runner.executors.released
+        runner.run(_fmi(name, 64))
+        order = [n for n in order if n != name] + [name]
+        kept = [key[0][0].layer for key in runner.executors.keys()]
+        assert kept == order[-len(kept):]  # the most recently used, in order
+        assert runner.executors.held() <= budget * 2 ** 20
+        if runner.executors.released > released:  # it made room: keeping the last one released would not fit
+            with_it = order[-len(kept) - 1:]
+            total = sum(alone[n] - memory.weight_bytes([n]) for n in with_it) + memory.weight_bytes(with_it)
+            assert total > budget * 2 ** 20
+    assert runner.executors.released >= 3 and runner.executors.peak <= budget * 2 ** 20
+    assert len(runner.executors) < len(layers)
+
+
+@pytest.mark.slow
+def test_a_partial_batch_is_padded_into_the_bound_executor_when_that_is_cheaper(random_weights):
+    runner = Runner(random_weights)
+    full = runner.run_batch([_fmi("relu1_1", 32, k) for k in range(4)])
+    runner._last_run[next(iter(runner._last_run))] = (1e-9, 1)  # padding costs next to nothing
+    padded = runner.run_batch([_fmi("relu1_1", 32, k) for k in range(3)])
+    assert len(runner.executors) == 1 and padded[0].executor == {
+        "batch_size": 4, "padding": 1, "estimate_mb": full[0].executor["estimate_mb"]}
+    for a, b in zip(full, padded):  # the frozen padding changes nothing
+        assert abs(a.outcome.x - b.outcome.x).max() / abs(a.outcome.x).max() < 1e-5
+        assert b.outcome.iterations == a.outcome.iterations and b.outcome.batch_size == 3
+    runner._last_run[next(iter(runner._last_run))] = (10.0, 100)  # padding would waste far more than binding
+    bound = runner.run_batch([_fmi("relu1_1", 32, k) for k in range(3)])
+    assert len(runner.executors) == 2 and bound[0].executor["batch_size"] == 3

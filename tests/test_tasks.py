@@ -59,7 +59,7 @@ def test_graphs_are_bound_once_per_shape(runner):
     for k in range(2):
         runner.run(tasks.Inversion(content=IMAGE, layers=("relu1_1",), mode="feature_map", filter=k, size=32,
                                    optimise=Settings(max_iterations=2)))
-    keys = [key for key in runner._graphs if key[0] == (Term("code", "relu1_1"),)]
+    keys = [key for key in runner.executors.keys() if key[0] == (Term("code", "relu1_1"),)]
     assert len(keys) == 1
 
 

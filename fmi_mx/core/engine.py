@@ -13,6 +13,7 @@ from . import images, memory
 from ..backend import devices
 from ..backend.mx import context
 from ..errors import FmiError
+from .executors import Bound, Executors
 from .graph import LossGraph
 from .losses import Term
 from .optimise import Outcome, initial_image, optimise
@@ -29,6 +30,7 @@ class Result:
     image: np.ndarray  # the saved picture (denoised)
     outcome: Outcome
     metrics: Dict[str, object] = field(default_factory=dict)
+    executor: Dict[str, object] = field(default_factory=dict)  # the executor that ran it: batch, padding, estimate
 
     def raw(self, mean_rgb) -> np.ndarray:
         """The optimised image before denoising, as RGB uint8."""
@@ -41,20 +43,20 @@ def batch_key(task: Task, shape) -> tuple:
 
 
 class Runner:
-    """Holds the weights on one device and the graphs bound so far; runs batches of tasks."""
+    """Holds the weights on one device and the executors bound so far (``executors``, within
+    ``max_memory``); runs batches of tasks."""
 
     def __init__(self, weights: Weights, device: str = devices.DEFAULT, log: Optional[Callable[[str], None]] = None,
                  max_memory: Optional[float] = None):
         self.weights, self.device, self.log, self.max_memory = weights, device, log, max_memory
         self.ctx = context(device)
-        self._graphs: Dict[tuple, LossGraph] = {}
-        self._params: Dict[str, object] = {}  # weights on this device, shared by all graphs
+        self.executors = Executors(weights, self.ctx, max_memory)
+        self._last_run: Dict[tuple, Tuple[float, int]] = {}  # per graph: (s per update, updates) of its last batch
 
-    def graph(self, terms: Tuple[Term, ...], shape, pooling: str, tv: Optional[Tuple[float, float]] = None) -> LossGraph:
-        key = (terms, tuple(shape), pooling, tv)
-        if key not in self._graphs:
-            self._graphs[key] = LossGraph(self.weights, terms, shape, self.ctx, pooling, params=self._params, tv=tv)
-        return self._graphs[key]
+    def graph(self, terms: Tuple[Term, ...], shape, pooling: str, tv: Optional[Tuple[float, float]] = None,
+              settings=None) -> LossGraph:
+        """The executor for ``terms`` at ``shape`` (N, 3, H, W), bound now if need be."""
+        return self.executors.get(terms, tuple(shape), pooling, tv, settings).graph
 
     def prepare(self, content: np.ndarray, style: Optional[np.ndarray], size: int) -> Inputs:
         """RGB pictures -> network inputs: the content's long edge to ``size``, the style to the content's size."""
@@ -73,7 +75,8 @@ class Runner:
     def run_batch(self, batch: Sequence[Task], inputs: Optional[Sequence[Inputs]] = None,
                   on_result: Optional[Callable[[int, Result], None]] = None, save_every: int = 0,
                   on_snapshot: Optional[Callable[[int, int, np.ndarray], None]] = None) -> List[Result]:
-        """Run tasks of one batch key as one executor of batch size len(batch). ``on_result(i, result)``
+        """Run tasks of one batch key as one executor: of batch size len(batch), or a larger one already
+        bound when padding it (the extra samples frozen) is cheaper than binding. ``on_result(i, result)``
         hears of each sample as soon as it stops, so a caller can save it before the others finish;
         ``on_snapshot(i, update, rgb)`` gets each running sample's image every ``save_every`` updates."""
         inputs = list(inputs) if inputs is not None else [self.inputs(t) for t in batch]
@@ -81,16 +84,20 @@ class Runner:
         key = batch_key(batch[0], shape)
         if any(batch_key(t, x.shape) != key for t, (x, _) in zip(batch, inputs)):
             raise ValueError("tasks of different batch keys cannot share a batch")
-        terms = key[0]
-        self._check_memory(terms, shape, len(batch), batch[0].optimise)
-        s = batch[0].optimise
-        graph = self.graph(terms, (len(batch),) + shape[1:], batch[0].pooling,
-                           tv=(s.tv_weight, s.tv_beta) if s.tv_weight else None)
+        terms, s, n = key[0], batch[0].optimise, len(batch)
+        self._check_memory(terms, shape, n, s)
+        tv = (s.tv_weight, s.tv_beta) if s.tv_weight else None
+        bound = self._padded(terms, shape, n, batch[0].pooling, tv)
+        bound = bound or self.executors.get(terms, (n,) + shape[1:], batch[0].pooling, tv, s)
+        padding = bound.batch - n
+        batch, inputs = list(batch) + [batch[-1]] * padding, inputs + [inputs[-1]] * padding
+        graph = bound.graph
         content = graph.codes(np.concatenate([x for x, _ in inputs]))
         style = graph.codes(np.concatenate([y for _, y in inputs])) if batch[0].style else {}
         targets = [t.targets(terms, _sample(content, i), _sample(style, i)) for i, t in enumerate(batch)]
         graph.set_targets([np.stack(per_term) for per_term in zip(*targets)])
         results: Dict[int, Result] = {}
+        executor = {"batch_size": bound.batch, "padding": padding, "estimate_mb": round(bound.estimate / 2 ** 20, 1)}
 
         def stopped(indices: List[int], outcomes: List[Outcome]) -> None:
             final = graph.current_codes()  # the batch's data holds these samples' final images
@@ -98,7 +105,7 @@ class Runner:
                 t = batch[i]
                 results[i] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o,
                                     t.metrics(terms, targets[i], _sample(content, i), _sample(style, i),
-                                              _sample(final, i)))
+                                              _sample(final, i)), executor)
                 if on_result:
                     on_result(i, results[i])
 
@@ -107,9 +114,23 @@ class Runner:
                 on_snapshot(i, update, images.deprocess(x[i], self.weights.mean_rgb))
 
         x0 = np.concatenate([initial_image(shape, t.seed, t.optimise) for t in batch])
-        optimise(graph, x0, s, self.log, on_stop=stopped, save_every=save_every,
-                 on_snapshot=snapshot if on_snapshot else None, seeds=[t.seed for t in batch])
-        return [results[i] for i in range(len(batch))]
+        outcomes = optimise(graph, x0, s, self.log, on_stop=stopped, save_every=save_every,
+                            on_snapshot=snapshot if on_snapshot else None, seeds=[t.seed for t in batch],
+                            padding=padding)
+        self._last_run[(terms, shape[1:], batch[0].pooling, tv)] = (
+            outcomes[0].seconds_per_iteration, max(o.iterations for o in outcomes))
+        return [results[i] for i in range(n)]
+
+    def _padded(self, terms, shape, n: int, pooling: str, tv) -> Optional[Bound]:
+        """A bound executor with a larger batch, if running these n samples in it (the rest frozen, but
+        computed at every update) costs less time than binding one of batch n, by the last batch's numbers."""
+        larger = self.executors.larger(terms, (n,) + tuple(shape[1:]), pooling, tv)
+        last = self._last_run.get((terms, tuple(shape[1:]), pooling, tv))
+        if larger is None or last is None:
+            return None
+        seconds_per_update, updates = last
+        wasted = (larger.batch - n) / larger.batch * seconds_per_update * updates
+        return larger if wasted < larger.bind_seconds * n / larger.batch else None
 
     def _check_memory(self, terms, shape, batch: int, settings) -> None:
         if self.max_memory is not None:

@@ -35,21 +35,22 @@ class Outcome:
 def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], None]] = None,
              on_stop: Optional[Callable[[List[int], List[Outcome]], None]] = None, save_every: int = 0,
              on_snapshot: Optional[Callable[[int, List[int], np.ndarray], None]] = None,
-             seeds: Optional[Sequence[int]] = None) -> List[Outcome]:
+             seeds: Optional[Sequence[int]] = None, padding: int = 0) -> List[Outcome]:
     """Run ``s.method`` on ``graph.data`` (a batch of N images) from ``x0`` until every sample has stopped.
 
     Each sample keeps its own stopping test and is frozen once it stops, so a batch gives the images
     of N separate runs; ``on_stop(indices, outcomes)`` hears of samples as they stop (the batch's
     data then holds their final images). A sample that turns non-finite keeps its last finite image.
     Every ``save_every`` updates, ``on_snapshot(update, running samples, images)`` gets the batch's images.
-    ``seeds``: each sample's, for its jitter.
+    ``seeds``: each sample's, for its jitter. The last ``padding`` samples only fill the executor: frozen
+    from the start and not returned.
     """
     x = graph.data
     n = x.shape[0]
     x[:] = x0
     method = make(graph, s, list(range(n)) if seeds is None else seeds)
     iterations, reasons = [0] * n, [""] * n
-    frozen: dict = {}  # sample -> its final image, restored after every batch update
+    frozen: dict = {i: x[i:i + 1].copy() for i in range(n - padding, n)}  # sample -> its final image
     outcomes: dict = {}
     histories: List[list] = [[] for _ in range(n)]  # per sample: (update, its loss, its relative change)
     start = time.perf_counter()
@@ -59,7 +60,7 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
         for i in indices:
             final = frozen[i] if i in frozen else x[i:i + 1]
             outcomes[i] = Outcome(final.asnumpy(), iterations[i], reasons[i] or "max_iterations", seconds,
-                                  histories[i], n, method.evaluations)
+                                  histories[i], n - padding, method.evaluations)
         if on_stop:
             on_stop(indices, [outcomes[i] for i in indices])
 
@@ -90,8 +91,8 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
         if s.max_seconds and time.perf_counter() - start >= s.max_seconds:
             reasons = [r or "max_seconds" for r in reasons]
             break
-    stop([i for i in range(n) if i not in outcomes], update)
-    return [outcomes[i] for i in range(n)]
+    stop([i for i in range(n - padding) if i not in outcomes], update)
+    return [outcomes[i] for i in range(n - padding)]
 
 
 def _stop_test(change: float, loss: float, s: Settings) -> str:

@@ -28,6 +28,7 @@ def record(task: Task, result: "Result", weights: Weights, device: str) -> Dict[
         "stop_reason": outcome.stop_reason,
         "seconds_per_iteration": outcome.seconds_per_iteration,
         "batch_size": outcome.batch_size,
+        **({"executor": result.executor} if result.executor else {}),
         **result.metrics,
         "history": outcome.history,
         "versions": versions(),

@@ -112,7 +112,9 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
             log(f"warning: worker {wid} imported MXNet before choosing its device (harmless on a CPU)")
         per_iteration = stats["seconds_per_iteration"]
         log(f"worker {wid} on {stats['device']}: {stats['jobs']} jobs, "
-            f"{per_iteration * 1e3:.1f} ms/iteration, peak memory {stats['peak_memory_mb']:.0f} MB"
+            f"{per_iteration * 1e3:.1f} ms/iteration, peak memory {stats['peak_memory_mb']:.0f} MB resident "
+            f"(budget {stats['max_memory_mb']:.0f} MB; executors and weights at most "
+            f"{stats['executors_peak_mb']:.0f} MB by the estimate, {stats['executors_released']} released)"
             if per_iteration else f"worker {wid} on {stats['device']}: no jobs")
     return report
 

@@ -84,7 +84,9 @@ class Worker:
         self.conn.send(Stats(self.wid, {
             "device": self.device, "jobs": self.done, "mxnet_imported_early": early,
             "seconds_per_iteration": sum(self.per_iteration) / len(self.per_iteration) if self.done else None,
-            "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+            "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "max_memory_mb": self.spec.max_memory, "executors_peak_mb": self.runner.executors.peak / 2 ** 20,
+            "executors_released": self.runner.executors.released}))
 
     def run_group(self, group: list) -> None:
         from . import jobs

@@ -1,0 +1,121 @@
+"""``make bench`` (third part): a worker's memory against its budget, and a partial batch padded or bound.
+
+1. One worker (a ``Runner`` with ``max_memory``) runs FMI jobs over several layers, in a fresh process:
+   its peak resident memory above what the interpreter, MXNet and the host copy of the weights take
+   before the first job, next to the budget, with the executors kept and released.
+2. A partial last batch (n of B samples) run in the B executor already bound (padded, the rest frozen)
+   against binding an executor of batch n: seconds for each, and what the engine's rule chooses.
+Run: ``python benchmarks/memory.py [--size 128]``.
+"""
+import argparse
+import multiprocessing
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from fmi_mx.core import memory, tasks
+from fmi_mx.core.losses import Term
+from fmi_mx.core.settings import Settings
+
+from bench import machine
+
+LAYERS = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")  # figure 3's rows
+MB = 2 ** 20
+
+
+def task(layer: str, size: int, filter_index: int = 0, iterations: int = 5) -> tasks.Inversion:
+    return tasks.Inversion(content="sample:astronaut", layers=(layer,), mode="feature_map", filter=filter_index,
+                           size=size, optimise=Settings(max_iterations=iterations, stop_eps=0.0))
+
+
+def status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+
+def worker_peak(conn, size: int, budget: Optional[float], layers: Sequence[str], batch: int) -> None:
+    """In a fresh process: resident memory before the first job, the peak during the jobs, the executors."""
+    from fmi_mx.core.engine import Runner
+    from fmi_mx.core.weights import random_he
+
+    runner = Runner(random_he(0), max_memory=budget)
+    runner.inputs(task(layers[0], size))
+    Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) restarts from here
+    base = status_mb("VmRSS")
+    for layer in layers:
+        runner.run_batch([task(layer, size, k) for k in range(batch)])
+    conn.send({"base_mb": base, "peak_mb": status_mb("VmHWM") - base, "kept": len(runner.executors),
+               "released": runner.executors.released, "estimate_peak_mb": runner.executors.peak / MB})
+
+
+def measure_peak(size: int, budget: Optional[float], layers: Sequence[str], batch: int) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    p = ctx.Process(target=worker_peak, args=(child, size, budget, layers, batch))
+    p.start()
+    result = parent.recv()
+    p.join()
+    return result
+
+
+def padding_or_binding(size: int, layer: str, full: int, partial: int, iterations: int) -> List[tuple]:
+    """Seconds for a partial batch: padded into the bound full executor, or in a newly bound one."""
+    from fmi_mx.core.engine import Runner
+    from fmi_mx.core.weights import random_he
+
+    rows = []
+    for how in ("padded", "bound"):
+        runner = Runner(random_he(0))
+        runner.run_batch([task(layer, size, k, iterations) for k in range(full)])  # the full batch before it
+        if how == "bound":
+            runner._last_run.clear()  # no numbers: the rule cannot choose padding
+        start = time.perf_counter()
+        results = runner.run_batch([task(layer, size, k, iterations) for k in range(partial)])
+        seconds = time.perf_counter() - start
+        rows.append((how, results[0].executor["batch_size"], seconds, len(runner.executors)))
+    runner = Runner(random_he(0))
+    runner.run_batch([task(layer, size, k, iterations) for k in range(full)])
+    chosen = runner.run_batch([task(layer, size, k, iterations) for k in range(partial)])[0].executor
+    rows.append(("the rule chose", chosen["batch_size"], float("nan"), len(runner.executors)))
+    return rows
+
+
+def run(size: int = 128, batch: int = 4, out_dir: Optional[Path] = Path("benchmarks/results")) -> str:
+    shape = (batch, 3, size, size)
+    largest = max(memory.estimate((Term("code", name),), shape) for name in LAYERS) + memory.weight_bytes(LAYERS)
+    lines = [f"## Memory of one worker ({size} px, batches of {batch}, FMI at {', '.join(LAYERS)})", "",
+             "Peak resident memory above the process before its first job (interpreter, MXNet, the host "
+             "copy of the weights), next to the budget.", "",
+             "| budget (MB) | peak above the start (MB) | estimate at most (MB) | executors kept | released |",
+             "|---|---|---|---|---|"]
+    for budget in (None, 4096.0, largest / MB * 1.02):
+        r = measure_peak(size, budget, LAYERS, batch)
+        lines.append(f"| {'none' if budget is None else f'{budget:.0f}'} | {r['peak_mb']:.0f} | "
+                     f"{r['estimate_peak_mb']:.0f} | {r['kept']} | {r['released']} |")
+        print(lines[-1], flush=True)
+    lines += ["", f"Start of the process: {r['base_mb']:.0f} MB.", "",
+              f"## A partial batch (3 of 8 at {size} px, relu2_2, 50 updates)", "",
+              "| how | executor batch | seconds | executors kept |", "|---|---|---|---|"]
+    for how, executor, seconds, kept in padding_or_binding(size, "relu2_2", 8, 3, 50):
+        lines.append(f"| {how} | {executor} | {seconds:.2f} | {kept} |")
+        print(lines[-1], flush=True)
+    text = "\n".join(lines) + "\n"
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / f"{machine()}-memory.md").write_text(text)
+    return text
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    a = parser.parse_args(argv)
+    print(run(a.size, out_dir=Path(a.out)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

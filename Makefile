@@ -53,6 +53,7 @@ bench: setup
 		|| echo "PyTorch could not be installed: its baseline will be skipped"
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/quality.py --figure docs/optimisers.png
+	$(BIN)/python benchmarks/worker_memory.py
 
 doctor: setup
 	$(BIN)/fmi-mx doctor

@@ -12,7 +12,6 @@ import dataclasses
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
-import numpy as np
 
 from fmi_mx.core import tasks
 from fmi_mx.core.engine import Result, Runner

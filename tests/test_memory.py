@@ -15,9 +15,9 @@ from fmi_mx.core.settings import Settings
     ((Term("code", "relu3_2"),), (5, 3, 96, 128)),
     ((Term("code", "relu2_2"), Term("gram", "relu1_1"), Term("channel_sum", "relu4_1")), (2, 3, 64, 96)),
 ])
-def test_estimate_is_within_25_percent_of_mxnet(random_weights, terms, shape):
+def test_the_plan_is_within_25_percent_of_mxnet(random_weights, terms, shape):
     graph = LossGraph(random_weights, terms, shape)
-    assert abs(memory.estimate(terms, shape) / memory.reported(graph) - 1) < 0.25
+    assert abs(memory.planned(terms, shape) / memory.reported(graph) - 1) < 0.25
 
 
 def test_batch_size_follows_the_budget():
@@ -41,11 +41,11 @@ def test_invert_over_max_memory_fails_with_one_line(tmp_path, capsys):
 
 def test_sweep_job_over_max_memory_fails_at_once(tmp_path, capsys):
     config = tmp_path / "big.yaml"
-    config.write_text("name: big\nweights: random\nsize: 256\nmax_memory: 80\npanels:\n"
+    config.write_text("name: big\nweights: random\nsize: 256\nmax_memory: 155\npanels:\n"
                       "  - {mode: feature_map, contents: [sample:astronaut], layers: [relu1_1, relu5_1], filters: [0]}\n")
     assert main(["run", str(config), "--runs", str(tmp_path / "runs")]) == 1
     captured = capsys.readouterr()
-    assert "over max_memory 80 MB" in captured.out and "1 job(s) failed" in captured.err
+    assert "over max_memory 155 MB" in captured.out and "1 job(s) failed" in captured.err
     assert len(list((tmp_path / "runs" / "big").glob("*/result.json"))) == 1  # relu1_1 fits and ran
     assert len(list((tmp_path / "runs" / "big").glob("*/failed.json"))) == 1
 
@@ -102,3 +102,22 @@ def test_a_partial_batch_is_padded_into_the_bound_executor_when_that_is_cheaper(
     runner._last_run[next(iter(runner._last_run))] = (10.0, 100)  # padding would waste far more than binding
     bound = runner.run_batch([_fmi("relu1_1", 32, k) for k in range(3)])
     assert len(runner.executors) == 2 and bound[0].executor["batch_size"] == 3
+
+
+PROCESS_MB = 40  # resident memory MXNet adds once per process beyond any executor's estimate (measured 20-45)
+LEFT_BEHIND = 0.35  # of a released executor's estimate, MXNet 1.9.1 keeps about this much (measured 0.2-0.3)
+
+
+@pytest.mark.slow
+def test_a_workers_peak_resident_memory_stays_within_its_budget():
+    """Acceptance (issue 13): in a fresh process, four layers, a budget just above the largest executor
+    with its weights: the resident set grows by at most the budget, PROCESS_MB, and what MXNet keeps
+    of the executors released (without the budget the same jobs take 579 MB: they would fail this)."""
+    from worker_memory import measure_peak
+
+    layers, shape = ("relu1_1", "relu2_1", "relu3_1", "relu4_1"), (4, 3, 128, 128)
+    budget = max(memory.estimate((Term("code", name),), shape) + memory.weight_bytes([name])
+                 for name in layers) * 1.02 / 2 ** 20
+    result = measure_peak(128, budget, layers, batch=4)
+    assert result["released"] == 3 and result["estimate_peak_mb"] <= budget
+    assert result["peak_mb"] <= budget + PROCESS_MB + LEFT_BEHIND * result["released_mb"], result

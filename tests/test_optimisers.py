@@ -184,3 +184,34 @@ def test_settings_rules_and_job_ids():
         Settings(tv_beta=0.5)
     assert not set(Settings().identity()) & set(ADDED_FIELDS)  # ids of results made before these existed
     assert Settings(method="adam").identity()["method"] == "adam"
+
+
+def test_every_method_named_in_the_settings_has_an_update_rule():
+    from fmi_mx.core import optimisers, settings
+
+    assert set(settings.METHODS) == set(optimisers.METHODS)
+
+
+@pytest.mark.slow
+def test_api_and_cli_take_the_optimiser_options(tmp_path, capsys):
+    import json
+
+    import fmi_mx
+    from fmi_mx.cli import main
+    from fmi_mx.errors import FmiError
+
+    _, record = fmi_mx.invert("sample:astronaut", layers="relu1_1", weights="random", size=32, iterations=3,
+                              method="lbfgs", tv_weight=0.5, options={"lbfgs_history": 3})
+    assert record["task"]["optimise"]["method"] == "lbfgs" and record["task"]["optimise"]["lbfgs_history"] == 3
+    assert record["task"]["optimise"]["tv_weight"] == 0.5 and record["iterations"] == 3
+    with pytest.raises(FmiError, match="unknown optimiser option 'lbfgs_histry'.*Did you mean 'lbfgs_history'"):
+        fmi_mx.invert("sample:astronaut", layers="relu1_1", weights="random", size=32, options={"lbfgs_histry": 3})
+    out = tmp_path / "a.png"
+    assert main(["invert", "sample:astronaut", "--layers", "relu1_1", "--weights", "random", "--size", "32",
+                 "--iterations", "3", "--method", "adam", "--jitter", "2", "--option", "adam_learning_rate=2.5",
+                 "--out", str(out)]) == 0
+    optimise = json.loads(out.with_suffix(".json").read_text())["task"]["optimise"]
+    assert (optimise["method"], optimise["jitter"], optimise["adam_learning_rate"]) == ("adam", 2, 2.5)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["invert", "sample:astronaut", "--layers", "relu1_1", "--option", "nonsense"])
+    assert exit_info.value.code == 2 and "expected NAME=VALUE, got 'nonsense'" in capsys.readouterr().err

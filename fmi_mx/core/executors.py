@@ -3,7 +3,9 @@
 Before a new executor is bound, the estimates of those kept plus the new one, plus the weights they
 read (held once per device, however many executors share them), are compared with ``max_memory``;
 the least recently used executors are released until it fits, and weights no kept executor reads
-go with them.
+go with them. MXNet 1.9.1 gives back most of a released executor's memory, not all: about a
+fifth of it stays with the process (benchmarks/worker_memory.py; a plain ``simple_bind`` loop
+leaks the same way), so a worker that binds and releases often grows beyond its estimate by that.
 """
 import gc
 import time
@@ -42,6 +44,7 @@ class Executors:
         self._params: Dict[str, object] = {}  # weights on this device, shared by all graphs
         self.peak = 0  # the most bytes held at once by this estimate, weights included
         self.released = 0
+        self.released_bytes = 0  # the estimates of the executors released, together
 
     def get(self, terms: Tuple[Term, ...], shape: Tuple[int, ...], pooling: str,
             tv: Optional[Tuple[float, float]] = None, settings=None) -> Bound:
@@ -78,6 +81,11 @@ class Executors:
     def keys(self) -> Iterator[tuple]:
         return iter(self._bound)
 
+    def clear(self) -> None:
+        """Release every executor (and the device's weights)."""
+        for key in list(self._bound):
+            self._release(key)
+
     def _make_room(self, estimate: int, layers: Sequence[str]) -> None:
         if self.max_memory is None:
             return
@@ -86,10 +94,13 @@ class Executors:
 
     def _release(self, key: tuple) -> None:
         """Drop an executor, and the weights no kept executor reads, so their memory goes back."""
-        del self._bound[key]
+        self.released_bytes += self._bound.pop(key).estimate
         kept = [name for bound in self._bound.values() for name in bound.layers]
         last = vgg.deepest(kept).index if kept else -1
         for name in [n for n in self._params if vgg.layer(n.rsplit("_", 1)[0]).index > last]:
             del self._params[name]
         self.released += 1
         gc.collect()  # the executor and its arrays go now, not at some later collection
+        from ..backend.mx import mx
+
+        mx.nd.waitall()  # MXNet frees an array's memory through its engine: wait for that before binding

@@ -1,9 +1,11 @@
 """Memory plan of an executor, estimated before binding, so a sweep picks its batch size and a job
 that cannot fit fails at once instead of crashing midway.
 
-Fitted to MXNet 1.9.1's CPU memory planner (``executor.debug_str()``, "Total N MB allocated"): it
-keeps every convolution and pooling output for the backward pass (ReLU runs in place) and two
-buffers of the largest activation for the gradients. Checked within 25% in tests/test_memory.py.
+``planned`` is fitted to MXNet 1.9.1's CPU memory planner (``executor.debug_str()``, "Total N MB
+allocated"): it keeps every convolution and pooling output for the backward pass (ReLU runs in place)
+and two buffers of the largest activation for the gradients; checked within 25% in tests/test_memory.py.
+The process holds more than that plan (``resident_bytes``), and ``estimate`` counts it, so a budget
+bounds the resident memory.
 """
 import re
 from typing import Sequence, Tuple
@@ -67,10 +69,27 @@ def optimiser_bytes(settings, shape: Tuple[int, int, int, int]) -> int:
     return FLOAT * int(np.prod(shape)) * images
 
 
+RESIDENT = {"code": 5, "gram": 2, "channel_sum": 4}  # layer-sized buffers per term, beyond MXNet's plan
+
+
+def resident_bytes(terms, shape: Tuple[int, int, int, int]) -> int:
+    """What a process really holds for an executor beyond the plan MXNet reports: oneDNN's blocked copies
+    and the loss heads' gradient temporaries, RESIDENT[kind] buffers of the term's layer each. Fitted to
+    the resident-set growth of a fresh process over two steps (benchmarks/worker_memory.py, tests/test_memory.py)."""
+    batch, _, height, width = shape
+    return FLOAT * batch * sum(RESIDENT[t.kind] * int(np.prod(vgg.output_shape(t.layer, height, width)))
+                               for t in terms)
+
+
+def planned(terms, shape: Tuple[int, int, int, int]) -> int:
+    """Bytes MXNet's memory plan and the bound arguments take (what ``reported`` reads back), weights excluded."""
+    return plan_bytes([t.layer for t in terms], shape) + term_bytes(terms, shape) + argument_bytes(terms, shape)
+
+
 def estimate(terms, shape: Tuple[int, int, int, int], settings=None) -> int:
-    """Bytes one executor of ``shape`` needs for ``terms`` (and the optimiser ``settings``), weights excluded."""
-    return (plan_bytes([t.layer for t in terms], shape) + term_bytes(terms, shape) + argument_bytes(terms, shape)
-            + optimiser_bytes(settings, shape))
+    """Bytes one executor of ``shape`` holds for ``terms`` (and the optimiser ``settings``), weights excluded:
+    the plan, what the process holds beyond it, and the optimiser's state."""
+    return planned(terms, shape) + resident_bytes(terms, shape) + optimiser_bytes(settings, shape)
 
 
 def reported(graph) -> int:

@@ -5,7 +5,7 @@
    before the first job, next to the budget, with the executors kept and released.
 2. A partial last batch (n of B samples) run in the B executor already bound (padded, the rest frozen)
    against binding an executor of batch n: seconds for each, and what the engine's rule chooses.
-Run: ``python benchmarks/memory.py [--size 128]``.
+Run: ``python benchmarks/worker_memory.py [--size 128]``.
 """
 import argparse
 import multiprocessing
@@ -36,18 +36,22 @@ def status_mb(field: str) -> float:
 
 
 def worker_peak(conn, size: int, budget: Optional[float], layers: Sequence[str], batch: int) -> None:
-    """In a fresh process: resident memory before the first job, the peak during the jobs, the executors."""
+    """In a fresh process, after a 16 px job has loaded the libraries: resident memory then, the peak
+    during the jobs above it, the executors."""
     from fmi_mx.core.engine import Runner
     from fmi_mx.core.weights import random_he
 
     runner = Runner(random_he(0), max_memory=budget)
-    runner.inputs(task(layers[0], size))
+    runner.run(task(layers[0], 16, iterations=1))  # loads what the first job loads (libraries, OpenMP)
+    runner.executors.clear()
+    released, released_bytes = runner.executors.released, runner.executors.released_bytes
     Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) restarts from here
     base = status_mb("VmRSS")
     for layer in layers:
         runner.run_batch([task(layer, size, k) for k in range(batch)])
     conn.send({"base_mb": base, "peak_mb": status_mb("VmHWM") - base, "kept": len(runner.executors),
-               "released": runner.executors.released, "estimate_peak_mb": runner.executors.peak / MB})
+               "released": runner.executors.released - released,
+               "released_mb": (runner.executors.released_bytes - released_bytes) / MB, "estimate_peak_mb": runner.executors.peak / MB})
 
 
 def measure_peak(size: int, budget: Optional[float], layers: Sequence[str], batch: int) -> dict:
@@ -69,8 +73,8 @@ def padding_or_binding(size: int, layer: str, full: int, partial: int, iteration
     for how in ("padded", "bound"):
         runner = Runner(random_he(0))
         runner.run_batch([task(layer, size, k, iterations) for k in range(full)])  # the full batch before it
-        if how == "bound":
-            runner._last_run.clear()  # no numbers: the rule cannot choose padding
+        family = next(iter(runner._last_run))
+        runner._last_run[family] = (0.0, 0) if how == "padded" else (float("inf"), 1)  # force one or the other
         start = time.perf_counter()
         results = runner.run_batch([task(layer, size, k, iterations) for k in range(partial)])
         seconds = time.perf_counter() - start
@@ -88,12 +92,12 @@ def run(size: int = 128, batch: int = 4, out_dir: Optional[Path] = Path("benchma
     lines = [f"## Memory of one worker ({size} px, batches of {batch}, FMI at {', '.join(LAYERS)})", "",
              "Peak resident memory above the process before its first job (interpreter, MXNet, the host "
              "copy of the weights), next to the budget.", "",
-             "| budget (MB) | peak above the start (MB) | estimate at most (MB) | executors kept | released |",
+             "| budget (MB) | peak above the start (MB) | estimate at most (MB) | executors kept | released (their estimate, MB) |",
              "|---|---|---|---|---|"]
     for budget in (None, 4096.0, largest / MB * 1.02):
         r = measure_peak(size, budget, LAYERS, batch)
         lines.append(f"| {'none' if budget is None else f'{budget:.0f}'} | {r['peak_mb']:.0f} | "
-                     f"{r['estimate_peak_mb']:.0f} | {r['kept']} | {r['released']} |")
+                     f"{r['estimate_peak_mb']:.0f} | {r['kept']} | {r['released']} ({r['released_mb']:.0f}) |")
         print(lines[-1], flush=True)
     lines += ["", f"Start of the process: {r['base_mb']:.0f} MB.", "",
               f"## A partial batch (3 of 8 at {size} px, relu2_2, 50 updates)", "",

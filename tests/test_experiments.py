@@ -41,7 +41,7 @@ panels:
     ("sizee: 3", "sizee: unknown key (allowed: name, panels, figure"),
     ("size: big", "size: expected int, got 'big'"),
     ("figure: fig9", "figure: unknown figure 'fig9' (allowed: fig3, fig4, fig5, atlas, none)"),
-    ("optimise: {max_iters: 3}", "optimise.max_iters: unknown key (allowed: clip_gradient"),
+    ("optimise: {max_iters: 3}", "optimise.max_iters: unknown key (allowed: adam_beta1"),
 ])
 def test_config_errors_name_file_key_and_allowed_values(tmp_path, change, message):
     path = _config(tmp_path, GOOD + change + "\n")

@@ -42,8 +42,7 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
     of N separate runs; ``on_stop(indices, outcomes)`` hears of samples as they stop (the batch's
     data then holds their final images). A sample that turns non-finite keeps its last finite image.
     Every ``save_every`` updates, ``on_snapshot(update, running samples, images)`` gets the batch's images.
-    ``seeds``: each sample's, for its jitter. The last ``padding`` samples only fill the executor: frozen
-    from the start and not returned.
+    ``seeds``: each sample's, for its jitter. The last ``padding`` samples only fill the executor (frozen).
     """
     x = graph.data
     n = x.shape[0]

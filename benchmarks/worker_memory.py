@@ -8,7 +8,9 @@
 Run: ``python benchmarks/worker_memory.py [--size 128]``.
 """
 import argparse
-import multiprocessing
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -35,8 +37,8 @@ def status_mb(field: str) -> float:
     raise KeyError(field)
 
 
-def worker_peak(conn, size: int, budget: Optional[float], layers: Sequence[str], batch: int) -> None:
-    """In a fresh process, after a 16 px job has loaded the libraries: resident memory then, the peak
+def worker_peak(size: int, budget: Optional[float], layers: Sequence[str], batch: int) -> dict:
+    """In this (fresh) process, after a 16 px job has loaded the libraries: resident memory then, the peak
     during the jobs above it, the executors."""
     from fmi_mx.core.engine import Runner
     from fmi_mx.core.weights import random_he
@@ -49,19 +51,18 @@ def worker_peak(conn, size: int, budget: Optional[float], layers: Sequence[str],
     base = status_mb("VmRSS")
     for layer in layers:
         runner.run_batch([task(layer, size, k) for k in range(batch)])
-    conn.send({"base_mb": base, "peak_mb": status_mb("VmHWM") - base, "kept": len(runner.executors),
-               "released": runner.executors.released - released,
-               "released_mb": (runner.executors.released_bytes - released_bytes) / MB, "estimate_peak_mb": runner.executors.peak / MB})
+    return {"base_mb": base, "peak_mb": status_mb("VmHWM") - base, "kept": len(runner.executors),
+            "released": runner.executors.released - released,
+            "released_mb": (runner.executors.released_bytes - released_bytes) / MB,
+            "estimate_peak_mb": runner.executors.peak / MB}
 
 
 def measure_peak(size: int, budget: Optional[float], layers: Sequence[str], batch: int) -> dict:
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    p = ctx.Process(target=worker_peak, args=(child, size, budget, layers, batch))
-    p.start()
-    result = parent.recv()
-    p.join()
-    return result
+    """``worker_peak`` in a new interpreter (a subprocess, not multiprocessing: nothing of the caller's
+    state, signal mask included, leaks in or out)."""
+    args = [sys.executable, __file__, "--peak", json.dumps([size, budget, list(layers), batch])]
+    done = subprocess.run(args, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def padding_or_binding(size: int, layer: str, full: int, partial: int, iterations: int) -> List[tuple]:
@@ -116,7 +117,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--peak", help=argparse.SUPPRESS)  # JSON [size, budget, layers, batch]: one measurement
     a = parser.parse_args(argv)
+    if a.peak:
+        print(json.dumps(worker_peak(*json.loads(a.peak))))
+        return 0
     print(run(a.size, out_dir=Path(a.out)))
     return 0
 

@@ -119,6 +119,14 @@ def _env():
     return {k: v for k, v in os.environ.items() if k != faults.VICTIM_ENV}
 
 
+def _default_sigint():
+    """For Popen: the run hears Ctrl-C even if this pytest process ignores SIGINT by now (something
+    earlier in the full suite leaves it so; a child would inherit that and never get KeyboardInterrupt)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_worker_module_does_not_import_mxnet():
     """Spawned workers import fmi_mx.sweep.pool, and the parent's main module (the CLI), before they
     choose their GPU: neither may pull in MXNet."""
@@ -193,7 +201,8 @@ def test_ctrl_c_stops_every_worker_and_keeps_finished_jobs(tmp_path):
 
     cmd = [sys.executable, "-m", "fmi_mx.cli", "run", str(SMOKE / "fig3.yaml"), "--runs", str(tmp_path),
            "--devices", "cpu,cpu", "--set", "optimise.max_iterations=60", "--set", "batch_size=1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(),
+                            preexec_fn=_default_sigint)
     root = tmp_path / "smoke-fig3"
     deadline = time.time() + 120
     while len(list(root.glob("*/result.json"))) < 2 and time.time() < deadline:

@@ -62,6 +62,7 @@ class Worker:
         # both: MXNet reads MXNET_OMP_MAX_THREADS first, and the parent's (its whole machine) was inherited
         os.environ["OMP_NUM_THREADS"] = os.environ["MXNET_OMP_MAX_THREADS"] = str(threads)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
+        signal.signal(signal.SIGTERM, _exit)  # stopped by the parent: unwind, so no temporary file is left
         signal.signal(signal.SIGUSR1, lambda *_: setattr(self, "finishing", True))
         _die_with_parent()
         try:
@@ -299,6 +300,10 @@ class _StopRun(Exception):
 
 def _interrupt(*_) -> None:
     raise KeyboardInterrupt
+
+
+def _exit(*_) -> None:
+    raise SystemExit(143)
 
 
 def _stop(children) -> None:

@@ -24,3 +24,6 @@ class Quadratic:
 
     def sample_losses(self):
         return 0.5 * np.sum((self.a * (self.data.asnumpy() - self.b)) ** 2, axis=(1, 2, 3))
+
+    def loss_outputs(self):
+        return [mx.nd.array(self.sample_losses())]

@@ -6,7 +6,6 @@ from typing import Callable, List, Tuple
 import numpy as np
 
 from ..settings import Settings
-from .norms import relative_change
 
 
 class Adam:
@@ -34,3 +33,11 @@ class Adam:
     def describe(self, update: int) -> str:
         return f"lr {self.rate(update):.4g}"
 
+
+def relative_change(x, previous) -> np.ndarray:
+    """Each sample's ||x - previous|| / ||x||, computed on the device (n numbers come back)."""
+    from ...backend.mx import mx
+
+    n = x.shape[0]
+    moved = mx.nd.norm((x - previous).reshape((n, -1)), axis=1)
+    return (moved / mx.nd.norm(x.reshape((n, -1)), axis=1)).asnumpy()

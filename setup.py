@@ -1,4 +1,4 @@
-"""fmi_mx: feature map inversion of VGG-19 in MXNet (Xia et al., arXiv 1608.04170)."""
+"""fmi_mx: feature map inversion of VGG-16/19 in MXNet (Xia et al., arXiv 1608.04170)."""
 from setuptools import find_packages, setup
 
 setup(
@@ -22,12 +22,14 @@ setup(
     ],
     extras_require={
         "cpu": ["mxnet==1.9.1"],
-        # mxnet-cu112 plus NVIDIA's CUDA 11 runtime wheels, loaded by fmi_mx.cuda when the
+        # mxnet-cu112 plus NVIDIA's CUDA 11 runtime wheels, loaded by fmi_mx.backend.cuda when the
         # system has no CUDA toolkit (a machine with only the driver)
         "gpu": ["mxnet-cu112==1.9.1", "nvidia-cuda-runtime-cu11", "nvidia-cudnn-cu11>=8.5,<9",
                 "nvidia-cublas-cu11", "nvidia-cufft-cu11", "nvidia-curand-cu11", "nvidia-cusolver-cu11",
                 "nvidia-cuda-nvrtc-cu11", "nvidia-nccl-cu11", "nvidia-nvtx-cu11"],
-        "test": ["pytest", "hypothesis", "selenium"],  # selenium drives Debian's chromium (.ci/run installs it)
+        # reading ONNX VGGs (the trained VGG-16 of `fmi-mx weights fetch vgg16`); 1.23 works with numpy 1.23
+        "onnx": ["onnx>=1.15"],
+        "test": ["pytest", "hypothesis", "selenium", "onnx>=1.15"],  # selenium drives Debian's chromium
         "bench": ["torch"],  # the PyTorch baseline of `make bench` (CPU build is enough)
     },
     entry_points={"console_scripts": ["fmi-mx=fmi_mx.cli:main"]},

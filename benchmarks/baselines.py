@@ -27,7 +27,7 @@ class Original:
     label = "original loop, our threads"
 
     def __init__(self, weights: Weights, case: Case, content: np.ndarray):
-        feats = vgg.features([t.layer for t in case.terms])
+        feats = vgg.VGG19.features([t.layer for t in case.terms])
         self.symbol = mx.sym.Group([feats[t.layer] for t in case.terms])
         shapes = {"data": content.shape}
         self.exe = self.symbol.simple_bind(mx.cpu(), grad_req="write", **shapes)
@@ -74,7 +74,7 @@ class Torch:
         self.torch = torch
         self.params = {k: torch.from_numpy(v) for k, v in weights.arrays.items()}
         self.case = case
-        self.deepest = vgg.deepest([t.layer for t in case.terms]).index
+        self.deepest = vgg.VGG19.deepest([t.layer for t in case.terms]).index
         with torch.no_grad():
             feats = self._forward(torch.from_numpy(content))
         self.targets = [torch.from_numpy(t) for t in targets(case, {k: v.numpy() for k, v in feats.items()})]
@@ -85,7 +85,7 @@ class Torch:
     def _forward(self, x):
         F = self.torch.nn.functional
         out, wanted = {}, {t.layer for t in self.case.terms}
-        for spec in vgg.LAYERS[: self.deepest + 1]:
+        for spec in vgg.VGG19.layers[: self.deepest + 1]:
             if spec.kind == "conv":
                 x = F.conv2d(x, self.params[f"{spec.name}_weight"], self.params[f"{spec.name}_bias"], padding=1)
             elif spec.kind == "relu":

@@ -113,7 +113,7 @@ def run(size: int = 256, repeats: int = 7, out_dir: Optional[Path] = Path("bench
     for case in cases(size):
         variants = [(Ours, b) for b in case.our_batches] + [(OriginalAsRun, 1), (Original, 1)]
         variants += [(Torch, 1)] if have_torch else []
-        flops = 2 * 2 * vgg.conv_macs([t.layer for t in case.terms], size, size)  # per image: forward + image gradient
+        flops = 2 * 2 * vgg.VGG19.conv_macs([t.layer for t in case.terms], size, size)  # per image: forward + image gradient
         results = measure(case, weights, content, variants, repeats)
         base = {label: seconds for label, b, seconds in results if b == 1}  # per image, batch 1
         for label, batch, seconds in results:
@@ -144,7 +144,7 @@ def small_images(weights: Weights, repeats: int, gemm: float, log: Callable[[str
              "| size | B | ms/step | ms/image | per image vs B=1 | GFLOP/s | of GEMM |\n|---|---|---|---|---|---|---|\n"]
     for size in SMALL_SIZES:
         results = measure(case, weights, content_image(size), [(Ours, b) for b in SMALL_BATCHES], repeats)
-        flops = 2 * 2 * vgg.conv_macs(["relu2_2"], size, size)
+        flops = 2 * 2 * vgg.VGG19.conv_macs(["relu2_2"], size, size)
         one = results[0][2]
         for _, b, seconds in results:
             rate = flops * b / seconds / 1e9

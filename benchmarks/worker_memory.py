@@ -18,6 +18,7 @@ from typing import List, Optional, Sequence
 from fmi_mx.core import memory, tasks
 from fmi_mx.core.losses import Term
 from fmi_mx.core.settings import Settings
+from fmi_mx.core.vgg import VGG19
 
 from bench import machine
 
@@ -89,7 +90,8 @@ def padding_or_binding(size: int, layer: str, full: int, partial: int, iteration
 
 def run(size: int = 128, batch: int = 4, out_dir: Optional[Path] = Path("benchmarks/results")) -> str:
     shape = (batch, 3, size, size)
-    largest = max(memory.estimate((Term("code", name),), shape) for name in LAYERS) + memory.weight_bytes(LAYERS)
+    largest = max(memory.estimate(VGG19, (Term("code", name),), shape) for name in LAYERS) \
+        + memory.weight_bytes(VGG19, LAYERS)
     lines = [f"## Memory of one worker ({size} px, batches of {batch}, FMI at {', '.join(LAYERS)})", "",
              "Peak resident memory above the process before its first job (interpreter, MXNet, the host "
              "copy of the weights), next to the budget.", "",

@@ -1,4 +1,4 @@
-"""fmi_mx: feature map inversion (FMI) and modified code inversion (PMCI) of VGG-19 in MXNet.
+"""fmi_mx: feature map inversion (FMI) and modified code inversion (PMCI) of VGG-19 and VGG-16 in MXNet.
 
 Port of the code behind Xia et al., "Every Filter Extracts a Specific Texture in
 Convolutional Neural Networks" (arXiv 1608.04170). The API:
@@ -7,10 +7,13 @@ Convolutional Neural Networks" (arXiv 1608.04170). The API:
     image, record = fmi_mx.invert("sample:astronaut", layers=["relu1_2"], mode="feature_map", filter=3,
                                   weights="random", size=32, iterations=20)
     image, record = fmi_mx.style_transfer("content.jpg", "style.jpg", mode="gram")
-    weights = fmi_mx.load_weights("models/vgg19.params")   # or "random", "random:SEED"
+    weights = fmi_mx.load_weights("models/vgg16.params")   # or "random", "random:SEED"
+    image, record = fmi_mx.invert("photo.jpg", layers="relu3_2", mode="feature_map", filter=5,
+                                  network="vgg16", weights=weights)
 
-Layout: ``core/`` the science, ``sweep/`` configs and the worker pool, ``tools/`` demo, inputs and
-doctor, ``backend/`` MXNet and devices; README "Architecture".
+Layout: ``core/`` the science, ``sweep/`` configs and the worker pool, ``atlas/`` the filter atlas,
+``pretrained/`` where trained weights come from, ``tools/`` demo, inputs and doctor, ``backend/``
+MXNet and devices; README "Architecture".
 """
 from ._version import __version__
 __all__ = ["invert", "style_transfer", "load_weights", "__version__"]

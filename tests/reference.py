@@ -20,10 +20,10 @@ def avg_pool(x):
     return x[:, : h // 2 * 2, : w // 2 * 2].reshape(c, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
 
 
-def code(x, arrays, layer_name):
+def code(x, arrays, layer_name, network="vgg19"):
     """phi_L(x) for one image x (3, H, W), in float64."""
     x = np.asarray(x, np.float64)
-    for spec in vgg.LAYERS[: vgg.layer(layer_name).index + 1]:
+    for spec in vgg.network(network).up_to([layer_name]):
         if spec.kind == "conv":
             x = conv(x, arrays[f"{spec.name}_weight"].astype(np.float64), arrays[f"{spec.name}_bias"])
         elif spec.kind == "relu":

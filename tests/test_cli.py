@@ -93,13 +93,3 @@ def test_fetch_offline_exits_2(tmp_path, monkeypatch, capsys):
     assert main(["weights", "fetch", "--out", str(tmp_path / "vgg19.params")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "download http://127.0.0.1:9/gluon/models/vgg19-" in err[0]
-
-
-def test_demo_runs_and_says_the_weights_are_untrained(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--size", "32", "--iterations", "3"]) == 0
-    out = capsys.readouterr().out
-    assert "UNTRAINED" in out and "fmi-mx weights fetch" in out
-    sidecars = list((tmp_path / "demo").glob("*/result.json"))
-    assert len(sidecars) == 10 and (tmp_path / "demo" / "fig3.png").is_file()
-    record = json.loads(sidecars[0].read_text())
-    assert record["weights"]["source"] == "random-he:seed=0" and record["iterations"] == 3

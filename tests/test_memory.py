@@ -8,6 +8,7 @@ from fmi_mx.errors import FmiError
 from fmi_mx.core.graph import LossGraph
 from fmi_mx.core.losses import Term
 from fmi_mx.core.settings import Settings
+from fmi_mx.core.vgg import VGG19
 
 
 @pytest.mark.parametrize("terms,shape", [
@@ -17,18 +18,18 @@ from fmi_mx.core.settings import Settings
 ])
 def test_the_plan_is_within_25_percent_of_mxnet(random_weights, terms, shape):
     graph = LossGraph(random_weights, terms, shape)
-    assert abs(memory.planned(terms, shape) / memory.reported(graph) - 1) < 0.25
+    assert abs(memory.planned(VGG19, terms, shape) / memory.reported(graph) - 1) < 0.25
 
 
 def test_batch_size_follows_the_budget():
     terms, shape = (Term("code", "relu5_1"),), (1, 3, 256, 256)
-    sample, weights = memory.estimate(terms, shape), memory.weight_bytes(["relu5_1"])
-    assert memory.batch_size(terms, shape, 100_000) == memory.MAX_BATCH
-    assert memory.batch_size(terms, shape, (weights + 1.01 * sample) / 2 ** 20) == 1
-    assert memory.batch_size(terms, shape, (weights + 3.5 * sample) / 2 ** 20) == 3
+    sample, weights = memory.estimate(VGG19, terms, shape), memory.weight_bytes(VGG19, ["relu5_1"])
+    assert memory.batch_size(VGG19, terms, shape, 100_000) == memory.MAX_BATCH
+    assert memory.batch_size(VGG19, terms, shape, (weights + 1.01 * sample) / 2 ** 20) == 1
+    assert memory.batch_size(VGG19, terms, shape, (weights + 3.5 * sample) / 2 ** 20) == 3
     with pytest.raises(FmiError, match=r"needs an estimated \d+ MB at batch size 1 \(256x256 px, up to relu5_1\), "
                                         r"over max_memory 50 MB"):
-        memory.batch_size(terms, shape, 50)
+        memory.batch_size(VGG19, terms, shape, 50)
 
 
 def test_invert_over_max_memory_fails_with_one_line(tmp_path, capsys):
@@ -69,7 +70,7 @@ def test_the_worker_keeps_only_the_executors_that_fit(random_weights):
     four layers: the executors kept always fit, the least recently used go first, and each time the
     next older one would not have fitted too."""
     layers, shape = ("relu1_1", "relu2_1", "relu3_1", "relu4_1"), (1, 3, 64, 64)
-    alone = {name: memory.estimate((Term("code", name),), shape) + memory.weight_bytes([name]) for name in layers}
+    alone = {name: memory.estimate(VGG19, (Term("code", name),), shape) + memory.weight_bytes(VGG19, [name]) for name in layers}
     budget = max(alone.values()) * 1.05 / 2 ** 20
     runner = Runner(random_weights, max_memory=budget)
     order = []
@@ -82,7 +83,7 @@ def test_the_worker_keeps_only_the_executors_that_fit(random_weights):
         assert runner.executors.held() <= budget * 2 ** 20
         if runner.executors.released > released:  # it made room: keeping the last one released would not fit
             with_it = order[-len(kept) - 1:]
-            total = sum(alone[n] - memory.weight_bytes([n]) for n in with_it) + memory.weight_bytes(with_it)
+            total = sum(alone[n] - memory.weight_bytes(VGG19, [n]) for n in with_it) + memory.weight_bytes(VGG19, with_it)
             assert total > budget * 2 ** 20
     assert runner.executors.released >= 3 and runner.executors.peak <= budget * 2 ** 20
     assert len(runner.executors) < len(layers)
@@ -116,7 +117,7 @@ def test_a_workers_peak_resident_memory_stays_within_its_budget():
     from worker_memory import measure_peak
 
     layers, shape = ("relu1_1", "relu2_1", "relu3_1", "relu4_1"), (4, 3, 128, 128)
-    budget = max(memory.estimate((Term("code", name),), shape) + memory.weight_bytes([name])
+    budget = max(memory.estimate(VGG19, (Term("code", name),), shape) + memory.weight_bytes(VGG19, [name])
                  for name in layers) * 1.02 / 2 ** 20
     result = measure_peak(128, budget, layers, batch=4)
     assert result["released"] == 3 and result["estimate_peak_mb"] <= budget

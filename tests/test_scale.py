@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from fmi_mx.core import images
+from fmi_mx.core.vgg import VGG19
 from fmi_mx.sweep import config, experiment, jobs, sharding
 from fmi_mx.cli import main
 from fmi_mx.errors import FmiError
@@ -53,9 +54,9 @@ def test_shards_balance_cost_not_count():
     costs = {"big": 10.0, "a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0, "e": 1.0}
     assert sharding.shard(costs, 1, 2) == ["big"]
     assert sharding.shard(costs, 2, 2) == ["a", "b", "c", "d", "e"]
-    deep = sharding.cost(["relu5_1"], 64, 64, 10)
-    assert deep > sharding.cost(["relu1_1"], 64, 64, 10) and sharding.cost(["relu1_1"], 64, 64, 20) == \
-        2 * sharding.cost(["relu1_1"], 64, 64, 10)
+    deep = sharding.cost(VGG19, ["relu5_1"], 64, 64, 10)
+    assert deep > sharding.cost(VGG19, ["relu1_1"], 64, 64, 10) and sharding.cost(VGG19, ["relu1_1"], 64, 64, 20) == \
+        2 * sharding.cost(VGG19, ["relu1_1"], 64, 64, 10)
 
 
 def test_slurm_variables_map_to_shard_and_devices():

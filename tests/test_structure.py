@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from fmi_mx import api, cli
-from fmi_mx.core import memory, weights
+from fmi_mx.core import memory
 from fmi_mx.core.optimise import Settings
 from fmi_mx.core.tasks import Inversion, StyleTransfer, Task, default
 from fmi_mx.sweep.config import Experiment, Panel
@@ -133,7 +133,8 @@ def test_cli_defaults_are_the_task_and_config_defaults():
         assert a["iterations"] == default(Settings, "max_iterations") == exp.settings().max_iterations
         assert a["stop_eps"] == default(Settings, "stop_eps") == exp.settings().stop_eps
         assert a["log_every"] == default(Settings, "log_every") == exp.settings().log_every
-        assert a["weights"] == str(weights.DEFAULT_PATH) == exp.weights
+        assert a["weights"] is None and exp.weights == ""  # both: the network's file, models/<network>.params
+        assert a["network"] == default(Task, "network") == exp.network == "vgg19"
         assert a["device"] == exp.device == "cpu"
         assert a["max_memory"] == memory.DEFAULT_MAX_MEMORY == exp.max_memory
         for key in ("method", "tv_weight", "tv_beta", "jitter"):
@@ -147,7 +148,8 @@ def test_cli_defaults_are_the_task_and_config_defaults():
     for key in ("content_layer", "content_weight", "style_weight"):
         assert style[key] == default(StyleTransfer, key) == default(Panel, key)
     demo_args = vars(parser.parse_args(["demo"]))
-    assert demo_args["iterations"] == demo.ITERATIONS == default(Settings, "max_iterations")
+    assert demo_args["iterations"] == 0  # 0: the default max_iterations (the demo overrides nothing)
+    assert demo.make(weights="random:0").settings().max_iterations == default(Settings, "max_iterations")
     assert set(cli.defaults(api.invert)) <= set(invert) | {"log", "on_snapshot"}  # every API option is a CLI option
     assert set(cli.defaults(api.style_transfer)) <= set(style) | {"log", "on_snapshot"}
 

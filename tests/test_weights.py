@@ -6,6 +6,7 @@ from fmi_mx.backend.mx import mx
 from fmi_mx.errors import FmiError
 from fmi_mx.core.graph import LossGraph
 from fmi_mx.core.losses import Term
+from fmi_mx.pretrained import gluon
 
 
 def test_random_weights_are_seeded_he(random_weights):
@@ -97,7 +98,7 @@ def test_gluon_conversion_matches_gluon_vgg19(tmp_path):
     net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="out", magnitude=2))
     rng = np.random.default_rng(5)
     image = rng.uniform(0, 255, (32, 32, 3)).astype(np.float32)
-    gluon_in = ((image / 255.0 - np.array(W.GLUON_MEAN)) / np.array(W.GLUON_STD)).transpose(2, 0, 1)[None]
+    gluon_in = ((image / 255.0 - np.array(gluon.GLUON_MEAN)) / np.array(gluon.GLUON_STD)).transpose(2, 0, 1)[None]
     net(mx.nd.array(gluon_in))  # settles deferred shapes
     for block in net.features:  # non-zero biases, so their mapping is tested too
         if isinstance(block, mx.gluon.nn.Conv2D):
@@ -113,8 +114,9 @@ def test_gluon_conversion_matches_gluon_vgg19(tmp_path):
             break
     want = x.asnumpy()
 
-    arrays, mean = W.from_gluon(tmp_path / "vgg19-gluon.params")
-    converted = W.load(W.convert(tmp_path / "vgg19-gluon.params", tmp_path / "converted.params"))
+    net, arrays, mean = gluon.arrays_of(tmp_path / "vgg19-gluon.params")
+    converted = W.load(gluon.convert(tmp_path / "vgg19-gluon.params", tmp_path / "converted.params"))
+    assert net.name == converted.network == "vgg19"
     assert converted.pretrained is False and "not the model zoo's release" in converted.origin
     weights = W.Weights(arrays, mean, "test:gluon", "none")
     ours = np.float32(image) - np.float32(mean)
@@ -126,14 +128,19 @@ def test_gluon_conversion_matches_gluon_vgg19(tmp_path):
 
 def test_gluon_conversion_refuses_other_files(tmp_path, random_weights):
     path = W.save(tmp_path / "ours.params", random_weights.arrays, W.CAFFE_MEAN_RGB, origin="x", pretrained=False)
-    with pytest.raises(FmiError, match="is not a Gluon VGG-19 parameter file"):
-        W.from_gluon(path)
+    with pytest.raises(FmiError, match="is not a Gluon VGG parameter file"):
+        gluon.arrays_of(path)
+    with pytest.raises(FmiError, match="not found$"):
+        gluon.arrays_of(tmp_path / "missing.params")
+    (tmp_path / "noise.params").write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(FmiError, match=r"is not a Gluon VGG parameter file \(MXNet cannot read it\)$"):
+        gluon.arrays_of(tmp_path / "noise.params")
 
 
 def test_fetch_offline_says_what_to_download(tmp_path, monkeypatch):
     monkeypatch.setenv("MXNET_GLUON_REPO", "http://127.0.0.1:9/")  # nothing listens on port 9
     with pytest.raises(FmiError) as info:
-        W.fetch(tmp_path / "vgg19.params", root=str(tmp_path / "zoo"))
+        gluon.fetch(tmp_path / "vgg19.params", "vgg19", root=str(tmp_path / "zoo"))
     message = str(info.value)
     assert "http://127.0.0.1:9/gluon/models/vgg19-" in message and str(tmp_path / "zoo") in message
     assert "\n" not in message and not (tmp_path / "vgg19.params").exists()
@@ -148,4 +155,4 @@ def test_fetch_uses_a_cached_zoo_file_and_checks_its_sha1(tmp_path, monkeypatch)
     zoo.mkdir()
     (zoo / f"vgg19-{model_store.short_hash('vgg19')}.params").write_bytes(b"not the real file")
     with pytest.raises(FmiError, match="cannot fetch VGG-19"):
-        W.fetch(tmp_path / "vgg19.params", root=str(zoo))
+        gluon.fetch(tmp_path / "vgg19.params", "vgg19", root=str(zoo))

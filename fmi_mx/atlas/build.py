@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Tuple
 
 from .. import files
 from .._version import __version__
-from ..core import images
+from ..core import images, vgg
 from ..core.weights import Weights
 from . import site
 from .score import DESCRIPTOR_LAYERS
@@ -49,15 +49,16 @@ def build(root: Path, name: str, w: Weights, grid: Grid, records: Dict[str, dict
     atlas = {"name": name, "version": __version__, "weights_text": site.weights_text(w), "size": max(h, w_px),
              "descriptor_layers": DESCRIPTOR_LAYERS, "contents": list(contents.values()),
              "thumb_width": round(site.THUMB * w_px / max(h, w_px)), "thumb_height": round(site.THUMB * h / max(h, w_px))}
-    layers = [_layer(name_, grid[name_], scores.get(name_, {}), records, contents) for name_ in grid]
+    net = vgg.network(w.network)
+    layers = [_layer(name_, net.layer(name_).channels, grid[name_], scores.get(name_, {}), records, contents)
+              for name_ in grid]
     index = site.render(site_dir, atlas, layers)
     log(f"{index}: the atlas ({sum(len(layer['filters']) for layer in layers)} filters in {len(layers)} layers)")
     return index
 
 
-def _layer(name: str, cell: Tuple[List[str], Dict[int, List[str]]], score: dict, records, contents) -> dict:
-    from ..core import vgg
-
+def _layer(name: str, channels: int, cell: Tuple[List[str], Dict[int, List[str]]], score: dict, records,
+           contents) -> dict:
     layer_contents, by_filter = cell
     indices = sorted(by_filter)
     filters = []
@@ -68,7 +69,7 @@ def _layer(name: str, cell: Tuple[List[str], Dict[int, List[str]]], score: dict,
         page.update(accuracy=per.get("identity_accuracy"), mrr=per.get("mean_reciprocal_rank"),
                     sort_score=per.get("identity_accuracy", 0) + per.get("mean_reciprocal_rank", 0) / 1000)
         filters.append(page)
-    return {"name": name, "channels": vgg.layer(name).channels, "filters": filters,
+    return {"name": name, "channels": channels, "filters": filters,
             "summary": score.get("summary"), "why": score.get("why", "")}
 
 

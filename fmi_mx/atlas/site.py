@@ -20,7 +20,7 @@ def weights_text(w: Weights) -> str:
     kind = {True: "pretrained", False: "UNTRAINED (random)" if w.is_random else "not pretrained",
             None: "pretrained or not: unknown"}[w.pretrained]
     origin = "" if w.origin == w.source else f"; {w.origin}"
-    return f"{w.source} ({kind}{origin}; sha256 {w.sha256[:12]})"
+    return f"{w.title}: {w.source} ({kind}{origin}; sha256 {w.sha256[:12]})"
 
 
 def thumbnail(source: Path, target: Path, long_edge: int) -> None:

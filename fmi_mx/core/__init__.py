@@ -1,4 +1,4 @@
-"""The science: VGG-19 as a table (``vgg``), its weights, images in and out, the code modifications
+"""The science: VGG-16 and VGG-19 as tables (``vgg``), their weights, images in and out, the code modifications
 (``codes``), loss terms, the bound graph, the optimiser, the task kinds (``tasks``) and the engine
 that runs them (``engine``), the memory plan, and the record saved beside every picture.
 """

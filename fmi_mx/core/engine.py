@@ -134,7 +134,7 @@ class Runner:
 
     def _check_memory(self, terms, shape, batch: int, settings) -> None:
         if self.max_memory is not None:
-            fits = memory.batch_size(terms, shape, self.max_memory, cap=batch, settings=settings)
+            fits = memory.batch_size(self.executors.net, terms, shape, self.max_memory, cap=batch, settings=settings)
             if fits < batch:
                 raise FmiError(f"a batch of {batch} does not fit max_memory {self.max_memory:.0f} MB (at most {fits})")
 

@@ -40,6 +40,7 @@ class Executors:
 
     def __init__(self, weights: Weights, ctx, max_memory: Optional[float] = None):
         self.weights, self.ctx, self.max_memory = weights, ctx, max_memory
+        self.net = vgg.network(weights.network)
         self._bound: "OrderedDict[tuple, Bound]" = OrderedDict()
         self._params: Dict[str, object] = {}  # weights on this device, shared by all graphs
         self.peak = 0  # the most bytes held at once by this estimate, weights included
@@ -54,7 +55,7 @@ class Executors:
             self._bound.move_to_end(key)
             return self._bound[key]
         layers = tuple(dict.fromkeys(t.layer for t in terms))
-        estimate = memory.estimate(terms, tuple(shape), settings)
+        estimate = memory.estimate(self.net, terms, tuple(shape), settings)
         self._make_room(estimate, layers)
         start = time.perf_counter()
         graph = LossGraph(self.weights, terms, tuple(shape), self.ctx, pooling, params=self._params, tv=tv)
@@ -72,7 +73,7 @@ class Executors:
     def held(self, extra_layers: Sequence[str] = ()) -> int:
         """Bytes the kept executors need by the estimate, with the weights they (and ``extra_layers``) read."""
         layers = [name for bound in self._bound.values() for name in bound.layers] + list(extra_layers)
-        weights = memory.weight_bytes(layers) if layers else 0
+        weights = memory.weight_bytes(self.net, layers) if layers else 0
         return weights + sum(bound.estimate for bound in self._bound.values())
 
     def __len__(self) -> int:
@@ -96,8 +97,8 @@ class Executors:
         """Drop an executor, and the weights no kept executor reads, so their memory goes back."""
         self.released_bytes += self._bound.pop(key).estimate
         kept = [name for bound in self._bound.values() for name in bound.layers]
-        last = vgg.deepest(kept).index if kept else -1
-        for name in [n for n in self._params if vgg.layer(n.rsplit("_", 1)[0]).index > last]:
+        last = self.net.deepest(kept).index if kept else -1
+        for name in [n for n in self._params if self.net.layer(n.rsplit("_", 1)[0]).index > last]:
             del self._params[name]
         self.released += 1
         gc.collect()  # the executor and its arrays go now, not at some later collection

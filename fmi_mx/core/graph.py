@@ -1,4 +1,4 @@
-"""VGG-19 and the loss terms bound into one MXNet executor that yields the image gradient.
+"""A VGG and the loss terms bound into one MXNet executor that yields the image gradient.
 
 Weights and targets are bound with ``grad_req='null'``; only ``data`` (the image) gets a gradient.
 The same executor also returns the codes of the requested layers, so targets are made with it too.
@@ -26,9 +26,10 @@ class LossGraph:
         self.ctx = ctx or mx.cpu()
         batch, _, height, width = self.shape
         self.layers = tuple(dict.fromkeys(t.layer for t in self.terms))
-        vgg.check_size(self.layers, height, width)
+        net = vgg.network(weights.network)
+        net.check_size(self.layers, height, width)
         data = mx.sym.Variable("data")  # one node: the network and the prior read the same image
-        feats = vgg.features(self.layers, data=data, pooling=pooling)
+        feats = net.features(self.layers, data=data, pooling=pooling)
         self.target_names = [f"target{i}_{t.kind}_{t.layer}" for i, t in enumerate(self.terms)]
         heads = [t.symbol(feats[t.layer], mx.sym.Variable(name), height, width)
                  for t, name in zip(self.terms, self.target_names)]

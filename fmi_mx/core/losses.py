@@ -28,7 +28,7 @@ class Term:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise unknown("loss term", self.kind, KINDS)
-        vgg.layer(self.layer)
+        vgg.parse(self.layer)  # a VGG layer name; the graph checks that its network has it
 
     def target_shape(self, height: int, width: int) -> Tuple[int, ...]:
         """Shape of this term's target for one image (no batch axis)."""

@@ -21,11 +21,11 @@ MAX_BATCH = 8
 DEFAULT_MAX_MEMORY = 4096.0  # MB one worker's executors may use
 
 
-def plan_bytes(layers: Sequence[str], shape: Tuple[int, int, int, int]) -> int:
+def plan_bytes(net: vgg.Network, layers: Sequence[str], shape: Tuple[int, int, int, int]) -> int:
     """Activations and gradient buffers the executor allocates for the network up to the deepest layer."""
     batch, _, height, width = shape
     kept, largest = 0, 0
-    for spec in vgg.LAYERS[: vgg.deepest(layers).index + 1]:
+    for spec in net.up_to(layers):
         c, h, w = vgg.output_shape(spec.name, height, width)
         if spec.kind in ("conv", "pool"):
             kept += c * h * w
@@ -51,11 +51,11 @@ def argument_bytes(terms, shape: Tuple[int, int, int, int]) -> int:
     return FLOAT * batch * (2 * 3 * height * width + targets)
 
 
-def weight_bytes(layers: Sequence[str]) -> int:
+def weight_bytes(net: vgg.Network, layers: Sequence[str]) -> int:
     """The convolution weights up to the deepest layer, as held once per device."""
-    last = vgg.deepest(layers).index
-    return FLOAT * sum(int(np.prod(s)) for k, s in vgg.conv_shapes().items()
-                       if vgg.layer(k.rsplit("_", 1)[0]).index <= last)
+    last = net.deepest(layers).index
+    return FLOAT * sum(int(np.prod(s)) for k, s in net.conv_shapes().items()
+                       if net.layer(k.rsplit("_", 1)[0]).index <= last)
 
 
 def optimiser_bytes(settings, shape: Tuple[int, int, int, int]) -> int:
@@ -81,15 +81,15 @@ def resident_bytes(terms, shape: Tuple[int, int, int, int]) -> int:
                                for t in terms)
 
 
-def planned(terms, shape: Tuple[int, int, int, int]) -> int:
+def planned(net: vgg.Network, terms, shape: Tuple[int, int, int, int]) -> int:
     """Bytes MXNet's memory plan and the bound arguments take (what ``reported`` reads back), weights excluded."""
-    return plan_bytes([t.layer for t in terms], shape) + term_bytes(terms, shape) + argument_bytes(terms, shape)
+    return plan_bytes(net, [t.layer for t in terms], shape) + term_bytes(terms, shape) + argument_bytes(terms, shape)
 
 
-def estimate(terms, shape: Tuple[int, int, int, int], settings=None) -> int:
+def estimate(net: vgg.Network, terms, shape: Tuple[int, int, int, int], settings=None) -> int:
     """Bytes one executor of ``shape`` holds for ``terms`` (and the optimiser ``settings``), weights excluded:
     the plan, what the process holds beyond it, and the optimiser's state."""
-    return planned(terms, shape) + resident_bytes(terms, shape) + optimiser_bytes(settings, shape)
+    return planned(net, terms, shape) + resident_bytes(terms, shape) + optimiser_bytes(settings, shape)
 
 
 def reported(graph) -> int:
@@ -105,14 +105,14 @@ def check_budget(max_memory_mb: float) -> float:
     return max_memory_mb
 
 
-def batch_size(terms, shape1: Tuple[int, int, int, int], max_memory_mb: float, cap: int = MAX_BATCH,
-               what: str = "this job", settings=None) -> int:
+def batch_size(net: vgg.Network, terms, shape1: Tuple[int, int, int, int], max_memory_mb: float,
+               cap: int = MAX_BATCH, what: str = "this job", settings=None) -> int:
     """The largest batch (at most ``cap``) whose estimate, weights included, fits ``max_memory_mb``."""
-    budget = max_memory_mb * 2 ** 20 - weight_bytes([t.layer for t in terms])
-    one = estimate(terms, shape1, settings)
+    layers = [t.layer for t in terms]
+    budget = max_memory_mb * 2 ** 20 - weight_bytes(net, layers)
+    one = estimate(net, terms, shape1, settings)
     if one > budget:
-        need = (one + weight_bytes([t.layer for t in terms])) / 2 ** 20
+        need = (one + weight_bytes(net, layers)) / 2 ** 20
         raise FmiError(f"{what} needs an estimated {need:.0f} MB at batch size 1 ({shape1[2]}x{shape1[3]} px, "
-                       f"up to {vgg.deepest([t.layer for t in terms]).name}), over max_memory "
-                       f"{max_memory_mb:.0f} MB")
+                       f"up to {net.deepest(layers).name} of {net.title}), over max_memory {max_memory_mb:.0f} MB")
     return max(1, min(cap, int(budget // one)))

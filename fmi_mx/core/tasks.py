@@ -25,21 +25,23 @@ DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 STYLE_WEIGHT_DECAY = 5e-3  # vis_style.py's; the inversion script's 5e-4 is Settings' default
 
 
-def _layer_list(field: str, names) -> Iterator[Problem]:
+def _layer_list(field: str, names, net: vgg.Network) -> Iterator[Problem]:
     if not names:
         yield field, names, "needs at least one layer"
     for name in names:
-        yield from check(field, name, vgg.layer)
+        yield from check(field, name, net.layer)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Task:
     """What every kind has: a content image (path or ``sample:NAME``), an optional style image, the
-    seed of the initial image, the long edge in px, the pooling, the saved picture's denoising and
-    the optimiser settings. Fields are checked when the task is made (``Invalid`` lists them all)."""
+    network, the seed of the initial image, the long edge in px, the pooling, the saved picture's
+    denoising and the optimiser settings. Fields are checked when the task is made (``Invalid`` lists
+    them all)."""
 
     content: str
     style: Optional[str] = None
+    network: str = vgg.DEFAULT
     seed: int = 0
     size: int = 512
     pooling: str = "avg"
@@ -52,8 +54,14 @@ class Task:
     def __post_init__(self):
         raise_problems(self.problems())
 
+    @property
+    def net(self) -> vgg.Network:
+        """The network the task runs on (VGG-19 while its name is not valid, so the rules can still run)."""
+        return vgg.NETWORKS.get(self.network, vgg.VGG19) if isinstance(self.network, str) else vgg.VGG19
+
     def problems(self) -> Iterator[Problem]:
         """Every rule the fields break, as (field, value, message)."""
+        yield from check("network", self.network, vgg.network)
         yield from check("mode", self.mode, lambda m: choice(self.MODE_NAME, m, self.MODES))
         yield from check("pooling", self.pooling, lambda p: choice("pooling", p, vgg.POOLINGS))
         yield from check("size", self.size, whole("size (px, the long edge)", 1, MAX_SIZE))
@@ -95,12 +103,12 @@ class Inversion(Task):
 
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
-        yield from _layer_list("layers", self.layers)
+        yield from _layer_list("layers", self.layers, self.net)
         if self.mode == "feature_map":
             yield from check("filter", self.filter, given("mode feature_map needs a filter index"))
             if self.filter is not None:
-                for name in filter(vgg.is_layer, self.layers):
-                    yield from check("filter", self.filter, functools.partial(vgg.check_filter, name))
+                for name in filter(self.net.is_layer, self.layers):
+                    yield from check("filter", self.filter, functools.partial(self.net.check_filter, name))
         if self.mode == "purposeful":
             yield from check("style", self.style, given("mode purposeful needs a style image"))
 
@@ -147,8 +155,8 @@ class StyleTransfer(Task):
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
         yield from check("style", self.style, given(f"mode {self.mode} needs a style image"))
-        yield from _layer_list("style_layers", self.style_layers)
-        yield from check("content_layer", self.content_layer, vgg.layer)
+        yield from _layer_list("style_layers", self.style_layers, self.net)
+        yield from check("content_layer", self.content_layer, self.net.layer)
         for name in ("content_weight", "style_weight"):
             yield from check(name, getattr(self, name), number(name, 0))
 

@@ -1,15 +1,15 @@
-"""VGG-19 weights: the neural-style params format, the Gluon model-zoo conversion, seeded random weights.
+"""VGG weights: the neural-style params format, read and written with the network they belong to, and
+seeded random (untrained) weights. Pretrained files come from ``fmi_mx.pretrained``.
 
-File format (spec "Network"): MXNet ``nd.save`` dict of 32 float32 arrays ``arg:conv1_1_weight`` ...
-``arg:conv5_4_bias`` expecting RGB in 0..255 minus a mean. Files written here add ``meta:mean_rgb``
-(3 floats, the mean those weights expect; without it the Caffe mean applies) and their provenance:
-``meta:pretrained`` (1 or 0) and ``meta:origin`` (UTF-8 text). A file without them (the neural-style
-file, say) is recorded as ``pretrained: null``: we cannot tell.
+File format: MXNet ``nd.save`` dict of float32 arrays ``arg:conv1_1_weight`` ... (VGG-19: 32 arrays up
+to ``arg:conv5_4_bias``; VGG-16: 26 up to ``arg:conv5_3_bias``) expecting RGB in 0..255 minus a mean.
+Files written here add ``meta:network`` (``vgg16`` or ``vgg19``, UTF-8), ``meta:mean_rgb`` (3 floats,
+the mean those weights expect; without it the Caffe mean applies) and their provenance:
+``meta:pretrained`` (1 or 0) and ``meta:origin`` (UTF-8 text). A file without ``meta:network`` is
+VGG-19 when it has ``conv3_4``, else VGG-16; a file without provenance (the neural-style file, say)
+is recorded as ``pretrained: null``: we cannot tell.
 """
-import contextlib
 import hashlib
-import io
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
@@ -21,21 +21,25 @@ from . import vgg
 from ..errors import FmiError
 
 CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
-#: Gluon model-zoo input normalisation: (x / 255 - mean) / std, RGB
-GLUON_MEAN = (0.485, 0.456, 0.406)
-GLUON_STD = (0.229, 0.224, 0.225)
 MEAN_KEY = "meta:mean_rgb"
 PRETRAINED_KEY = "meta:pretrained"
 ORIGIN_KEY = "meta:origin"
-DEFAULT_PATH = Path("models") / "vgg19.params"
+NETWORK_KEY = "meta:network"
+MODELS = Path("models")
 UNKNOWN_ORIGIN = "no provenance recorded in the file"
+
+
+def default_path(network: str = vgg.DEFAULT) -> Path:
+    """Where a network's pretrained weights are looked for: ``models/<network>.params``."""
+    return MODELS / f"{vgg.network(network).name}.params"
+
 
 
 @dataclass(frozen=True)
 class Weights:
     """Convolution arrays keyed ``conv1_1_weight``..., the RGB mean they expect, where they came from
-    (``source``: the file or generator), what they are (``origin``) and whether they are pretrained
-    (None: the file does not say)."""
+    (``source``: the file or generator), what they are (``origin``), whether they are pretrained
+    (None: the file does not say) and the network they belong to."""
 
     arrays: Dict[str, np.ndarray] = field(repr=False)
     mean_rgb: Tuple[float, float, float]
@@ -43,18 +47,27 @@ class Weights:
     sha256: str
     origin: str = UNKNOWN_ORIGIN
     pretrained: Optional[bool] = None
+    network: str = vgg.DEFAULT
 
     def describe(self) -> Dict[str, object]:
         """What every output records about the weights that made it."""
-        return {"source": self.source, "sha256": self.sha256, "mean_rgb": list(self.mean_rgb),
-                "pretrained": self.pretrained, "origin": self.origin}
+        return {"network": self.network, "source": self.source, "sha256": self.sha256,
+                "mean_rgb": list(self.mean_rgb), "pretrained": self.pretrained, "origin": self.origin}
 
     @property
     def is_random(self) -> bool:
         return self.origin.startswith("random")
 
+    @property
+    def title(self) -> str:
+        """``VGG-16, ImageNet`` / ``untrained VGG-19``: what figures and pages say made them."""
+        net = vgg.network(self.network).title
+        if self.is_random:
+            return f"untrained {net}"
+        return f"{net}, ImageNet" if self.pretrained else net
 
-def _sha256_file(path: Path) -> str:
+
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -71,12 +84,13 @@ def _sha256_arrays(arrays: Dict[str, np.ndarray]) -> str:
 
 
 def load(path) -> Weights:
-    """Load and check a params file: every VGG-19 key present with its shape, else an error naming it."""
+    """Load and check a params file: every key of its network present with its shape, else an error naming it."""
     from ..backend.mx import mx
 
     path = Path(path)
     if not path.is_file():
-        raise FmiError(f"weights file {path} not found: run `fmi-mx weights fetch` (pretrained) "
+        hint = "" if path.name not in {f"{n}.params" for n in vgg.NETWORKS} else f" {path.stem}"
+        raise FmiError(f"weights file {path} not found: run `fmi-mx weights fetch{hint}` (pretrained) "
                        "or use --weights random (untrained, for trying things out)")
     try:
         loaded = mx.nd.load(str(path))
@@ -84,14 +98,15 @@ def load(path) -> Weights:
         raise FmiError(f"weights file {path} is not an MXNet params file (mx.nd.save format)") from None
     if not isinstance(loaded, dict):
         raise FmiError(f"weights file {path} holds an unnamed list of arrays; expected keys like 'arg:conv1_1_weight'")
+    net = _network_of(path, loaded)
     arrays = {}
-    for key, shape in vgg.conv_shapes().items():
+    for key, shape in net.conv_shapes().items():
         name = f"arg:{key}"
         if name not in loaded:
-            raise FmiError(f"weights file {path} is missing key '{name}'")
+            raise FmiError(f"weights file {path} is missing key '{name}' ({net.title})")
         array = loaded[name].asnumpy()
         if array.shape != shape:
-            raise FmiError(f"weights file {path}: '{name}' has shape {array.shape}, VGG-19 needs {shape}")
+            raise FmiError(f"weights file {path}: '{name}' has shape {array.shape}, {net.title} needs {shape}")
         if not np.all(np.isfinite(array)):
             raise FmiError(f"weights file {path}: '{name}' holds NaN or infinite values")
         arrays[key] = array.astype(np.float32, copy=False)
@@ -105,121 +120,84 @@ def load(path) -> Weights:
         mean = tuple(float(v) for v in stored)
     pretrained = bool(loaded[PRETRAINED_KEY].asnumpy()[0]) if PRETRAINED_KEY in loaded else None
     origin = _text(loaded[ORIGIN_KEY]) if ORIGIN_KEY in loaded else UNKNOWN_ORIGIN
-    return Weights(arrays, mean, f"file:{path}", _sha256_file(path), origin, pretrained)
+    return Weights(arrays, mean, f"file:{path}", sha256_file(path), origin, pretrained, net.name)
+
+
+def _network_of(path: Path, loaded: dict) -> vgg.Network:
+    """The network a file says it holds, or the one its keys show (``conv3_4`` exists in VGG-19 only)."""
+    if NETWORK_KEY in loaded:
+        name = _text(loaded[NETWORK_KEY])
+        if name not in vgg.NETWORKS:
+            raise FmiError(f"weights file {path}: '{NETWORK_KEY}' is '{name}', not one of {', '.join(vgg.NETWORKS)}")
+        return vgg.NETWORKS[name]
+    return vgg.NETWORKS["vgg19" if "arg:conv3_4_weight" in loaded else "vgg16"]
 
 
 def _text(array) -> str:
     return bytes(array.asnumpy().astype(np.uint8)).decode("utf-8", errors="replace")
 
 
-def save(path, arrays: Dict[str, np.ndarray], mean_rgb, *, origin: str, pretrained: bool) -> Path:
-    """Write weights in the neural-style format plus their mean and provenance, atomically."""
+def _bytes(text: str):
+    from ..backend.mx import mx
+
+    return mx.nd.array(np.frombuffer(text.encode("utf-8"), np.uint8), dtype=np.uint8)
+
+
+def save(path, arrays: Dict[str, np.ndarray], mean_rgb, *, origin: str, pretrained: Optional[bool],
+         network: str = vgg.DEFAULT) -> Path:
+    """Write weights in the neural-style format plus their network, mean and provenance, atomically
+    (``pretrained`` None: not recorded, read back as unknown)."""
     from ..backend.mx import mx
 
     path = Path(path)
+    net = vgg.network(network)
+    if set(arrays) != set(net.conv_shapes()):
+        raise ValueError(f"{net.title} weights need exactly the keys {list(net.conv_shapes())}")
     data = {f"arg:{k}": mx.nd.array(v, dtype=np.float32) for k, v in arrays.items()}
+    data[NETWORK_KEY] = _bytes(net.name)
     data[MEAN_KEY] = mx.nd.array(np.asarray(mean_rgb, dtype=np.float32))
-    data[PRETRAINED_KEY] = mx.nd.array([1 if pretrained else 0], dtype=np.uint8)
-    data[ORIGIN_KEY] = mx.nd.array(np.frombuffer(origin.encode("utf-8"), np.uint8), dtype=np.uint8)
+    if pretrained is not None:
+        data[PRETRAINED_KEY] = mx.nd.array([1 if pretrained else 0], dtype=np.uint8)
+    data[ORIGIN_KEY] = _bytes(origin)
     with files.atomic(path) as tmp:
         mx.nd.save(str(tmp), data)
     return path
 
 
-def random_he(seed: int = 0) -> Weights:
-    """Untrained VGG-19: He-normal weights (std sqrt(2 / fan_in)), zero biases, one stream per layer."""
+def random_he(seed: int = 0, network: str = vgg.DEFAULT) -> Weights:
+    """Untrained weights: He-normal (std sqrt(2 / fan_in)), zero biases, one random stream per array."""
+    net = vgg.network(network)
     arrays = {}
-    for i, (key, shape) in enumerate(vgg.conv_shapes().items()):
+    for i, (key, shape) in enumerate(net.conv_shapes().items()):
         if key.endswith("_bias"):
             arrays[key] = np.zeros(shape, np.float32)
         else:
             rng = np.random.default_rng([seed, i])
             std = np.sqrt(2.0 / (shape[1] * shape[2] * shape[3]))
             arrays[key] = (rng.standard_normal(shape, dtype=np.float32) * np.float32(std))
-    name = f"random-he:seed={seed}"
-    return Weights(arrays, CAFFE_MEAN_RGB, name, _sha256_arrays(arrays), origin=name, pretrained=False)
+    name = f"random-he:seed={seed}" if net.name == "vgg19" else f"random-he:{net.name}:seed={seed}"
+    return Weights(arrays, CAFFE_MEAN_RGB, name, _sha256_arrays(arrays), origin=name, pretrained=False,
+                   network=net.name)
 
 
-def resolve(spec: Union[str, Path, Weights]) -> Weights:
-    """``random`` / ``random:SEED`` for untrained weights, loaded ``Weights`` as they are, anything
-    else is a params file path."""
+def resolve(spec: Union[None, str, Path, Weights], network: Optional[str] = None) -> Weights:
+    """Weights from ``random`` / ``random:SEED`` (untrained), a params file path, or loaded ``Weights``
+    (as they are); None is the network's default file. With ``network`` given, weights of another
+    network are refused in one line; without it, a file's own network is taken (random: VGG-19)."""
+    net = vgg.network(network) if network is not None else None
+    if spec is None or spec == "":
+        spec = default_path(net.name if net else vgg.DEFAULT)
     if isinstance(spec, Weights):
-        return spec
-    spec = str(spec)
-    if spec == "random" or spec.startswith("random:"):
-        seed = spec.partition(":")[2] or "0"
+        w = spec
+    elif str(spec) == "random" or str(spec).startswith("random:"):
+        seed = str(spec).partition(":")[2] or "0"
         if not seed.isdigit():
             raise FmiError(f"weights '{spec}': the seed after 'random:' must be a whole number")
-        return random_he(int(seed))
-    return load(spec)
-
-
-def gluon_release(params_path) -> bool:
-    """Is this file the model zoo's pretrained vgg19 (its sha1 is the one MXNet's model store checks)?"""
-    from ..backend.mx import mx  # noqa: F401
-    from mxnet.gluon.model_zoo import model_store
-
-    digest = hashlib.sha1()
-    with open(params_path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest() == model_store._model_sha1["vgg19"]
-
-
-def convert(params_path, out) -> Path:
-    """Convert a Gluon vgg19 file and write it with its provenance (pretrained only for the zoo's release)."""
-    arrays, mean = from_gluon(params_path)
-    release = gluon_release(params_path)
-    origin = ("Gluon model zoo vgg19 (ImageNet), converted by fmi_mx" if release
-              else f"converted by fmi_mx from {Path(params_path).name}, not the model zoo's release")
-    return save(out, arrays, mean, origin=origin, pretrained=release)
-
-
-def from_gluon(params_path) -> Tuple[Dict[str, np.ndarray], Tuple[float, float, float]]:
-    """Convert a ``gluon.model_zoo.vision.vgg19`` parameter file into our arrays and mean.
-
-    Gluon feeds conv1_1 ``(x/255 - mu)/sigma``; we feed ``x - 255 mu``. Dividing conv1_1's input
-    channels by ``255 sigma`` makes the two equal everywhere, zero padding included.
-    """
-    from ..backend.mx import mx
-    from mxnet.gluon.model_zoo import vision
-
-    net = vision.vgg19()
-    try:
-        net.load_parameters(str(params_path), ctx=mx.cpu())
-    except Exception as e:
-        raise FmiError(f"{params_path} is not a Gluon VGG-19 parameter file ({str(e).splitlines()[0][:120]})") from None
-    convs = [block for block in net.features if isinstance(block, mx.gluon.nn.Conv2D)]
-    assert len(convs) == len(vgg.CONVS), "Gluon's VGG-19 has 16 convolutions"
-    arrays = {}
-    for spec, block in zip(vgg.CONVS, convs):
-        arrays[f"{spec.name}_weight"] = block.weight.data().asnumpy()
-        arrays[f"{spec.name}_bias"] = block.bias.data().asnumpy()
-    scale = 255.0 * np.asarray(GLUON_STD, np.float32)
-    arrays["conv1_1_weight"] = arrays["conv1_1_weight"] / scale[None, :, None, None]
-    return arrays, tuple(float(255.0 * m) for m in GLUON_MEAN)
-
-
-def gluon_url() -> str:
-    """Where MXNet's model store fetches vgg19 from (honours ``MXNET_GLUON_REPO``)."""
-    from ..backend.mx import mx  # noqa: F401
-    from mxnet.gluon.model_zoo import model_store
-
-    repo = os.environ.get("MXNET_GLUON_REPO", model_store.apache_repo_url)
-    repo = repo if repo.endswith("/") else repo + "/"
-    return model_store._url_format.format(repo_url=repo, file_name=f"vgg19-{model_store.short_hash('vgg19')}")
-
-
-def fetch(out=DEFAULT_PATH, root: Optional[str] = None) -> Path:
-    """Fetch Gluon's pretrained VGG-19 (sha1-checked by MXNet's model store), convert it, write ``out``."""
-    from ..backend.mx import mx
-    from mxnet.gluon.model_zoo import model_store
-
-    root = root or os.path.join(mx.base.data_dir(), "models")
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # the downloader prints every retry
-            gluon_file = model_store.get_model_file("vgg19", root=root)
-    except Exception as e:
-        raise FmiError(f"cannot fetch VGG-19 ({type(e).__name__}): download {gluon_url()}, unzip it into {root} "
-                       f"and run `fmi-mx weights fetch` again, or put the neural-style vgg19.params at {out}") from None
-    return convert(gluon_file, out)
+        return random_he(int(seed), net.name if net else vgg.DEFAULT)
+    else:
+        w = load(spec)
+    if net is not None and w.network != net.name:
+        flag = f"--network {w.network} (a config: network: {w.network})"
+        raise FmiError(f"weights {w.source.removeprefix('file:')} are {vgg.network(w.network).title}, but the "
+                       f"network asked for is {net.title}: add {flag}")
+    return w

@@ -47,7 +47,8 @@ class Experiment:
     name: str
     panels: Tuple[Panel, ...]
     figure: str = "none"
-    weights: str = str(weights_module.DEFAULT_PATH)
+    network: str = default(Task, "network")
+    weights: str = ""  # a params file or random[:SEED]; empty: the network's file, models/<network>.params
     device: str = devices.DEFAULT
     size: int = default(Task, "size")
     inputs: str = str(INPUTS)
@@ -60,6 +61,11 @@ class Experiment:
     save_every: int = 0  # write each job's image every N updates into <job-id>/snapshots/ (0: off)
     animate: bool = False  # with save_every: <job-id>/animation.gif of the snapshots
 
+    @property
+    def net(self) -> vgg.Network:
+        """The experiment's network (VGG-19 while its name is not valid, so the panels can still be checked)."""
+        return vgg.NETWORKS.get(self.network, vgg.VGG19) if isinstance(self.network, str) else vgg.VGG19
+
     def settings(self, **base) -> Settings:
         """The optimiser settings: ``base`` (a kind's own defaults), then the config's ``optimise`` overrides."""
         return Settings(**{**base, **self.optimise})
@@ -71,7 +77,8 @@ class Experiment:
     def panel_tasks(self, panel: Panel) -> Tuple[Type[Task], Iterator[Dict[str, Any]]]:
         """The kind of a panel's tasks and the keyword arguments of each, in a stable order."""
         kind = kind_of(panel.mode)
-        common = dict(size=self.size, pooling=self.pooling, remove_noise=self.remove_noise, mode=panel.mode)
+        common = dict(size=self.size, pooling=self.pooling, remove_noise=self.remove_noise, mode=panel.mode,
+                      network=self.network)
         return kind, (dict(common, **kwargs) for kwargs in PANEL_TASKS[kind](self, panel))
 
     def tasks(self) -> Iterator[Tuple[int, Task]]:
@@ -82,12 +89,13 @@ class Experiment:
                 yield index, kind(**kwargs)
 
 
-def filter_indices(filters: Union[Tuple[int, ...], str], layer: Optional[str]) -> Tuple[Optional[int], ...]:
-    """A panel's ``filters`` at one layer: ``all`` of them, a range ``A-B`` (inclusive) or a list."""
+def filter_indices(filters: Union[Tuple[int, ...], str], layer: Optional[str],
+                   net: vgg.Network) -> Tuple[Optional[int], ...]:
+    """A panel's ``filters`` at one layer of ``net``: ``all`` of them, a range ``A-B`` (inclusive) or a list."""
     if not isinstance(filters, str):
         return tuple(filters) or (None,)
     if filters == "all":
-        return tuple(range(vgg.layer(layer).channels)) if vgg.is_layer(layer) else (0,)
+        return tuple(range(net.layer(layer).channels)) if net.is_layer(layer) else (0,)
     first, last = (int(v) for v in filters.split("-"))
     return tuple(range(first, last + 1))
 
@@ -101,7 +109,7 @@ def _inversions(exp: Experiment, panel: Panel) -> Iterator[Dict[str, Any]]:
     styles = (panel.styles or (None,)) if panel.mode == "purposeful" else (None,)
     for content in panel.contents:
         for layer in panel.layers or (None,):
-            filters = filter_indices(panel.filters, layer) if panel.mode == "feature_map" else (None,)
+            filters = filter_indices(panel.filters, layer, exp.net) if panel.mode == "feature_map" else (None,)
             for k in filters:
                 for style in styles:
                     for seed in panel.seeds:
@@ -325,7 +333,17 @@ def load(path, overrides: Sequence[str] = (), base: Optional[Path] = None) -> Ex
     if exp is not None:
         if not Path(exp.inputs).is_absolute():
             exp = dataclasses.replace(exp, inputs=str((base or Path.cwd()) / exp.inputs))
+        if not exp.weights and exp.network in vgg.NETWORKS:
+            exp = dataclasses.replace(exp, weights=str(weights_module.default_path(exp.network)))
         _check(exp, problems)
+    problems.raise_if_any()
+    return exp
+
+
+def validate(exp: Experiment, where: str) -> Experiment:
+    """Check an experiment made in code (not read from a file) by the same rules; every problem at once."""
+    problems = Problems(where)
+    _check(exp, problems)
     problems.raise_if_any()
     return exp
 

@@ -18,7 +18,7 @@ from .. import files
 from ..core import images, record
 from ..core import weights as weights_module
 from .config import RUNS, Experiment, to_dict
-from .jobs import Job, diverged, expand, folder, group, is_diverged, is_done, over_budget, select_shard
+from .jobs import Job, diverged, expand, folder, group, is_diverged, is_done, job_cost, over_budget, select_shard
 from .messages import WorkerSpec
 from .pool import Pool, Report, Worker
 from . import sharding
@@ -40,14 +40,14 @@ def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Opti
     """Run every unfinished job (of one shard) on one worker per device, then assemble the figure if
     every job is done. Finished jobs are skipped (diverged ones too, unless ``retry_diverged``).
     ``worker_class`` is a seam for tests."""
-    w = weights_module.resolve(exp.weights)
+    w = weights_module.resolve(exp.weights, exp.network)
     every = expand(exp, w.sha256)
     jobs = select_shard(every, *shard) if shard else every
     root = folder(exp, runs)
     todo = [job for job in jobs if not is_done(root, job, retry_diverged)]
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     if dry_run:
-        _list(jobs, todo, where, log)
+        _list(jobs, todo, where, log, w)
         return None
     devices = devices or sharding.parse_devices(exp.device)
     files.write_bytes(root / "config.resolved.yaml", yaml.safe_dump(to_dict(exp), sort_keys=False).encode())
@@ -69,13 +69,13 @@ def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Opti
     return report
 
 
-def _list(jobs: List[Job], todo: List[Job], where: str, log: Callable[[str], None]) -> None:
+def _list(jobs: List[Job], todo: List[Job], where: str, log: Callable[[str], None],
+          w: weights_module.Weights) -> None:
     for job in jobs:
         state = "todo" if job in todo else "done"
         log(f"{job.id}  {state}  " + "  ".join(f"{k}={v}" for k, v in job.labels.items() if v is not None))
-    flops = sum(sharding.cost(job.task.layers_read(), job.task.size, job.task.size, job.task.optimise.max_iterations)
-                for job in todo) * 4  # multiply-adds -> FLOPs, forward and backward
-    log(f"{len(jobs)} jobs{where}, {len(todo)} to run; expected cost at most {flops / 1e15:.2f} PFLOP of convolutions "
+    flops = sum(job_cost(job) for job in todo) * 4  # multiply-adds -> FLOPs, forward and backward
+    log(f"{len(jobs)} jobs{where} on {w.title} ({w.source}), {len(todo)} to run; expected cost at most {flops / 1e15:.2f} PFLOP of convolutions "
         f"(every job running max_iterations): {flops / 1e12 / 3600:.1f} h at 1 TFLOP/s sustained, "
         f"{flops / 0.15e12 / 3600:.1f} h at 150 GFLOP/s (2 CPU cores)")
 
@@ -97,7 +97,7 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
                            f"({summary['stop_reason']}), relative code error {errors}")
         progress.update(1)
 
-    spec = WorkerSpec(str(root), exp.name, exp.weights, exp.batch_size, exp.max_memory, retry_diverged,
+    spec = WorkerSpec(str(root), exp.name, exp.weights, exp.network, exp.batch_size, exp.max_memory, retry_diverged,
                       keep_raw=exp.figure == "atlas", save_every=exp.save_every, animate=exp.animate)
     report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices)))
     progress.close()
@@ -130,7 +130,7 @@ def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = prin
            formats: Sequence[str] = ("png", "pdf")) -> Optional[Path]:
     """Assemble the figure (or the atlas) and its table (CSV + JSON) from the finished jobs; name the
     missing ones."""
-    w = w or weights_module.resolve(exp.weights)
+    w = w or weights_module.resolve(exp.weights, exp.network)
     jobs = expand(exp, w.sha256)
     root = folder(exp, runs)
     return _assemble(exp, root, jobs, finished(root, jobs), w, log, rescore, formats)
@@ -156,7 +156,7 @@ def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, d
         log(f"no figure yet: {len(missing)} of {len(jobs)} jobs are not finished ({', '.join(missing[:8])}"
             f"{', ...' if len(missing) > 8 else ''}); run `fmi-mx run` again (or wait for the other shards)")
         return None
-    title = f"{exp.name}: {'untrained ' if w.is_random else ''}VGG-19 ({w.source})"
+    title = f"{exp.name}: {w.title} ({w.source})"
     groups = figures.curve_groups(exp.figure, [(job.labels, records[job.id]) for job in jobs])
     figures.save(figures.curves(groups, title), root / "curves", formats)
     if exp.figure == "none":

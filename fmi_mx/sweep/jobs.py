@@ -40,6 +40,8 @@ class Job:
 def job_id(task: Task, weights_sha256: str) -> str:
     """A hash of everything that affects the result (the task and the weights), 12 hex digits."""
     fields = dict(asdict(task), optimise=task.optimise.identity())
+    if fields["network"] == vgg.DEFAULT:  # the field came after the first ids: VGG-19 jobs keep theirs
+        del fields["network"]
     blob = json.dumps({"kind": type(task).__name__, "task": fields, "weights": weights_sha256},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -129,10 +131,15 @@ def group(jobs: List[Job], n_workers: int) -> List[List[Job]]:
     return [g[i:i + chunk] for g in by_key.values() for i in range(0, len(g), chunk)]
 
 
+def job_cost(job: Job) -> float:
+    """A job's expected work at most (see sharding.cost), its image taken as square at ``size``."""
+    t = job.task
+    return sharding.cost(t.net, t.layers_read(), t.size, t.size, t.optimise.max_iterations)
+
+
 def select_shard(jobs: List[Job], k: int, n: int) -> List[Job]:
     """Shard k of n of the job list, balanced by expected cost (see sharding.shard)."""
-    costs = {job.id: sharding.cost(job.task.layers_read(), job.task.size, job.task.size,
-                                   job.task.optimise.max_iterations) for job in jobs}
+    costs = {job.id: job_cost(job) for job in jobs}
     chosen = set(sharding.shard(costs, k, n))
     return [job for job in jobs if job.id in chosen]
 
@@ -150,7 +157,7 @@ def batches(jobs: List[Job], runner: Runner, batch_size: int = 0,
             cache[source] = runner.inputs(t)
         by_key.setdefault(batch_key(t, cache[source][0].shape), []).append((job, cache[source]))
     for key, items in by_key.items():
-        b = batch_size or memory.batch_size(key[0], (1,) + key[1], max_memory, settings=key[3])
+        b = batch_size or memory.batch_size(runner.executors.net, key[0], (1,) + key[1], max_memory, settings=key[3])
         for i in range(0, len(items), b):
             chunk = items[i:i + b]
             yield [job for job, _ in chunk], [inputs for _, inputs in chunk]
@@ -162,7 +169,7 @@ def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, 
     """Run one batch of jobs; save each job (picture, then sidecar: the mark of a finished job) as soon
     as its optimisation stops, and tell ``on_saved``. A failed save raises ``OutputError``. ``spec``
     may ask for the image before denoising (``raw.png``, which the atlas scores) and snapshots."""
-    spec = spec or WorkerSpec(str(root), experiment, "", 0, 0.0)
+    spec = spec or WorkerSpec(str(root), experiment, "", runner.weights.network, 0, 0.0)
     start = time.perf_counter()
 
     def save(i: int, result) -> None:
@@ -201,8 +208,8 @@ def over_budget(jobs: List[Job], max_memory: float) -> Dict[str, str]:
             headers[t.content] = images.check(t.content)
         h, w = images.long_edge_shape(*headers[t.content], t.size)
         try:
-            vgg.check_size(t.layers_read(), h, w)
-            memory.batch_size(t.terms(h, w), (1, 3, h, w), max_memory, what=f"job {job.id}", settings=t.optimise)
+            t.net.check_size(t.layers_read(), h, w)
+            memory.batch_size(t.net, t.terms(h, w), (1, 3, h, w), max_memory, what=f"job {job.id}", settings=t.optimise)
         except FmiError as e:
             problems[job.id] = str(e)
     return problems

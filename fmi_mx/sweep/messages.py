@@ -10,6 +10,7 @@ class WorkerSpec:
     root: str
     experiment: str
     weights: str
+    network: str
     batch_size: int
     max_memory: float
     retry_diverged: bool = False

@@ -69,7 +69,8 @@ class Worker:
             from ..core import weights  # MXNet is imported here, after the environment is set
             from ..core.engine import Runner
 
-            self.runner = Runner(weights.resolve(self.spec.weights), self.device, max_memory=self.spec.max_memory)
+            self.runner = Runner(weights.resolve(self.spec.weights, self.spec.network), self.device,
+                                 max_memory=self.spec.max_memory)
         except Exception as e:  # noqa: BLE001  (any set-up failure is reported as one line)
             self.conn.send(Fatal(self.wid, f"worker on {self.device}: {_line(e)}"))
             return

@@ -70,9 +70,9 @@ def parse_shard(text: str, environ: Mapping[str, str] = os.environ) -> Tuple[int
     return int(k), int(n)
 
 
-def cost(layers: Sequence[str], height: int, width: int, iterations: int) -> float:
+def cost(net: vgg.Network, layers: Sequence[str], height: int, width: int, iterations: int) -> float:
     """Expected work of a job: conv multiply-adds up to its deepest layer, times its iterations."""
-    return vgg.conv_macs(layers, height, width) * iterations
+    return net.conv_macs(layers, height, width) * iterations
 
 
 def shard(costs: Dict[str, float], k: int, n: int) -> List[str]:

@@ -1,0 +1,88 @@
+"""Fingerprints of the faithful path, to compare two commits bit for bit on one machine.
+
+    python benchmarks/fingerprint.py > before.json      # on the old commit
+    python benchmarks/fingerprint.py > after.json       # on the new one
+    diff before.json after.json                          # empty: nothing moved
+
+It records, for the six reference cases (original, feature_map, random, purposeful, gram, pmci; 32 px,
+seeded random VGG-19, 30 updates) and a batch of five FMIs, the sha256 of every optimised image and
+target, the iteration counts and the loss history; and the job ids of every shipped config (weights
+``random:0`` where the config names a file, so no download is needed). Floating-point results differ
+between CPU kinds, so compare fingerprints made on the same machine, never against a stored file.
+"""
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from fmi_mx.core import tasks  # noqa: E402
+from fmi_mx.core import weights as weights_module  # noqa: E402
+from fmi_mx.core.engine import Runner  # noqa: E402
+from fmi_mx.core.settings import Settings  # noqa: E402
+
+CONTENT, STYLE = "sample:astronaut", "sample:brick"
+
+
+def cases():
+    """The six reference cases, one per mode."""
+    s = Settings(max_iterations=30)
+    style_settings = Settings(max_iterations=30, weight_decay=tasks.STYLE_WEIGHT_DECAY)
+    inversion = dict(content=CONTENT, size=32, optimise=s)
+    return {
+        "original": tasks.Inversion(layers=("relu1_1", "relu2_1"), mode="original", **inversion),
+        "feature_map": tasks.Inversion(layers=("relu2_2",), mode="feature_map", filter=3, **inversion),
+        "random": tasks.Inversion(layers=("relu3_1",), mode="random", seed=1, **inversion),
+        "purposeful": tasks.Inversion(layers=("relu2_1",), mode="purposeful", style=STYLE, **inversion),
+        "gram": tasks.StyleTransfer(content=CONTENT, style=STYLE, mode="gram", size=32, optimise=style_settings),
+        "pmci": tasks.StyleTransfer(content=CONTENT, style=STYLE, mode="pmci", size=32,
+                                    style_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+                                    optimise=style_settings),
+    }
+
+
+def digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array, np.float32).tobytes()).hexdigest()[:16]
+
+
+def result_print(result) -> dict:
+    o = result.outcome
+    return {"x": digest(o.x), "image": hashlib.sha256(result.image.tobytes()).hexdigest()[:16],
+            "iterations": o.iterations, "stop_reason": o.stop_reason,
+            "history": hashlib.sha256(json.dumps(o.history).encode()).hexdigest()[:16],
+            "final_loss": repr(result.metrics["final_loss"])}
+
+
+def job_ids() -> dict:
+    from fmi_mx.sweep import config, jobs
+
+    out = {}
+    for path in sorted((REPO / "experiments").rglob("*.yaml")):
+        try:
+            exp = config.load(path, base=REPO)
+        except Exception as e:  # a config whose images are not here (inputs/): ids need the images
+            out[str(path.relative_to(REPO))] = f"not loaded: {type(e).__name__}"
+            continue
+        sha = weights_module.resolve(exp.weights).sha256 if exp.weights.startswith("random") else "file-weights"
+        out[str(path.relative_to(REPO))] = [job.id for job in jobs.expand(exp, sha)]
+    return out
+
+
+def main() -> None:
+    runner = Runner(weights_module.random_he(0))
+    out = {"cases": {name: result_print(runner.run(task)) for name, task in cases().items()}}
+    batch = [tasks.Inversion(content=CONTENT, layers=("relu1_2",), mode="feature_map", filter=k, size=32,
+                             optimise=Settings(max_iterations=40)) for k in (48, 15, 0, 36, 30)]
+    out["batch_of_five"] = [result_print(r) for r in runner.run_batch(batch)]
+    out["job_ids"] = job_ids()
+    json.dump(out, sys.stdout, indent=1, sort_keys=True)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,7 @@ MXNET_EXTRA ?= cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
-.PHONY: setup test demo atlas atlas-vgg16 inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
+.PHONY: setup test demo atlas atlas-vgg16 claim inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
 	fig5-vgg16 sweep-slurm doctor bench clean
 
 setup: $(STAMP)
@@ -25,6 +25,11 @@ demo: setup
 # The demo atlas: every filter of relu1_2 and relu2_2, untrained weights, no downloads (runs/atlas-demo/atlas/)
 atlas: setup
 	$(BIN)/fmi-mx atlas experiments/atlas-demo.yaml
+
+# The paper's claim measured: the same atlas for trained VGG-16, untrained VGG-16 and untrained VGG-19, compared
+# (runs/claim-demo/claim.md, claim.png, claim.html)
+claim: setup models/vgg16.params
+	$(BIN)/fmi-mx claim experiments/claim-demo.yaml
 
 # The trained atlas demo: 32 filters of relu2_2 and relu3_2 of ImageNet VGG-16 (runs/atlas-vgg16-demo/atlas/)
 atlas-vgg16: setup models/vgg16.params

@@ -1,4 +1,4 @@
-"""Command line: ``fmi-mx invert | style | weights | run | figure | inputs | doctor | demo``.
+"""Command line: ``fmi-mx invert | style | weights | run | atlas | claim | figure | plot | inputs | doctor | demo``.
 
 ``main(argv)`` returns the exit status: 0 done; 1 a runtime fault (an optimisation went non-finite,
 the last finite image is kept; a sweep job failed or diverged; results could not be written); 2 bad
@@ -149,6 +149,8 @@ def _mean(text: str):
 def _add_experiment(sub) -> None:
     for name, text in (("run", "run every unfinished job of an experiment config, then its figure"),
                        ("atlas", "run an atlas config (every filter of some layers), score it, build its site"),
+                       ("claim", "run a claim config: the same atlas for several weight sets (trained, untrained), "
+                                 "then their scores side by side with intervals"),
                        ("figure", "assemble an experiment's figure (or atlas) and table from its finished jobs")):
         p = sub.add_parser(name, help=text)
         p.add_argument("config", help="experiment YAML, e.g. experiments/fig3.yaml")
@@ -156,7 +158,8 @@ def _add_experiment(sub) -> None:
                        help="override a config key, e.g. --set size=128 --set optimise.max_iterations=50")
         p.add_argument("--runs", default=str(RUNS), help="output root (default runs/)")
         if name != "run":
-            p.add_argument("--rescore", action="store_true", help="atlas: compute the texture-identity score again")
+            p.add_argument("--rescore", action="store_true",
+                           help="atlas, claim: compute the texture-identity score again")
         if name == "figure":
             p.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg (default png,pdf)")
         if name != "figure":
@@ -275,20 +278,29 @@ def _pretrained(w) -> str:
 def _experiment(a: argparse.Namespace) -> int:
     from .sweep import config, experiment, sharding
 
+    from .claim import compare
+
     exp = config.load(a.config, a.set)
     if a.command == "atlas" and exp.figure != "atlas":
-        raise FmiError(f"{a.config} is not an atlas config (figure: atlas); use fmi-mx run")
+        raise FmiError(f"{a.config} is not an atlas config (figure: atlas); use fmi-mx "
+                       f"{'claim' if exp.figure == 'claim' else 'run'}")
+    if a.command == "claim" and exp.figure != "claim":
+        raise FmiError(f"{a.config} is not a claim config (figure: claim, with weight_sets)")
     if not getattr(a, "dry_run", False):
         check_folder(Path(a.runs) / exp.name, "--runs folder")
     if a.command == "figure":
+        if exp.figure == "claim":
+            weights = {ws.name: weights_module.resolve(ws.weights or None, ws.network) for ws in exp.weight_sets}
+            return 0 if compare.build(exp, Path(a.runs) / exp.name, weights, rescore=a.rescore) else 1
         made = experiment.figure(exp, Path(a.runs), rescore=a.rescore, formats=_formats(a.format))
         return 0 if made or exp.figure == "none" else 1
     devices = sharding.parse_devices(a.devices, a.gpus)
     shard = sharding.parse_shard(a.shard) if a.shard else None
     if a.shard == "slurm" and devices is None:
         devices = sharding.slurm_devices()
-    report = experiment.run(exp, Path(a.runs), dry_run=a.dry_run, devices=devices, shard=shard,
-                            retry_diverged=a.retry_diverged, rescore=getattr(a, "rescore", False))
+    run = compare.run if exp.figure == "claim" else experiment.run
+    report = run(exp, Path(a.runs), dry_run=a.dry_run, devices=devices, shard=shard,
+                 retry_diverged=a.retry_diverged, rescore=getattr(a, "rescore", False))
     return 0 if report is None else _outcome(report)
 
 
@@ -354,7 +366,7 @@ def _demo(a: argparse.Namespace) -> int:
 
 
 COMMANDS = {"invert": _invert, "style": _style, "weights": _weights, "run": _experiment, "atlas": _experiment,
-            "figure": _experiment,
+            "claim": _experiment, "figure": _experiment,
             "inputs": _inputs, "doctor": _doctor, "demo": _demo, "plot": _plot}
 
 

@@ -91,3 +91,27 @@ def test_distance_matches_its_formula():
     code = rng.normal(size=(4, 3, 2))
     flat = code.reshape(4, -1)
     np.testing.assert_allclose(score.descriptor(code), (flat @ flat.T / (4 * 6)).ravel())
+
+
+def test_results_of_a_filter_that_did_not_fire_are_left_out():
+    """Filter 0 fires only on image 0: its results from images 1 and 2 are the same flat grey, which would
+    "match" each other (distance 0) and count as identity. Left out, filter 0 has no pair to score, the
+    others keep theirs, and the summary counts the two results left out."""
+    d = np.full((3, 3, 3, 3), 5.0)
+    for k in range(3):
+        for i in range(3):
+            for j in range(3):
+                d[k, i, k, j] = 1.0 if i != j else 0.0
+    d[0, :, 0, :] = 4.5  # filter 0's results are far from each other ...
+    d[0, 1, 0, 2] = d[0, 2, 0, 1] = 0.0  # ... but its two greys are identical
+    d[0, 0, 0, 1] = 4.4  # and one of its real pairs would be right, barely
+    blind = score.score(d, [0, 1, 2])
+    assert blind.ranks[0, 1, 2] == 1 and blind.summary["dead_results"] == 0  # the greys count as identity
+    valid = np.ones((3, 3), bool)
+    valid[0, 1:] = False
+    result = score.score(d, [0, 1, 2], valid=valid)
+    assert np.isnan(result.ranks[0]).all() and np.isnan(result.accuracy[0])
+    assert result.accuracy[1:].tolist() == [1.0, 1.0]
+    assert result.summary["dead_results"] == 2 and result.summary["filters_scored"] == 2
+    assert result.summary["identity_accuracy"] == 1.0  # the mean over the filters that were scored
+    np.testing.assert_array_equal(score.score(d, [0, 1, 2], valid=np.ones((3, 3), bool)).ranks, blind.ranks)

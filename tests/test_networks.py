@@ -28,9 +28,11 @@ def test_random_vgg16_weights_have_its_shapes_and_say_so(vgg16_random):
     assert vgg16_random.network == "vgg16" and vgg16_random.describe()["network"] == "vgg16"
     assert vgg16_random.source == "random-he:vgg16:seed=0" and vgg16_random.is_random
     assert vgg16_random.title == "untrained VGG-16"
-    # the first convolutions are drawn from the same streams as VGG-19's, the rest are VGG-16's own
-    np.testing.assert_array_equal(vgg16_random.arrays["conv1_1_weight"], W.random_he(0).arrays["conv1_1_weight"])
-    assert vgg16_random.sha256 != W.random_he(0).sha256
+    # drawn from streams of its own: an untrained VGG-16 is not the first layers of an untrained VGG-19
+    vgg19_random = W.random_he(0)
+    assert not np.array_equal(vgg16_random.arrays["conv1_1_weight"], vgg19_random.arrays["conv1_1_weight"])
+    assert vgg16_random.sha256 != vgg19_random.sha256
+    np.testing.assert_array_equal(W.random_he(0, "vgg16").arrays["conv5_3_weight"], vgg16_random.arrays["conv5_3_weight"])
 
 
 @pytest.mark.parametrize("network,layers", [("vgg19", ("relu1_1", "relu3_2")), ("vgg16", ("relu2_1", "relu4_1"))])

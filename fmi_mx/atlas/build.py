@@ -10,6 +10,8 @@ import io
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
+import numpy as np
+
 from .. import files
 from .._version import __version__
 from ..core import images, vgg
@@ -66,8 +68,8 @@ def _layer(name: str, channels: int, cell: Tuple[List[str], Dict[int, List[str]]
         per = score.get("filters", {}).get(str(k), {})
         page = site.filter_page(k, by_filter[k], records, [contents[c] for c in layer_contents], per.get("ranks"),
                                 (indices[n - 1] if n else None, indices[n + 1] if n + 1 < len(indices) else None))
-        page.update(accuracy=per.get("identity_accuracy"), mrr=per.get("mean_reciprocal_rank"),
-                    sort_score=per.get("identity_accuracy", 0) + per.get("mean_reciprocal_rank", 0) / 1000)
+        accuracy, mrr = per.get("identity_accuracy"), per.get("mean_reciprocal_rank")
+        page.update(accuracy=accuracy, mrr=mrr, sort_score=(accuracy or 0) + (mrr or 0) / 1000)
         filters.append(page)
     return {"name": name, "channels": channels, "filters": filters,
             "summary": score.get("summary"), "why": score.get("why", "")}
@@ -87,7 +89,8 @@ def _contents(site_dir: Path, grid: Grid) -> Dict[str, Dict[str, str]]:
     return out
 
 
-def _digest(root: Path, records: Dict[str, dict]) -> str:
+def jobs_digest(root: Path, records: Dict[str, dict]) -> str:
+    """Names the finished jobs a score was made from (their sidecars' times): a new or redone job changes it."""
     stamp = "".join(f"{job_id}:{(root / job_id / 'result.json').stat().st_mtime_ns};" for job_id in sorted(records))
     return hashlib.sha256(stamp.encode()).hexdigest()
 
@@ -96,23 +99,25 @@ def _scores(root: Path, w: Weights, grid: Grid, records, device: str, log, resco
     """Per layer {"summary", "filters": {k: accuracy, MRR, ranks}} or {"why"}: cached in scores.json."""
     import json
 
-    digest, cache = _digest(root, records), root / "scores.json"
+    digest, cache = jobs_digest(root, records), root / "scores.json"
     if cache.is_file() and not rescore:
         stored = json.loads(cache.read_text())
         if stored.get("jobs_digest") == digest:
             return stored["layers"]
-    layers = _compute(root, w, grid, device, log)
+    from ..core.engine import Runner
+
+    layers = compute(root, Runner(w, device), grid, records, log)
     files.write_json(cache, {"weights": w.describe(), "descriptor_layers": list(DESCRIPTOR_LAYERS),
                              "distance": DISTANCE, "jobs_digest": digest, "layers": layers})
     files.write_bytes(root / "scores.csv", _csv(layers))
     return layers
 
 
-def _compute(root: Path, w: Weights, grid: Grid, device: str, log) -> Dict[str, dict]:
-    from ..core.engine import Runner
+def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Callable[[str], None]) -> Dict[str, dict]:
+    """Each layer's score with the descriptors of ``runner``'s network: {"summary", "filters"} or {"why"}."""
     from .texture import layer_score
 
-    runner, out = Runner(w, device), {}
+    out = {}
     for name, (contents, by_filter) in grid.items():
         complete = {k: ids for k, ids in by_filter.items() if len(ids) == len(contents)}
         if len(contents) < 2 or len(complete) < 2:
@@ -120,16 +125,30 @@ def _compute(root: Path, w: Weights, grid: Grid, device: str, log) -> Dict[str, 
                                 f"{len(contents)} here)"}
             continue
         pictures = [[images.read(root / job_id / "raw.png") for job_id in ids] for ids in complete.values()]
-        result = layer_score(runner, pictures, list(complete))
+        valid = np.array([[fired(records[job_id], name) for job_id in ids] for ids in complete.values()])
+        result = layer_score(runner, pictures, list(complete), valid=valid)
         short = [c.split(":", 1)[-1].split("/")[-1] for c in contents]
         out[name] = {"summary": result.summary, "filters": {
-            str(k): {"identity_accuracy": float(result.accuracy[n]), "mean_reciprocal_rank": float(result.mrr[n]),
-                     "ranks": [{"i": short[i], "j": short[j], "rank": int(result.ranks[n, i, j])}
+            str(k): {"identity_accuracy": _number(result.accuracy[n]), "mean_reciprocal_rank": _number(result.mrr[n]),
+                     "ranks": [{"i": short[i], "j": short[j], "rank": _number(result.ranks[n, i, j])}
                                for i in range(len(contents)) for j in range(len(contents)) if i != j]}
             for n, k in enumerate(complete)}}
+        dead = f", {result.summary['dead_results']} results of filters that did not fire left out" \
+            if result.summary["dead_results"] else ""
         log(f"{name}: identity accuracy {result.summary['identity_accuracy']:.3f} "
-            f"(chance {result.summary['chance_accuracy']:.3f}), MRR {result.summary['mean_reciprocal_rank']:.3f}")
+            f"(chance {result.summary['chance_accuracy']:.3f}), MRR {result.summary['mean_reciprocal_rank']:.3f}{dead}")
     return out
+
+
+def fired(record: dict, layer: str) -> bool:
+    """Did the job's filter fire on its content image (a non-zero channel, so something to invert)?"""
+    return record["filter_energy_share"][layer]["content"] > 0
+
+
+def _number(value) -> object:
+    """A float for JSON, None for NaN (a filter left out, a pair not scored)."""
+    value = float(value)
+    return None if np.isnan(value) else (int(value) if value.is_integer() and abs(value) < 2 ** 31 else value)
 
 
 def _csv(layers: Dict[str, dict]) -> bytes:

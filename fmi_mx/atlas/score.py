@@ -8,9 +8,15 @@ For filter k and each ordered pair of different content images (i, j), the rank 
 Per filter: identity accuracy (share of pairs with r = 1) and mean reciprocal rank; per layer their
 means beside chance (1/|K| and H_|K|/|K|), a label-shuffled control, and the ratio of the mean
 between-filter to the mean within-filter distance.
+
+A filter that does not fire on a content image (its channel is zero there) has nothing to invert: its
+result is the flat grey the weight decay leaves, and two such greys would "match" each other. Such
+filter-image results are marked invalid: a pair (i, j) counts for filter k only when both of its
+results are valid (they stay candidates for other filters), a filter with no valid pair is left out of
+the layer's means, and the summary says how many results were left out (``dead_results``).
 """
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -37,14 +43,16 @@ def distances(descriptors: Sequence[np.ndarray]) -> np.ndarray:
     return total
 
 
-def ranks(d: np.ndarray) -> np.ndarray:
-    """r[k, i, j] (NaN where i == j) from a distance array d[k, i, k', j] over K filters and I images."""
+def ranks(d: np.ndarray, valid: Optional[np.ndarray] = None) -> np.ndarray:
+    """r[k, i, j] (NaN where i == j or where filter k's result on i or j is not valid) from a distance
+    array d[k, i, k', j] over K filters and I images."""
     n_filters, n_images = d.shape[:2]
+    valid = np.ones((n_filters, n_images), bool) if valid is None else valid
     out = np.full((n_filters, n_images, n_images), np.nan)
     for k in range(n_filters):
         for i in range(n_images):
             for j in range(n_images):
-                if i != j:
+                if i != j and valid[k, i] and valid[k, j]:
                     row = d[k, i, :, j]
                     out[k, i, j] = 1 + np.count_nonzero(np.delete(row, k) < row[k])
     return out
@@ -61,44 +69,62 @@ class LayerScore:
     summary: Dict[str, float]
 
 
-def score(d: np.ndarray, filters: Sequence[int], seed: int = 0) -> LayerScore:
-    """The texture-identity score of one layer from d[k, i, k', j] (K filters x I content images each)."""
+def score(d: np.ndarray, filters: Sequence[int], seed: int = 0, valid: Optional[np.ndarray] = None) -> LayerScore:
+    """The texture-identity score of one layer from d[k, i, k', j] (K filters x I content images each);
+    ``valid[k, i]`` False marks a result left out (its filter did not fire on that image)."""
     n_filters, n_images = d.shape[:2]
     if n_filters < 2 or n_images < 2:
         raise ValueError(f"a score needs at least 2 filters and 2 content images, got {n_filters} and {n_images}")
-    r = ranks(d)
-    accuracy, mrr = _per_filter(r)
-    control = ranks(_shuffled(d, np.random.default_rng(seed)))
-    control_accuracy, control_mrr = _per_filter(control)
+    valid = np.ones((n_filters, n_images), bool) if valid is None else np.asarray(valid, bool)
+    r = ranks(d, valid)
+    accuracy, mrr = per_filter(r)
+    rng = np.random.default_rng(seed)
+    perms = [rng.permutation(n_filters) for _ in range(n_images)]
+    control_accuracy, control_mrr = per_filter(ranks(_shuffled(d, perms), _shuffled_valid(valid, perms)))
     pairs = ~np.eye(n_images, dtype=bool)
-    within = np.mean([d[k, i, k, j] for k in range(n_filters) for i, j in zip(*np.nonzero(pairs))])
-    between_mask = ~np.eye(n_filters, dtype=bool)[:, None, :, None] & pairs[None, :, None, :]
-    between = d[between_mask].mean()
-    summary = {"filters": n_filters, "content_images": n_images, "identity_accuracy": float(accuracy.mean()),
-               "mean_reciprocal_rank": float(mrr.mean()), "chance_accuracy": 1.0 / n_filters,
-               "chance_mrr": harmonic(n_filters) / n_filters,
-               "shuffled_accuracy": float(control_accuracy.mean()), "shuffled_mrr": float(control_mrr.mean()),
+    ok = valid[:, :, None] & valid[:, None, :] & pairs[None]  # (k, i, j): a pair filter k is scored on
+    within = np.mean([d[k, i, k, j] for k, i, j in zip(*np.nonzero(ok))]) if ok.any() else np.nan
+    between_mask = (~np.eye(n_filters, dtype=bool)[:, None, :, None] & pairs[None, :, None, :]
+                    & valid[:, :, None, None] & valid[None, None, :, :])
+    between = d[between_mask].mean() if between_mask.any() else np.nan
+    scored = ~np.isnan(accuracy)
+    summary = {"filters": n_filters, "content_images": n_images, "filters_scored": int(scored.sum()),
+               "dead_results": int((~valid).sum()),
+               "identity_accuracy": _mean(accuracy), "mean_reciprocal_rank": _mean(mrr),
+               "chance_accuracy": 1.0 / n_filters, "chance_mrr": harmonic(n_filters) / n_filters,
+               "shuffled_accuracy": _mean(control_accuracy), "shuffled_mrr": _mean(control_mrr),
                "between_within_ratio": float(between / max(within, 1e-30))}
     return LayerScore(list(filters), accuracy, mrr, r, summary)
 
 
-def _per_filter(r: np.ndarray):
+def _mean(values: np.ndarray) -> float:
+    """The mean over the filters that were scored (NaN when none was)."""
+    kept = values[~np.isnan(values)]
+    return float(kept.mean()) if kept.size else float("nan")
+
+
+def per_filter(r: np.ndarray):
+    """Each filter's identity accuracy and MRR over its scored pairs (NaN for a filter with none)."""
     flat = r.reshape(r.shape[0], -1)
     valid = ~np.isnan(flat)
-    accuracy = np.array([np.mean(row[ok] == 1) for row, ok in zip(flat, valid)])
-    mrr = np.array([np.mean(1.0 / row[ok]) for row, ok in zip(flat, valid)])
+    accuracy = np.array([np.mean(row[ok] == 1) if ok.any() else np.nan for row, ok in zip(flat, valid)])
+    mrr = np.array([np.mean(1.0 / row[ok]) if ok.any() else np.nan for row, ok in zip(flat, valid)])
     return accuracy, mrr
 
 
-def _shuffled(d: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _shuffled(d: np.ndarray, perms: Sequence[np.ndarray]) -> np.ndarray:
     """The control: each content image's filter labels permuted at random, so "the same filter" means nothing."""
-    n_filters, n_images = d.shape[:2]
-    perms = [rng.permutation(n_filters) for _ in range(n_images)]
+    n_images = d.shape[1]
     out = np.empty_like(d)
     for i in range(n_images):
         for j in range(n_images):
             out[:, i, :, j] = d[perms[i]][:, i][:, perms[j], j]
     return out
+
+
+def _shuffled_valid(valid: np.ndarray, perms: Sequence[np.ndarray]) -> np.ndarray:
+    """Which results are valid under the control's labels: each result keeps its own validity."""
+    return np.stack([valid[perms[i], i] for i in range(valid.shape[1])], axis=1)
 
 
 def harmonic(n: int) -> float:

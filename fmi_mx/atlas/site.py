@@ -30,13 +30,23 @@ def thumbnail(source: Path, target: Path, long_edge: int) -> None:
     images.write(target, images.resize_long_edge(images.read(source), long_edge).astype(np.uint8))
 
 
-def render(site: Path, atlas: Dict[str, object], layers: List[Dict[str, object]]) -> Path:
-    """Write index.html, <layer>.html and <layer>/<k>.html under ``site``; return the index."""
+def environment():
+    """The site's templates (jinja2, autoescaped, undefined names an error)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-    env = Environment(loader=PackageLoader("fmi_mx.atlas", "templates"), autoescape=select_autoescape(),
-                      undefined=StrictUndefined)
-    shutil.copytree(HERE / "static", site / "static", dirs_exist_ok=True)
+    return Environment(loader=PackageLoader("fmi_mx.atlas", "templates"), autoescape=select_autoescape(),
+                       undefined=StrictUndefined)
+
+
+def copy_static(folder: Path) -> None:
+    """The stylesheet and script the pages link to, into ``folder/static``."""
+    shutil.copytree(HERE / "static", folder / "static", dirs_exist_ok=True)
+
+
+def render(site: Path, atlas: Dict[str, object], layers: List[Dict[str, object]]) -> Path:
+    """Write index.html, <layer>.html and <layer>/<k>.html under ``site``; return the index."""
+    env = environment()
+    copy_static(site)
     pages = {site / "index.html": env.get_template("index.html").render(atlas=atlas, layers=layers, up="")}
     for layer in layers:
         pages[site / f"{layer['name']}.html"] = env.get_template("layer.html").render(atlas=atlas, layer=layer, up="")

@@ -1,6 +1,6 @@
 """Texture descriptors of pictures through the network (MXNet): D_l = G_l / (C_l M_l) at the
 descriptor layers, for the score in ``score.py``."""
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -30,10 +30,12 @@ def descriptors(runner: Runner, pictures: Sequence[np.ndarray], pooling: str = "
     return [np.stack([rows[n][layer] for n in range(len(pictures))]) for layer in range(len(DESCRIPTOR_LAYERS))]
 
 
-def layer_score(runner: Runner, grid: Sequence[Sequence[np.ndarray]], filters: Sequence[int], pooling: str = "avg"):
-    """The score of one layer from its pictures ``grid[k][i]`` (filter k, content image i)."""
+def layer_score(runner: Runner, grid: Sequence[Sequence[np.ndarray]], filters: Sequence[int], pooling: str = "avg",
+                valid: Optional[np.ndarray] = None):
+    """The score of one layer from its pictures ``grid[k][i]`` (filter k, content image i); ``valid[k, i]``
+    False leaves a result out (see ``score.score``)."""
     from .score import by_filter_and_image, distances, score
 
     flat = [picture for row in grid for picture in row]
     d = by_filter_and_image(distances(descriptors(runner, flat, pooling)), len(grid), len(grid[0]))
-    return score(d, filters)
+    return score(d, filters, valid=valid)

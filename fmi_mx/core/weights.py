@@ -165,14 +165,16 @@ def save(path, arrays: Dict[str, np.ndarray], mean_rgb, *, origin: str, pretrain
 
 
 def random_he(seed: int = 0, network: str = vgg.DEFAULT) -> Weights:
-    """Untrained weights: He-normal (std sqrt(2 / fan_in)), zero biases, one random stream per array."""
+    """Untrained weights: He-normal (std sqrt(2 / fan_in)), zero biases, one random stream per array.
+    VGG-19's streams are (seed, array index); another network's also carry its number of convolutions,
+    so an untrained VGG-16 is not VGG-19's first layers again."""
     net = vgg.network(network)
     arrays = {}
     for i, (key, shape) in enumerate(net.conv_shapes().items()):
         if key.endswith("_bias"):
             arrays[key] = np.zeros(shape, np.float32)
         else:
-            rng = np.random.default_rng([seed, i])
+            rng = np.random.default_rng([seed, i] if net.name == "vgg19" else [seed, i, len(net.convs)])
             std = np.sqrt(2.0 / (shape[1] * shape[2] * shape[3]))
             arrays[key] = (rng.standard_normal(shape, dtype=np.float32) * np.float32(std))
     name = f"random-he:seed={seed}" if net.name == "vgg19" else f"random-he:{net.name}:seed={seed}"

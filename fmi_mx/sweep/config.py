@@ -19,7 +19,7 @@ from ..core.rules import number, whole
 from ..core.tasks import Inversion, StyleTransfer, Task, default, kind_of
 from ..errors import FmiError, Invalid, Problems, choice
 
-FIGURES = ("fig3", "fig4", "fig5", "atlas", "none")
+FIGURES = ("fig3", "fig4", "fig5", "atlas", "claim", "none")
 RUNS = Path("runs")  # where experiments write, one folder each
 INPUTS = Path("inputs")  # where image names of a config are looked up (``make inputs`` fills it)
 
@@ -38,6 +38,15 @@ class Panel:
     content_layer: str = default(StyleTransfer, "content_layer")
     content_weight: float = default(StyleTransfer, "content_weight")
     style_weight: float = default(StyleTransfer, "style_weight")
+
+
+@dataclass(frozen=True)
+class WeightSet:
+    """One network and weights a claim runs its atlas with; ``name`` is its folder and its label."""
+
+    name: str
+    network: str = default(Task, "network")
+    weights: str = ""  # empty: the network's file, models/<network>.params
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,14 @@ class Experiment:
     max_memory: float = memory.DEFAULT_MAX_MEMORY  # MB one worker's executors may use (estimated before binding)
     save_every: int = 0  # write each job's image every N updates into <job-id>/snapshots/ (0: off)
     animate: bool = False  # with save_every: <job-id>/animation.gif of the snapshots
+    weight_sets: Tuple[WeightSet, ...] = ()  # figure claim: the same atlas for each of these
+    reference: str = ""  # figure claim: the set whose network also describes every set's textures
+
+    def for_set(self, ws: WeightSet) -> "Experiment":
+        """A claim's atlas for one of its weight sets, in the folder ``<claim>/<set name>/``."""
+        weights = ws.weights or (str(weights_module.default_path(ws.network)) if ws.network in vgg.NETWORKS else "")
+        return dataclasses.replace(self, name=ws.name, network=ws.network, weights=weights, figure="atlas",
+                                   weight_sets=(), reference="")
 
     @property
     def net(self) -> vgg.Network:
@@ -135,6 +152,8 @@ PANEL_KEYS = {"content": "contents", "style": "styles", "layers": "layers", "fil
               "content_weight": "content_weight", "style_weight": "style_weight"}
 
 
+#: keys that hold a list of mappings, each read into its own dataclass
+NESTED = {"panels": Panel, "weight_sets": WeightSet}
 _BAD = object()  # a value of the wrong type: reported, then left out so that its default is used
 
 
@@ -184,11 +203,11 @@ def _build(cls, data: dict, prefix: str, errors: Problems):
                 values[key] = value
         elif key == "optimise" and isinstance(value, dict):
             values[key] = _overrides(Settings, value, "optimise.", errors)
-        elif key == "panels":
+        elif key in NESTED:
             if not isinstance(value, list) or not value:
-                errors.add("panels", "expected a non-empty list of panels")
+                errors.add(f"{prefix}{key}", f"expected a non-empty list of {key.replace('_', ' ')}")
             else:
-                values[key] = tuple(_build(Panel, p, f"panels[{i}].", errors) for i, p in enumerate(value))
+                values[key] = tuple(_build(NESTED[key], p, f"{key}[{i}].", errors) for i, p in enumerate(value))
         else:
             values[key] = _coerce(value, known[key].type, f"{prefix}{key}", errors)
     values = {k: v for k, v in values.items() if v is not _BAD}
@@ -235,9 +254,41 @@ def _check(exp: Experiment, problems: Problems) -> None:
             problems.add(f"optimise.{name}", message)
         exp = dataclasses.replace(exp, optimise={})  # so the tasks can still be checked
     checked: Dict[str, str] = {}
-    for i, panel in enumerate(exp.panels):
-        if panel is not None:
-            _check_panel(exp, i, panel, problems, checked)
+    for variant in _variants(exp, problems):
+        for i, panel in enumerate(exp.panels):
+            if panel is not None:
+                _check_panel(variant, i, panel, problems, checked)
+
+
+def _variants(exp: Experiment, problems: Problems) -> Tuple[Experiment, ...]:
+    """The experiments whose tasks must hold: a claim's atlas for each of its weight sets, else the experiment;
+    a claim's own rules (its sets and their names) and an atlas's (FMI of two or more images) checked here."""
+    if exp.figure in ("atlas", "claim"):
+        for i, panel in enumerate(p for p in exp.panels if p is not None):
+            if panel.mode != "feature_map":
+                problems.add(f"panels[{i}].mode", f"an {exp.figure} inverts filters: mode feature_map, not {panel.mode}")
+            if len(set(panel.contents)) < 2:
+                problems.add(f"panels[{i}].contents", f"an {exp.figure} needs two or more different content "
+                                                      "images (the score compares a filter's textures across them)")
+    if exp.figure != "claim":
+        if exp.weight_sets or exp.reference:
+            problems.add("weight_sets" if exp.weight_sets else "reference", "only for figure: claim")
+        return (exp,)
+    sets = [ws for ws in exp.weight_sets if ws is not None]
+    if len(sets) < 2:
+        problems.add("weight_sets", "a claim compares two or more weight sets (name, network, weights)")
+    names = [ws.name for ws in sets]
+    for i, ws in enumerate(sets):
+        with problems.at(f"weight_sets[{i}].name"):
+            _check_name(ws.name)
+            if ws.name in names[:i]:
+                raise FmiError(f"'{ws.name}' names two weight sets; each needs its own folder")
+        with problems.at(f"weight_sets[{i}].network"):
+            vgg.network(ws.network)
+    if exp.reference and exp.reference not in names:
+        with problems.at("reference"):
+            choice("reference (a weight set's name)", exp.reference, names)
+    return tuple(exp.for_set(ws) for ws in sets if ws.network in vgg.NETWORKS) or (exp,)
 
 
 def _check_name(name: str) -> None:
@@ -351,8 +402,8 @@ def validate(exp: Experiment, where: str) -> Experiment:
 def to_dict(exp: Experiment) -> Dict[str, Any]:
     """Plain data for ``config.resolved.yaml``."""
     def plain(v):
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
         return [plain(x) for x in v] if isinstance(v, (list, tuple)) else v
-    out = dataclasses.asdict(exp)
-    out["panels"] = [{k: plain(v) for k, v in p.items()} for p in out["panels"]]
-    return out
+    return plain(dataclasses.asdict(exp))
 

@@ -1,0 +1,294 @@
+"""A claim run: the same FMI atlas for several weight sets (an ordinary sweep each, in
+``runs/<claim>/<set>/``), then the comparison beside them: ``claim.csv``, ``claim.json``, ``claim.md``,
+the figure ``claim.png``/``.pdf`` and the page ``claim.html``.
+
+Per layer and weight set: identity accuracy and MRR with bootstrap intervals over filters, chance and
+the label-shuffled control, with two texture descriptors side by side (the inverted network's own, and
+the reference set's network for every set); the results left out because their filter did not fire;
+colourfulness and structural complexity of the results. For each trained set and each untrained set of
+the same network: the difference over the filters both score, with its interval.
+"""
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .. import files
+from ..atlas import build as atlas_build
+from ..core import images, vgg
+from ..core import weights as weights_module
+from ..errors import FmiError
+from ..sweep import experiment
+from ..sweep.config import Experiment, WeightSet
+from ..sweep.jobs import expand, folder
+from ..sweep.pool import Report
+from . import stats
+
+Log = Callable[[str], None]
+MEASURES = ("colourfulness", "complexity")
+SCORES = ("identity_accuracy", "mean_reciprocal_rank")
+
+
+@dataclass
+class SetResult:
+    """One weight set's atlas, gathered for the comparison: per layer, per filter (in filter order)."""
+
+    name: str
+    weights: weights_module.Weights
+    layers: Dict[str, dict] = field(default_factory=dict)  # layer -> {"filters", "own", "reference", ...}
+
+
+def run(exp: Experiment, runs: Path, dry_run: bool = False, devices: Optional[List[str]] = None,
+        shard: Optional[Tuple[int, int]] = None, retry_diverged: bool = False, rescore: bool = False,
+        log: Log = print) -> Optional[Report]:
+    """Run each weight set's atlas (resuming, sharding and batching as any run), then the comparison."""
+    if exp.figure != "claim":
+        raise FmiError(f"{exp.name} is not a claim config (figure: claim with weight_sets)")
+    weights = {ws.name: weights_module.resolve(ws.weights or None, ws.network) for ws in exp.weight_sets}
+    root = folder(exp, runs)
+    total = Report()
+    for ws in exp.weight_sets:
+        log(f"{exp.name}/{ws.name}: {weights[ws.name].title} ({weights[ws.name].source})")
+        report = experiment.run(exp.for_set(ws), root, dry_run=dry_run, devices=devices, shard=shard, log=log,
+                                retry_diverged=retry_diverged, rescore=rescore)
+        if report is None:
+            continue
+        _merge(total, report)
+        if report.stopped or report.interrupted:
+            return total
+    if dry_run:
+        from ..sweep.jobs import job_cost
+
+        every = [job for ws in exp.weight_sets for job in expand(exp.for_set(ws), weights[ws.name].sha256)]
+        flops = 4 * sum(job_cost(job) for job in every)
+        log(f"{exp.name}: {len(every)} jobs in {len(exp.weight_sets)} weight sets, at most {flops / 1e15:.2f} PFLOP "
+            f"of convolutions in all ({flops / 1e12 / 3600:.1f} h at 1 TFLOP/s sustained)")
+        return None
+    build(exp, root, weights, log, rescore)
+    return total
+
+
+def _merge(total: Report, report: Report) -> None:
+    total.failed.update(report.failed)
+    total.unfinished += report.unfinished
+    total.diverged += report.diverged
+    total.elsewhere += report.elsewhere
+    total.workers.update({len(total.workers) + k: v for k, v in report.workers.items()})
+    total.interrupted = total.interrupted or report.interrupted
+    total.stopped = total.stopped or report.stopped
+
+
+def reference_set(exp: Experiment, weights: Dict[str, weights_module.Weights]) -> Optional[str]:
+    """The set whose network describes every set's textures: the config's ``reference``, else the
+    first pretrained set (None: no second descriptor)."""
+    if exp.reference:
+        return exp.reference
+    return next((name for name, w in weights.items() if w.pretrained), None)
+
+
+def build(exp: Experiment, root: Path, weights: Dict[str, weights_module.Weights], log: Log = print,
+          rescore: bool = False) -> Optional[Path]:
+    """The comparison from the finished atlases; None (and a line) while a set is unfinished."""
+    from ..core.engine import Runner
+
+    ref = reference_set(exp, weights)
+    ref_runner = Runner(weights[ref], exp.device.split(",")[0].strip()) if ref else None
+    results = []
+    for ws in exp.weight_sets:
+        result = _gather(exp, ws, root, weights[ws.name], ref_runner, ref, log, rescore)
+        if result is None:
+            log(f"no comparison yet: the atlas of {ws.name} is not finished; run `fmi-mx claim` again")
+            return None
+        results.append(result)
+    table = rows(results, ref)
+    differences = compare_pairs(results)
+    document = {"claim": exp.name, "reference_descriptor": ref, "descriptor_layers": list(_descriptor_layers()),
+                "bootstrap": {"resamples": stats.BOOTSTRAP, "level": stats.LEVEL, "unit": "filter"},
+                "sets": {r.name: r.weights.describe() for r in results}, "rows": table, "differences": differences,
+                "dead_results": "left out: a pair counts only when the filter fired on both images"}
+    files.write_json(root / "claim.json", document)
+    files.write_bytes(root / "claim.csv", _csv(table))
+    files.write_bytes(root / "claim.md", markdown(table, differences, ref).encode())
+    from ..sweep import figures
+    from . import figure, page
+
+    paths = figures.save(figure.draw(table, f"{exp.name}: texture identity against depth"), root / "claim",
+                         ("png", "pdf"))
+    page.render(root, exp.name, table, differences, ref, {r.name: r.weights for r in results})
+    log(f"{', '.join(map(str, paths))}, {root / 'claim.md'}, {root / 'claim.html'}: the comparison")
+    return paths[0]
+
+
+def _descriptor_layers():
+    from ..atlas.score import DESCRIPTOR_LAYERS
+
+    return DESCRIPTOR_LAYERS
+
+
+def _gather(exp: Experiment, ws: WeightSet, root: Path, w: weights_module.Weights, ref_runner, ref: Optional[str],
+            log: Log, rescore: bool) -> Optional[SetResult]:
+    """One set's per-filter scores (own and reference descriptors) and measures, or None if unfinished."""
+    sub = exp.for_set(ws)
+    set_root = folder(sub, root)
+    jobs = expand(sub, w.sha256)
+    records = experiment.finished(set_root, jobs)
+    scores_file = set_root / "scores.json"
+    if len(records) < len(jobs) or not scores_file.is_file():
+        return None
+    own = json.loads(scores_file.read_text())["layers"]
+    grid = atlas_build.grid_of(jobs)
+    reference = _reference_scores(set_root, ref_runner, grid, records, ws.name == ref, own, log, rescore, ref)
+    result = SetResult(ws.name, w)
+    for layer, (contents, by_filter) in grid.items():
+        filters = sorted(by_filter)
+        fired = np.array([[atlas_build.fired(records[j], layer) for j in by_filter[k]] for k in filters])
+        measures = {m: [] for m in MEASURES}
+        for k, fired_k in zip(filters, fired):
+            pictures = [images.read(set_root / j / "result.png") for j, ok in zip(by_filter[k], fired_k) if ok]
+            measures["colourfulness"].append(np.mean([stats.colourfulness(p) for p in pictures]) if pictures else np.nan)
+            measures["complexity"].append(np.nanmean([stats.orientation_entropy(p) for p in pictures])
+                                          if pictures else np.nan)
+        result.layers[layer] = {
+            "filters": filters, "contents": len(contents), "dead_results": int((~fired).sum()),
+            "own": _per_filter(own.get(layer, {}), filters), "reference": _per_filter(reference.get(layer, {}), filters),
+            "own_summary": own.get(layer, {}).get("summary"), "reference_summary": reference.get(layer, {}).get("summary"),
+            **{m: np.asarray(v, np.float64) for m, v in measures.items()}}
+    return result
+
+
+def _per_filter(layer_scores: dict, filters: List[int]) -> Dict[str, np.ndarray]:
+    per = layer_scores.get("filters", {})
+    return {s: np.array([np.nan if per.get(str(k), {}).get(s) is None else per[str(k)][s] for k in filters])
+            for s in SCORES}
+
+
+def _reference_scores(set_root: Path, ref_runner, grid, records, is_reference: bool, own: dict, log: Log,
+                      rescore: bool, ref: Optional[str]) -> dict:
+    """The set's score with the reference network's descriptors (the set's own when it is the reference),
+    cached in ``scores.reference.json`` against the finished jobs and the reference weights."""
+    if ref_runner is None:
+        return {}
+    if is_reference:
+        return own
+    digest = f"{atlas_build.jobs_digest(set_root, records)}:{ref_runner.weights.sha256}"
+    cache = set_root / "scores.reference.json"
+    if cache.is_file() and not rescore:
+        try:
+            stored = json.loads(cache.read_text())
+            if isinstance(stored, dict) and stored.get("digest") == digest:
+                return stored["layers"]
+        except ValueError:
+            pass  # a damaged cache is computed again
+    log(f"{set_root.name}: scoring with the descriptors of {ref} ({ref_runner.weights.title})")
+    layers = atlas_build.compute(set_root, ref_runner, grid, records, log)
+    files.write_json(cache, {"digest": digest, "reference": ref, "weights": ref_runner.weights.describe(),
+                             "layers": layers})
+    return layers
+
+
+def rows(results: List[SetResult], ref: Optional[str]) -> List[dict]:
+    """One row per layer and weight set, layers in network order."""
+    out = []
+    for r in results:
+        net = vgg.network(r.weights.network)
+        for layer in sorted(r.layers, key=lambda name: net.layer(name).index):
+            cell = r.layers[layer]
+            summary = cell["own_summary"] or {}
+            row = {"layer": layer, "set": r.name, "weights": r.weights.title, "network": r.weights.network,
+                   "pretrained": r.weights.pretrained, "filters": len(cell["filters"]), "content_images": cell["contents"],
+                   "filters_scored": int(np.sum(~np.isnan(cell["own"]["identity_accuracy"]))),
+                   "dead_results": cell["dead_results"], "chance_accuracy": summary.get("chance_accuracy"),
+                   "chance_mrr": summary.get("chance_mrr"), "shuffled_accuracy": summary.get("shuffled_accuracy"),
+                   "shuffled_mrr": summary.get("shuffled_mrr")}
+            for descriptor in ("own", "reference"):
+                for score, short in zip(SCORES, ("accuracy", "mrr")):
+                    values = cell[descriptor][score]
+                    if descriptor == "reference" and (ref is None or np.all(np.isnan(values))):
+                        continue
+                    row.update(_interval(f"{descriptor}_{short}", values))
+            for m in MEASURES:
+                row.update(_interval(m, cell[m]))
+            out.append(row)
+    return out
+
+
+def _interval(key: str, values: np.ndarray) -> dict:
+    mean, low, high = stats.bootstrap_interval(values)
+    return {key: _finite(mean), f"{key}_low": _finite(low), f"{key}_high": _finite(high)}
+
+
+def _finite(value: float) -> Optional[float]:
+    return None if value is None or np.isnan(value) else round(float(value), 6)
+
+
+def compare_pairs(results: List[SetResult]) -> List[dict]:
+    """Trained minus untrained, per layer, for every trained and untrained set of the same network,
+    over the filters both score (paired), with both descriptors."""
+    out = []
+    for trained in (r for r in results if r.weights.pretrained):
+        for untrained in (r for r in results if r.weights.is_random and r.weights.network == trained.weights.network):
+            for layer in trained.layers:
+                if layer not in untrained.layers or trained.layers[layer]["filters"] != untrained.layers[layer]["filters"]:
+                    continue
+                row = {"layer": layer, "trained": trained.name, "untrained": untrained.name}
+                for descriptor in ("own", "reference"):
+                    a = trained.layers[layer][descriptor]["identity_accuracy"]
+                    b = untrained.layers[layer][descriptor]["identity_accuracy"]
+                    if np.all(np.isnan(a)) or np.all(np.isnan(b)):
+                        continue
+                    mean, low, high = stats.paired_difference(a, b)
+                    row.update({f"{descriptor}_accuracy_difference": _finite(mean),
+                                f"{descriptor}_accuracy_difference_low": _finite(low),
+                                f"{descriptor}_accuracy_difference_high": _finite(high),
+                                "filters_paired": int(np.sum(~np.isnan(a - b)))})
+                out.append(row)
+    return out
+
+
+COLUMNS = ("layer", "set", "weights", "filters", "filters_scored", "content_images", "dead_results",
+           "own_accuracy", "own_accuracy_low", "own_accuracy_high", "own_mrr", "own_mrr_low", "own_mrr_high",
+           "reference_accuracy", "reference_accuracy_low", "reference_accuracy_high", "reference_mrr",
+           "reference_mrr_low", "reference_mrr_high", "chance_accuracy", "chance_mrr", "shuffled_accuracy",
+           "shuffled_mrr", "colourfulness", "colourfulness_low", "colourfulness_high", "complexity",
+           "complexity_low", "complexity_high")
+
+
+def _csv(table: List[dict]) -> bytes:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(table)
+    return buffer.getvalue().encode()
+
+
+def ci_text(row: dict, key: str, digits: int = 2) -> str:
+    """``0.91 [0.85, 0.96]``: a value with its interval, or a dash where there is none."""
+    if row.get(key) is None:
+        return "—"
+    return f"{row[key]:.{digits}f} [{row[key + '_low']:.{digits}f}, {row[key + '_high']:.{digits}f}]"
+
+
+def markdown(table: List[dict], differences: List[dict], ref: Optional[str]) -> str:
+    """The comparison as Markdown tables: per layer and set, then trained minus untrained."""
+    ref_head = f" | accuracy, {ref}'s descriptors" if ref else ""
+    lines = [f"| layer | weights | filters | dead results | identity accuracy [95% CI] | MRR [95% CI]{ref_head} | "
+             "chance | shuffled | colourfulness | complexity |",
+             "|---|---|---|---|---|---|" + ("---|" if ref else "") + "---|---|---|---|"]
+    for row in table:
+        ref_cell = f" | {ci_text(row, 'reference_accuracy')}" if ref else ""
+        lines.append(f"| {row['layer']} | {row['weights']} ({row['set']}) | {row['filters']} | {row['dead_results']} | "
+                     f"{ci_text(row, 'own_accuracy')} | {ci_text(row, 'own_mrr')}{ref_cell} | {row['chance_accuracy']:.3f} | "
+                     f"{row['shuffled_accuracy']:.2f} | {ci_text(row, 'colourfulness', 1)} | {ci_text(row, 'complexity')} |")
+    if differences:
+        lines += ["", "| layer | trained | untrained | filters | accuracy difference, own descriptors [95% CI]"
+                  + (f" | with {ref}'s descriptors" if ref else "") + " |", "|---|---|---|---|---|" + ("---|" if ref else "")]
+        for d in differences:
+            ref_cell = f" | {ci_text(d, 'reference_accuracy_difference')}" if ref else ""
+            lines.append(f"| {d['layer']} | {d['trained']} | {d['untrained']} | {d.get('filters_paired', '')} | "
+                         f"{ci_text(d, 'own_accuracy_difference')}{ref_cell} |")
+    return "\n".join(lines) + "\n"

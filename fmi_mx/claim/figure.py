@@ -1,0 +1,45 @@
+"""The claim's figure (matplotlib): identity accuracy, colourfulness and structural complexity against
+depth, one line per weight set with its 95% interval as a band, chance dashed."""
+from typing import List
+
+from ..core import vgg
+
+PANELS = (("own_accuracy", "identity accuracy\n(own descriptors)"), ("colourfulness", "colourfulness (H&S M)"),
+          ("complexity", "orientation entropy"))
+
+
+def draw(table: List[dict], title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    layers = sorted({row["layer"] for row in table}, key=lambda name: vgg.VGG19.layer(name).index)  # a superset of VGG-16's names
+    sets = list(dict.fromkeys(row["set"] for row in table))
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.6))
+    for ax, (key, label) in zip(axes, PANELS):
+        for n, name in enumerate(sets):
+            mine = {row["layer"]: row for row in table if row["set"] == name and row.get(key) is not None}
+            xs = [i for i, layer in enumerate(layers) if layer in mine]
+            if not xs:
+                continue
+            ys = [mine[layers[i]][key] for i in xs]
+            colour = f"C{n}"
+            weights = next(row["weights"] for row in table if row["set"] == name)
+            ax.plot(xs, ys, "o-", color=colour, label=f"{weights} ({name})" if weights not in name else name)
+            ax.fill_between(xs, [mine[layers[i]][f"{key}_low"] for i in xs],
+                            [mine[layers[i]][f"{key}_high"] for i in xs], color=colour, alpha=0.18, linewidth=0)
+        if key == "own_accuracy":
+            chance = {row["layer"]: row["chance_accuracy"] for row in table}
+            ax.plot(range(len(layers)), [chance[layer] for layer in layers], "k--", linewidth=1, label="chance")
+            ax.set_ylim(0, 1.02)
+        ax.set_xticks(range(len(layers)))
+        ax.set_xticklabels(layers)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(title + "  (bands: 95% bootstrap intervals over filters)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+

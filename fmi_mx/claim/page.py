@@ -1,0 +1,23 @@
+"""The claim's page, ``runs/<claim>/claim.html``: the figure and the table, each row linking to its
+layer's page in that weight set's atlas (``<set>/atlas/<layer>.html``)."""
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from .._version import __version__
+from ..atlas import site
+from ..core.weights import Weights
+
+
+def render(root: Path, name: str, rows: List[dict], differences: List[dict], reference: Optional[str],
+           weights: Dict[str, Weights]) -> Path:
+    from .compare import ci_text
+
+    text = "; ".join(f"{set_name}: {site.weights_text(w)}" for set_name, w in weights.items())
+    atlas = {"name": name, "version": __version__, "weights_text": text, "home": "claim.html",
+             "kind": "trained against untrained"}
+    page = site.environment().get_template("claim.html").render(
+        atlas=atlas, rows=rows, differences=differences, reference=reference, ci=ci_text, up="")
+    root.mkdir(parents=True, exist_ok=True)
+    site.copy_static(root)
+    (root / "claim.html").write_text(page)
+    return root / "claim.html"

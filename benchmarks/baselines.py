@@ -13,7 +13,10 @@ import numpy as np
 
 from fmi_mx.backend.mx import mx
 from fmi_mx.core import vgg
-from fmi_mx.core.optimise import Settings, initial_image, learning_rate
+from fmi_mx.core.losses import CodeTerm
+from fmi_mx.core.loop import initial_image
+from fmi_mx.core.optimisers.sgd import learning_rate
+from fmi_mx.core.settings import Settings
 from fmi_mx.core.weights import Weights, random_he
 
 from steps import Case, content_image, targets
@@ -41,10 +44,11 @@ class Original:
         self.img = self.exe.arg_dict["data"]
         self.img[:] = initial_image(content.shape, 0, Settings())
         s = Settings()
-        self.optimizer = mx.optimizer.SGD(learning_rate=s.learning_rate, momentum=s.momentum, wd=s.weight_decay,
-                                          clip_gradient=s.clip_gradient,
-                                          lr_scheduler=mx.lr_scheduler.FactorScheduler(step=s.lr_step, factor=s.lr_factor,
-                                                                                        base_lr=s.learning_rate))
+        self.optimizer = mx.optimizer.SGD(learning_rate=s.sgd.learning_rate, momentum=s.sgd.momentum, wd=s.weight_decay,
+                                          clip_gradient=s.sgd.clip_gradient,
+                                          lr_scheduler=mx.lr_scheduler.FactorScheduler(step=s.sgd.lr_step,
+                                                                                        factor=s.sgd.lr_factor,
+                                                                                        base_lr=s.sgd.learning_rate))
         self.state = self.optimizer.create_state(0, self.img)
 
     def step(self) -> None:
@@ -52,7 +56,7 @@ class Original:
         self.exe.forward(is_train=True)
         heads = []
         for term, out, target in zip(self.case.terms, self.exe.outputs, self.targets):
-            if term.kind == "code":
+            if isinstance(term, CodeTerm):
                 heads.append(term.weight * (out - mx.nd.array(target[None])))
             else:  # channel sums: d/dF of ||F1 - t||^2 / (2CM), broadcast over positions
                 c, h, w = out.shape[1:]
@@ -103,7 +107,7 @@ class Torch:
         loss = 0
         for term, target in zip(self.case.terms, self.targets):
             f = feats[term.layer]
-            if term.kind == "code":
+            if isinstance(term, CodeTerm):
                 loss = loss + 0.5 * term.weight * ((f - target) ** 2).sum()
             else:
                 c, m = f.shape[1], f.shape[2] * f.shape[3]
@@ -111,7 +115,8 @@ class Torch:
         grad, = torch.autograd.grad(loss, self.x)
         with torch.no_grad():
             lr = learning_rate(self.update, s)
-            self.mom.mul_(s.momentum).sub_(lr * (grad.clamp(-s.clip_gradient, s.clip_gradient) + s.weight_decay * self.x))
+            self.mom.mul_(s.sgd.momentum).sub_(lr * (grad.clamp(-s.sgd.clip_gradient, s.sgd.clip_gradient)
+                                                     + s.weight_decay * self.x))
             self.x.add_(self.mom)
             (self.mom.norm() / self.x.norm()).item()
 

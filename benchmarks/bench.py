@@ -22,7 +22,7 @@ import numpy as np
 
 from fmi_mx.backend.mx import mx
 from fmi_mx.core import vgg
-from fmi_mx.core.losses import Term
+from fmi_mx.core.losses import CodeTerm
 from fmi_mx.core.weights import Weights, random_he
 
 from baselines import Original, OriginalAsRun, Torch, mxnet_default_threads
@@ -138,7 +138,7 @@ SMALL_BATCHES = (1, 4, 8, 16)
 
 def small_images(weights: Weights, repeats: int, gemm: float, log: Callable[[str], None] = print) -> str:
     """The atlas's case: FMI at relu2_2 on small images, per-image step time at several batch sizes."""
-    case = Case("FMI relu2_2", (Term("code", "relu2_2"),), fmi_filter=1)
+    case = Case("FMI relu2_2", (CodeTerm("relu2_2"),), fmi_filter=1)
     lines = ["\n## Small images, batched (atlas sizes)\n\nFMI at relu2_2, fmi_mx's step, batch sizes interleaved "
              f"in one measurement (median of {repeats}); time per image relative to batch 1.\n\n"
              "| size | B | ms/step | ms/image | per image vs B=1 | GFLOP/s | of GEMM |\n|---|---|---|---|---|---|---|\n"]

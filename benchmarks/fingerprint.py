@@ -29,10 +29,15 @@ from fmi_mx.core.settings import Settings  # noqa: E402
 CONTENT, STYLE = "sample:astronaut", "sample:brick"
 
 
+def settings(**values) -> Settings:
+    """Settings by their public names (``from_flat`` where the settings come in parts)."""
+    return getattr(Settings, "from_flat", Settings)(**values)
+
+
 def cases():
     """The six reference cases, one per mode."""
-    s = Settings(max_iterations=30)
-    style_settings = Settings(max_iterations=30, weight_decay=tasks.STYLE_WEIGHT_DECAY)
+    s = settings(max_iterations=30)
+    style_settings = settings(max_iterations=30, weight_decay=tasks.STYLE_WEIGHT_DECAY)
     inversion = dict(content=CONTENT, size=32, optimise=s)
     return {
         "original": tasks.Inversion(layers=("relu1_1", "relu2_1"), mode="original", **inversion),
@@ -77,7 +82,7 @@ def main() -> None:
     runner = Runner(weights_module.random_he(0))
     out = {"cases": {name: result_print(runner.run(task)) for name, task in cases().items()}}
     batch = [tasks.Inversion(content=CONTENT, layers=("relu1_2",), mode="feature_map", filter=k, size=32,
-                             optimise=Settings(max_iterations=40)) for k in (48, 15, 0, 36, 30)]
+                             optimise=settings(max_iterations=40)) for k in (48, 15, 0, 36, 30)]
     out["batch_of_five"] = [result_print(r) for r in runner.run_batch(batch)]
     out["job_ids"] = job_ids()
     json.dump(out, sys.stdout, indent=1, sort_keys=True)

@@ -24,7 +24,7 @@ CONTENT = "sample:astronaut"
 CASES = (("FMI relu3_2, filter 1", dict(layers=("relu3_2",), mode="feature_map", filter=1)),
          ("FMI relu5_1, filter 1", dict(layers=("relu5_1",), mode="feature_map", filter=1)),
          ("original relu3_1", dict(layers=("relu3_1",), mode="original")))
-METHODS = {"lbfgs": Settings(method="lbfgs"), "adam": Settings(method="adam")}
+METHODS = {"lbfgs": Settings.from_flat(method="lbfgs"), "adam": Settings.from_flat(method="adam")}
 CAP = 3.0  # a method that has not reached SGD's loss by CAP x SGD's time is stopped there
 BUDGET = 1 / 3  # of SGD's time, for the fixed-budget column
 GOAL = 1 / 3  # the issue's: L-BFGS at SGD's loss within a third of SGD's time
@@ -41,14 +41,14 @@ def code_error(result: Result) -> float:
 
 def run_case(runner: Runner, task: tasks.Inversion, log: Callable[[str], None]) -> List[Tuple]:
     """Rows (method, reached, iterations, evaluations, seconds, ratio, final loss, budget code error, budget loss)."""
-    runner.run(dataclasses.replace(task, optimise=Settings(max_iterations=3)))  # warm-up: bind, first calls
+    runner.run(dataclasses.replace(task, optimise=Settings.from_flat(max_iterations=3)))  # warm-up: bind, first calls
     sgd = runner.run(task)
     target, unit = sgd.metrics["final_loss"], seconds(sgd)
     log(f"  sgd: {sgd.outcome.iterations} iterations ({sgd.outcome.stop_reason}), {unit:.1f} s, loss {target:.5g}")
     rows = [("sgd (faithful)", True, sgd.outcome.iterations, sgd.outcome.evaluations, unit, 1.0,
              target, code_error(sgd))]
     for name, settings in METHODS.items():
-        s = dataclasses.replace(settings, stop_eps=0.0, stop_loss=float(target), max_iterations=100000,
+        s = settings.replace(stop_eps=0.0, stop_loss=float(target), max_iterations=100000,
                                 max_seconds=CAP * unit)
         r = runner.run(dataclasses.replace(task, optimise=s))
         reached = r.outcome.stop_reason == "reached_loss"
@@ -58,7 +58,7 @@ def run_case(runner: Runner, task: tasks.Inversion, log: Callable[[str], None]) 
             f"{seconds(r):.1f} s = {seconds(r) / unit:.2f} of SGD")
     budget = {}
     for name, settings in {"sgd (faithful)": Settings(), **METHODS}.items():
-        s = dataclasses.replace(settings, stop_eps=0.0, max_iterations=100000, max_seconds=BUDGET * unit)
+        s = settings.replace(stop_eps=0.0, max_iterations=100000, max_seconds=BUDGET * unit)
         r = runner.run(dataclasses.replace(task, optimise=s))
         budget[name] = (code_error(r), r.metrics["final_loss"], r.outcome.iterations)
     return [row + budget[row[0]] for row in rows]
@@ -81,9 +81,9 @@ def table(results: Dict[str, List[Tuple]], size: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-FIGURE_VARIANTS = (("sgd (faithful)", Settings()), ("lbfgs", Settings(method="lbfgs")),
-                   ("adam", Settings(method="adam")), ("lbfgs + TV 1", Settings(method="lbfgs", tv_weight=1.0)),
-                   ("adam + jitter 4", Settings(method="adam", jitter=4, max_iterations=300)))
+FIGURE_VARIANTS = (("sgd (faithful)", Settings()), ("lbfgs", Settings.from_flat(method="lbfgs")),
+                   ("adam", Settings.from_flat(method="adam")), ("lbfgs + TV 1", Settings.from_flat(method="lbfgs", tv_weight=1.0)),
+                   ("adam + jitter 4", Settings.from_flat(method="adam", jitter=4, max_iterations=300)))
 
 
 def figure(runner: Runner, out: Path, size: int = 128, log: Callable[[str], None] = print) -> Path:
@@ -97,7 +97,7 @@ def figure(runner: Runner, out: Path, size: int = 128, log: Callable[[str], None
     fig = plt.figure(figsize=(1.8 * len(FIGURE_VARIANTS), 5.0), layout="constrained")
     grid = fig.add_gridspec(2, len(FIGURE_VARIANTS), height_ratios=[1, 1.1])
     axes = [fig.add_subplot(grid[0, k]) for k in range(len(FIGURE_VARIANTS))] + [fig.add_subplot(grid[1, :])]
-    runner.run(dataclasses.replace(task, optimise=Settings(max_iterations=3)))
+    runner.run(dataclasses.replace(task, optimise=Settings.from_flat(max_iterations=3)))
     for ax, (name, settings) in zip(axes, FIGURE_VARIANTS):
         r = runner.run(dataclasses.replace(task, optimise=settings))
         ax.imshow(r.image)

@@ -7,8 +7,9 @@ import numpy as np
 
 from fmi_mx.core import codes
 from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.losses import Term
-from fmi_mx.core.optimise import Settings, initial_image
+from fmi_mx.core.losses import ChannelSumTerm, CodeTerm, Term
+from fmi_mx.core.loop import initial_image
+from fmi_mx.core.settings import Settings
 from fmi_mx.core.optimisers.sgd import SGD
 from fmi_mx.core.weights import Weights
 
@@ -25,16 +26,16 @@ class Case:
 
 
 def cases(size: int) -> List[Case]:
-    pmci = (Term("code", "relu2_2", 10.0 / ((size // 2) ** 2)),) + tuple(Term("channel_sum", n) for n in STYLE_LAYERS)
-    return [Case("FMI relu5_1", (Term("code", "relu5_1"),), our_batches=(1, 5), fmi_filter=1),
-            Case("FMI relu3_2", (Term("code", "relu3_2"),), our_batches=(1, 5), fmi_filter=1),
+    pmci = (CodeTerm("relu2_2", 10.0 / ((size // 2) ** 2)),) + tuple(ChannelSumTerm(n) for n in STYLE_LAYERS)
+    return [Case("FMI relu5_1", (CodeTerm("relu5_1"),), our_batches=(1, 5), fmi_filter=1),
+            Case("FMI relu3_2", (CodeTerm("relu3_2"),), our_batches=(1, 5), fmi_filter=1),
             Case("PMCI, 5 style layers", pmci)]
 
 
 def targets(case: Case, graph_codes: Dict[str, np.ndarray]) -> List[np.ndarray]:
     """Each term's target for every image of the batch."""
     def one(term: Term, code: np.ndarray) -> np.ndarray:
-        if term.kind == "code" and case.fmi_filter is not None:
+        if isinstance(term, CodeTerm) and case.fmi_filter is not None:
             return codes.feature_map(code, case.fmi_filter)
         return term.target(code)
 
@@ -56,7 +57,7 @@ class Ours:
         x = np.repeat(content, case.batch, axis=0)
         self.graph.set_targets(targets(case, self.graph.codes(x)))
         self.graph.data[:] = initial_image(shape, 0, Settings())
-        self.sgd, self.update = SGD(self.graph, Settings(stop_eps=0.0), self.graph.step), 0
+        self.sgd, self.update = SGD(self.graph, Settings.from_flat(stop_eps=0.0), self.graph.step), 0
 
     def step(self) -> None:
         self.update += 1

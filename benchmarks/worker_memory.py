@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from fmi_mx.core import memory, tasks
-from fmi_mx.core.losses import Term
+from fmi_mx.core.losses import CodeTerm
 from fmi_mx.core.settings import Settings
+from fmi_mx.core.graphkey import GraphKey
 from fmi_mx.core.vgg import VGG19
 
 from bench import machine
@@ -28,7 +29,7 @@ MB = 2 ** 20
 
 def task(layer: str, size: int, filter_index: int = 0, iterations: int = 5) -> tasks.Inversion:
     return tasks.Inversion(content="sample:astronaut", layers=(layer,), mode="feature_map", filter=filter_index,
-                           size=size, optimise=Settings(max_iterations=iterations, stop_eps=0.0))
+                           size=size, optimise=Settings.from_flat(max_iterations=iterations, stop_eps=0.0))
 
 
 def status_mb(field: str) -> float:
@@ -46,16 +47,16 @@ def worker_peak(size: int, budget: Optional[float], layers: Sequence[str], batch
 
     runner = Runner(random_he(0), max_memory=budget)
     runner.run(task(layers[0], 16, iterations=1))  # loads what the first job loads (libraries, OpenMP)
-    runner.executors.clear()
-    released, released_bytes = runner.executors.released, runner.executors.released_bytes
+    runner.graphs.clear()
+    released, released_bytes = runner.graphs.released, runner.graphs.released_bytes
     Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) restarts from here
     base = status_mb("VmRSS")
     for layer in layers:
         runner.run_batch([task(layer, size, k) for k in range(batch)])
-    return {"base_mb": base, "peak_mb": status_mb("VmHWM") - base, "kept": len(runner.executors),
-            "released": runner.executors.released - released,
-            "released_mb": (runner.executors.released_bytes - released_bytes) / MB,
-            "estimate_peak_mb": runner.executors.peak / MB}
+    return {"base_mb": base, "peak_mb": status_mb("VmHWM") - base, "kept": len(runner.graphs),
+            "released": runner.graphs.released - released,
+            "released_mb": (runner.graphs.released_bytes - released_bytes) / MB,
+            "estimate_peak_mb": runner.graphs.peak / MB}
 
 
 def measure_peak(size: int, budget: Optional[float], layers: Sequence[str], batch: int) -> dict:
@@ -80,17 +81,18 @@ def padding_or_binding(size: int, layer: str, full: int, partial: int, iteration
         start = time.perf_counter()
         results = runner.run_batch([task(layer, size, k, iterations) for k in range(partial)])
         seconds = time.perf_counter() - start
-        rows.append((how, results[0].executor["batch_size"], seconds, len(runner.executors)))
+        rows.append((how, results[0].batch_info["batch_size"], seconds, len(runner.graphs)))
     runner = Runner(random_he(0))
     runner.run_batch([task(layer, size, k, iterations) for k in range(full)])
-    chosen = runner.run_batch([task(layer, size, k, iterations) for k in range(partial)])[0].executor
-    rows.append(("the rule chose", chosen["batch_size"], float("nan"), len(runner.executors)))
+    chosen = runner.run_batch([task(layer, size, k, iterations) for k in range(partial)])[0].batch_info
+    rows.append(("the rule chose", chosen["batch_size"], float("nan"), len(runner.graphs)))
     return rows
 
 
 def run(size: int = 128, batch: int = 4, out_dir: Optional[Path] = Path("benchmarks/results")) -> str:
     shape = (batch, 3, size, size)
-    largest = max(memory.estimate(VGG19, (Term("code", name),), shape) for name in LAYERS) \
+    largest = max(memory.estimate(VGG19, GraphKey((CodeTerm(name),), shape[1:], "avg", batch=shape[0]))
+                  for name in LAYERS) \
         + memory.weight_bytes(VGG19, LAYERS)
     lines = [f"## Memory of one worker ({size} px, batches of {batch}, FMI at {', '.join(LAYERS)})", "",
              "Peak resident memory above the process before its first job (interpreter, MXNet, the host "

@@ -4,115 +4,119 @@
                                   weights="random", size=32, iterations=20)
 
 Both return the picture (uint8, H x W x 3) and the record that the CLI writes as the JSON sidecar.
-Their keywords are the CLI's options; their defaults are the task kinds' (``core.tasks``).
+Their keywords are the options declared by the task kinds, the optimiser settings and the run options,
+with the command line's names and defaults (``help(fmi_mx.invert)`` lists them); nothing here spells
+an option.
 """
 import dataclasses
 import hashlib
+import inspect
 import json
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Type, Union
 
 import numpy as np
 
-from .backend import devices
-from .core import images, memory, record
+from .core import images, record
 from .core import weights as weights_module
-from .core.optimise import Settings
-from .core.rules import whole
-from .errors import unknown
+from .core.options import Declared, declared
+from .core.running import RunOptions
+from .core.settings import Settings
 from .core.tasks import Inversion, StyleTransfer, Task, default
+from .errors import FmiError, unknown
 
 Picture = Union[str, np.ndarray]  # a path, ``sample:NAME``, or an RGB (H, W, 3) / gray (H, W) array in 0..255
-# a params file, ``random``, ``random:SEED``, loaded weights, or None: the network's file (models/<network>.params)
-WeightsSpec = Union[None, str, "weights_module.Weights"]
 Log = Optional[Callable[[str], None]]
 Snapshot = Optional[Callable[[int, np.ndarray], None]]  # (update, RGB uint8 image before denoising)
+#: keywords every call takes besides the declared options
+CALLBACKS = {"log": "callable(line): the progress lines",
+             "on_snapshot": "callable(update, rgb): the image every save_every updates",
+             "options": "dict: any optimiser settings by their config names (experiments/README.md)"}
 
 
-def invert(content: Picture, *, layers: Union[str, Sequence[str]], mode: str = default(Inversion, "mode"),
-           filter: Optional[int] = None, style: Optional[Picture] = None, network: str = default(Task, "network"),
-           weights: WeightsSpec = None, device: str = devices.DEFAULT, size: int = default(Task, "size"), seed: int = default(Task, "seed"),
-           iterations: int = default(Settings, "max_iterations"), stop_eps: float = default(Settings, "stop_eps"),
-           weight_decay: float = default(Settings, "weight_decay"), pooling: str = default(Task, "pooling"),
-           remove_noise: float = default(Task, "remove_noise"), log_every: int = default(Settings, "log_every"),
-           method: str = default(Settings, "method"), tv_weight: float = default(Settings, "tv_weight"),
-           tv_beta: float = default(Settings, "tv_beta"), jitter: int = default(Settings, "jitter"),
-           options: Optional[Dict[str, object]] = None, max_memory: float = memory.DEFAULT_MAX_MEMORY,
-           save_every: int = 0, log: Log = None, on_snapshot: Snapshot = None) -> Tuple[np.ndarray, dict]:
-    """Invert a (modified) code of ``content`` at ``layers`` of ``network`` (``vgg19``, ``vgg16``): mode
-    ``original``, ``feature_map`` (FMI of ``filter``, 0-based), ``random`` (seeded by ``seed``) or
-    ``purposeful`` (needs ``style``). ``weights``: the network's (default ``models/<network>.params``).
-    ``method``: ``sgd`` (the original's), ``lbfgs`` or ``adam``; ``tv_weight``/``tv_beta``: a total-variation
-    prior; ``jitter``: random shifts (px) between steps; ``options``: any other field of ``Settings`` by name
-    (``{"lbfgs_history": 20}``). ``on_snapshot(update, rgb)`` gets the image every ``save_every`` updates."""
-    content, style = _source(content), None if style is None else _source(style)
-    task = Inversion(content=content.name, layers=layer_list(layers), mode=mode, filter=filter,
-                     style=None if style is None else style.name, network=network, seed=seed, size=size,
-                     pooling=pooling, remove_noise=remove_noise,
-                     optimise=_settings(default(Inversion, "optimise"), options, weight_decay=weight_decay,
-                                        stop_eps=stop_eps, max_iterations=iterations, log_every=log_every,
-                                        method=method, tv_weight=tv_weight, tv_beta=tv_beta, jitter=jitter))
-    return _run(task, content, style, weights=weights, device=device, max_memory=max_memory, log=log,
-                save_every=save_every, on_snapshot=on_snapshot)
+def keywords(kind: Type[Task], positional: Tuple[str, ...]) -> Dict[str, Tuple[str, Declared]]:
+    """The options a call for ``kind`` takes by keyword, as (group, declaration): the kind's fields but
+    ``positional`` ("task"), the optimiser settings ("settings") and the run options one call honours
+    ("run"); keyed by the command line's name."""
+    groups = (("task", declared(kind, groups=False)), ("settings", declared(Settings)), ("run", declared(RunOptions)))
+    return {keyword(d): (group, d) for group, options in groups for d in options
+            if d.name not in positional and d.spec.api}
 
 
-def style_transfer(content: Picture, style: Picture, *, mode: str = default(StyleTransfer, "mode"),
-                   style_layers: Union[str, Sequence[str]] = default(StyleTransfer, "style_layers"),
-                   content_layer: str = default(StyleTransfer, "content_layer"),
-                   content_weight: float = default(StyleTransfer, "content_weight"),
-                   style_weight: float = default(StyleTransfer, "style_weight"),
-                   network: str = default(Task, "network"), weights: WeightsSpec = None,
-                   device: str = devices.DEFAULT, size: int = default(Task, "size"), seed: int = default(Task, "seed"),
-                   iterations: int = default(Settings, "max_iterations"),
-                   stop_eps: float = default(Settings, "stop_eps"),
-                   weight_decay: float = default(StyleTransfer, "optimise").weight_decay,
-                   pooling: str = default(Task, "pooling"), remove_noise: float = default(Task, "remove_noise"),
-                   log_every: int = default(Settings, "log_every"), method: str = default(Settings, "method"),
-                   tv_weight: float = default(Settings, "tv_weight"), tv_beta: float = default(Settings, "tv_beta"),
-                   jitter: int = default(Settings, "jitter"), options: Optional[Dict[str, object]] = None,
-                   max_memory: float = memory.DEFAULT_MAX_MEMORY, save_every: int = 0, log: Log = None,
-                   on_snapshot: Snapshot = None) -> Tuple[np.ndarray, dict]:
-    """Style transfer: ``gram`` (Gatys' Gram matrices) or ``pmci`` (channel sums, the paper's figure 5).
-    The optimiser keywords are ``invert``'s."""
-    content, style = _source(content), _source(style)
-    task = StyleTransfer(content=content.name, style=style.name, style_layers=layer_list(style_layers), mode=mode,
-                         content_layer=content_layer, content_weight=content_weight, style_weight=style_weight,
-                         network=network, seed=seed, size=size, pooling=pooling, remove_noise=remove_noise,
-                         optimise=_settings(default(StyleTransfer, "optimise"), options, weight_decay=weight_decay,
-                                            stop_eps=stop_eps, max_iterations=iterations, log_every=log_every,
-                                            method=method, tv_weight=tv_weight, tv_beta=tv_beta, jitter=jitter))
-    return _run(task, content, style, weights=weights, device=device, max_memory=max_memory, log=log,
-                save_every=save_every, on_snapshot=on_snapshot)
+def keyword(d: Declared) -> str:
+    """An option's name on the command line and in the API: its flag's, else its public name."""
+    return d.flag[2:].replace("-", "_") if d.flag else d.name
 
 
-def _settings(base: Settings, options: Optional[Dict[str, object]], **values) -> Settings:
-    """``base`` with the keywords' values, then ``options`` (other ``Settings`` fields by name)."""
-    known = {f.name for f in dataclasses.fields(Settings)}
-    for name in options or {}:
-        if name not in known:
-            raise unknown("optimiser option", name, sorted(known - set(values)))
-    return dataclasses.replace(base, **{**values, **(options or {})})
+def invert(content: Picture, **given) -> Tuple[np.ndarray, dict]:
+    """Invert a (modified) code of ``content`` at ``layers`` of ``network``: mode ``original``, ``feature_map``
+    (FMI of ``filter``, 0-based), ``random`` (seeded by ``seed``) or ``purposeful`` (needs ``style``)."""
+    return _call(Inversion, {"content": content}, given, "invert")
 
 
-def layer_list(layers: Union[str, Sequence[str]]) -> Tuple[str, ...]:
+def style_transfer(content: Picture, style: Picture, **given) -> Tuple[np.ndarray, dict]:
+    """Style transfer: ``gram`` (Gatys' Gram matrices) or ``pmci`` (channel sums, the paper's figure 5)."""
+    return _call(StyleTransfer, {"content": content, "style": style}, given, "style_transfer")
+
+
+def _call(kind: Type[Task], pictures: Dict[str, Picture], given: Dict[str, Any], name: str) -> Tuple[np.ndarray, dict]:
+    allowed = keywords(kind, tuple(pictures))
+    for key in given:
+        if key not in allowed and key not in CALLBACKS:
+            raise unknown(f"keyword of fmi_mx.{name}", key, list(allowed) + list(CALLBACKS))
+    missing = [key for key, (_, d) in allowed.items() if d.default is dataclasses.MISSING and key not in given]
+    if missing:
+        raise FmiError(f"fmi_mx.{name} needs {missing[0]}=...")
+    values: Dict[str, Dict[str, Any]] = {"task": {}, "settings": {}, "run": {}}
+    for key, value in given.items():
+        if key in allowed:
+            group, d = allowed[key]
+            values[group][d.name] = _plain(value)
+    task_values = values["task"]
+    for field, picture in pictures.items():
+        task_values[field] = picture
+    sources = {field: _source(task_values[field]) for field in ("content", "style") if task_values.get(field) is not None}
+    task_values.update({field: source.name for field, source in sources.items()})
+    for key, (group, d) in allowed.items():  # "relu1_1,relu2_1" for a list of layer names
+        if group == "task" and getattr(d.type, "__origin__", None) is tuple and isinstance(task_values.get(d.name), str):
+            task_values[d.name] = layer_list(task_values[d.name])
+    try:
+        settings = default(kind, "optimise").replace(**{**values["settings"], **(given.get("options") or {})})
+    except KeyError as e:
+        raise unknown("optimiser option", e.args[0], sorted(d.name for d in declared(Settings))) from None
+    task = kind(**task_values, optimise=settings)
+    return _run(task, sources, values["run"], log=given.get("log"), on_snapshot=given.get("on_snapshot"))
+
+
+def _plain(value):
+    """numpy scalars as the Python numbers the rules expect; lists of layer names as tuples."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return tuple(value) if isinstance(value, list) else value
+
+
+def layer_list(layers: Union[str, Any]) -> Tuple[str, ...]:
     """``"relu1_1,relu2_1"`` or a sequence of names -> a tuple of names (checked by the task)."""
     if isinstance(layers, str):
         return tuple(name.strip() for name in layers.split(","))
     return tuple(layers)
 
 
-def _run(task: Task, content: "_Source", style: Optional["_Source"], *, weights: WeightsSpec, device: str,
-         max_memory: float, log: Log, save_every: int, on_snapshot: Snapshot) -> Tuple[np.ndarray, dict]:
+def _run(task: Task, sources: Dict[str, "_Source"], run: Dict[str, Any], log: Log,
+         on_snapshot: Snapshot) -> Tuple[np.ndarray, dict]:
     from .core.engine import Runner  # MXNet is imported here, not with the package
 
-    memory.check_budget(max_memory)
-    whole("save_every", 0)(save_every)
-    w = weights_module.resolve(weights, task.network)
-    runner = Runner(w, device, log=log, max_memory=max_memory)
-    inputs = runner.prepare(content.pixels(), None if style is None else style.pixels(), task.size)
-    result = runner.run_batch([task], [inputs], save_every=save_every,
-                              on_snapshot=(lambda _, update, rgb: on_snapshot(update, rgb)) if on_snapshot else None)[0]
-    return result.image, json.loads(json.dumps(record.record(task, result, w, device)))  # as the sidecar reads
+    for d in declared(RunOptions):
+        if d.name in run:
+            d.check(run[d.name])
+    options = RunOptions(**run)
+    w = weights_module.resolve(options.weights or None, task.network)
+    runner = Runner(w, options.device, log=log, max_memory=options.max_memory)
+    style = sources.get("style")
+    inputs = runner.prepare(sources["content"].pixels(), None if style is None else style.pixels(), task.size)
+    snapshot = (lambda _, update, rgb: on_snapshot(update, rgb)) if on_snapshot else None
+    result = runner.run_batch([task], [inputs], save_every=options.save_every, on_snapshot=snapshot)[0]
+    return result.image, json.loads(json.dumps(record.record(task, result, w, options.device)))  # as the sidecar reads
 
 
 @dataclass(frozen=True)
@@ -132,3 +136,25 @@ def _source(picture: Picture) -> _Source:
         return _Source(str(picture))
     rgb = images.as_rgb(picture)
     return _Source(f"array:{rgb.shape[0]}x{rgb.shape[1]}:{hashlib.sha256(rgb.tobytes()).hexdigest()[:12]}", rgb)
+
+
+def _signature(function: Callable, kind: Type[Task], positional: Tuple[str, ...]) -> None:
+    """Give ``function`` the signature and keyword list of the options it takes, from their declarations."""
+    params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in positional]
+    settings = default(kind, "optimise").flat()  # a kind's own settings defaults (style: its weight decay)
+    lines = []
+    for key, (group, d) in keywords(kind, positional).items():
+        value = settings[d.name] if group == "settings" else d.default
+        required = value is dataclasses.MISSING
+        params.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY,
+                                        default=inspect.Parameter.empty if required else value))
+        lines.append(f"    {key}: {d.spec.help}" + ("" if required else f" (default {value!r})"))
+    params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None) for k in CALLBACKS]
+    lines += [f"    {k}: {text}" for k, text in CALLBACKS.items()]
+    function.__signature__ = inspect.Signature(params)
+    function.__doc__ += ("\n\n    Returns (picture, record). Keywords:\n" + "\n".join(lines) +
+                         "\n    A bad value raises fmi_mx.errors.FmiError with the command line's one-line message.")
+
+
+_signature(invert, Inversion, ("content",))
+_signature(style_transfer, StyleTransfer, ("content", "style"))

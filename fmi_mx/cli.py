@@ -7,17 +7,18 @@ input, found before any compute; 130 stopped early (Ctrl-C, SIGUSR1).
 their defaults. This module imports no MXNet: spawned workers import it first.
 """
 import argparse
-import inspect
+import dataclasses
 import math
 import sys
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
 from . import api
-from .core import codes, images, vgg
+from .core import images, vgg
 from .core import weights as weights_module
-from .core.settings import METHODS
-from .core.tasks import STYLE_MODES
+from .core.options import KEY, declared
+from .core.running import RunOptions
+from .core.tasks import Inversion, StyleTransfer, default
 from .errors import FmiError, choice
 from .files import OutputError, check_file, check_folder
 from .sweep.config import INPUTS, RUNS
@@ -33,82 +34,61 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _Options(argparse.Action):
-    """``--option NAME=VALUE``, repeatable, into a dict; the value read as YAML (numbers, words)."""
+    """``--option NAME=VALUE``, repeatable, into a dict; numbers read as the option's type (``1e-8`` too)."""
 
     def __call__(self, parser, namespace, value, option_string=None):
-        import yaml
+        from .core.options import parse_number
+        from .core.settings import public
 
         name, sep, text = value.partition("=")
+        name = name.strip()
         if not sep or not name:
             parser.error(f"{option_string}: expected NAME=VALUE, got {value!r}")
-        try:
-            parsed = yaml.safe_load(text)
-        except yaml.YAMLError:
-            parsed = text
-        setattr(namespace, self.dest, {**(getattr(namespace, self.dest) or {}), name.strip(): parsed})
+        known = public()
+        parsed = parse_number(known[name].type, text.strip()) if name in known else text
+        setattr(namespace, self.dest, {**(getattr(namespace, self.dest) or {}), name: parsed})
 
 
-def defaults(function: Callable) -> Dict[str, object]:
-    """The keyword defaults of an API function: the CLI's defaults."""
-    return {name: p.default for name, p in inspect.signature(function).parameters.items() if p.default is not p.empty}
+def _type(kind):
+    """How a value of an option's type is read from the command line."""
+    plain = next((a for a in getattr(kind, "__args__", ()) if a is not type(None)), kind)  # Optional[X] -> X
+    if getattr(plain, "__origin__", None) is tuple:
+        return api.layer_list
+    return plain
 
 
-def _add_common(p: argparse.ArgumentParser, function: Callable) -> None:
-    d = defaults(function)
-    p.add_argument("--network", choices=tuple(vgg.NETWORKS), default=d["network"],
-                   help="the VGG: vgg19 (the paper's) or vgg16")
-    p.add_argument("--weights", default=d["weights"],
-                   help="params file (default: models/<network>.params), or random[:SEED] (untrained)")
-    p.add_argument("--device", default=d["device"], help="cpu, gpu or gpu:N")
-    p.add_argument("--size", type=int, default=d["size"], help="long edge of the content image in px")
-    p.add_argument("--seed", type=int, default=d["seed"], help="seeds the initial image and random codes")
-    p.add_argument("--iterations", type=int, default=d["iterations"], help="maximum updates")
-    p.add_argument("--stop-eps", type=float, default=d["stop_eps"], help="stop when ||x_t - x_t-1|| / ||x_t|| is below")
-    p.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="weight decay (an L2 prior on the image)")
-    p.add_argument("--pooling", choices=vgg.POOLINGS, default=d["pooling"], help="pooling between blocks")
-    p.add_argument("--remove-noise", type=float, default=d["remove_noise"], help="TV denoising weight, 0 = off")
-    p.add_argument("--log-every", type=int, default=d["log_every"], help="progress line every N updates")
-    p.add_argument("--method", choices=METHODS, default=d["method"],
-                   help="optimiser: sgd (the original's), lbfgs (fewest steps), adam")
-    p.add_argument("--tv-weight", type=float, default=d["tv_weight"], help="total-variation prior weight, 0 = off")
-    p.add_argument("--tv-beta", type=float, default=d["tv_beta"], help="exponent beta of the total-variation prior")
-    p.add_argument("--jitter", type=int, default=d["jitter"], help="random shift (px) of the image between steps")
-    p.add_argument("--option", dest="options", action=_Options, default=d["options"], metavar="NAME=VALUE",
-                   help="any other optimiser setting, e.g. --option lbfgs_history=20 (repeatable)")
-    p.add_argument("--max-memory", type=float, default=d["max_memory"], help="MB the executor may use")
-    p.add_argument("--save-every", type=int, default=d["save_every"],
-                   help="write the image every N updates into <out>.snapshots/ (0: off)")
-    p.add_argument("--animate", action="store_true", help="with --save-every: also <out>.gif of the snapshots")
+def _add_options(p: argparse.ArgumentParser, kind, positional: Tuple[str, ...]) -> None:
+    """One argument per option the API call takes for ``kind`` (and the run options a command honours),
+    from the options' declarations: flag, type, default, choices and help."""
+    settings = default(kind, "optimise").flat()
+    for name in positional:
+        p.add_argument(name, help=kind.__dataclass_fields__[name].metadata[KEY].help)
+    chosen = dict(api.keywords(kind, positional))
+    chosen.update({api.keyword(d): ("run", d) for d in declared(RunOptions) if d.flag and api.keyword(d) not in chosen})
+    for key, (group, d) in chosen.items():
+        value = settings[d.name] if group == "settings" else d.default
+        if d.type is bool:
+            p.add_argument(d.flag, dest=key, action="store_true", help=d.spec.help)
+        elif value is dataclasses.MISSING:
+            p.add_argument(d.flag, dest=key, type=_type(d.type), required=True, help=d.spec.help)
+        else:
+            p.add_argument(d.flag, dest=key, type=_type(d.type), default=value, choices=d.spec.choices, help=d.spec.help)
+    p.add_argument("--option", dest="options", action=_Options, metavar="NAME=VALUE",
+                   help="any optimiser setting by its config name (fmi-mx options lists them; repeatable)")
     p.add_argument("--out", help="output image (.png/.jpg); a .json sidecar is written beside it "
                                  "(default: outputs/<what it is>.png)")
 
 
 def _add_invert(sub) -> None:
-    d = defaults(api.invert)
     p = sub.add_parser("invert", help="invert an (optionally modified) code of a content image", epilog=EPILOG,
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("content", help="image path, or sample:NAME (scikit-image: " + ", ".join(images.SAMPLES) + ")")
-    p.add_argument("--layers", type=api.layer_list, required=True,
-                   help="comma-separated, e.g. relu1_2 or relu1_1,relu2_1")
-    p.add_argument("--mode", choices=codes.MODES, default=d["mode"], help="how the code is modified")
-    p.add_argument("--filter", type=int, help="filter index for feature_map (0-based)")
-    p.add_argument("--style", help="style image, for mode purposeful")
-    _add_common(p, api.invert)
+    _add_options(p, Inversion, ("content",))
 
 
 def _add_style(sub) -> None:
-    d = defaults(api.style_transfer)
     p = sub.add_parser("style", help="style transfer: Gatys' Gram loss or the PMCI channel-sum loss", epilog=EPILOG,
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("content")
-    p.add_argument("style")
-    p.add_argument("--mode", choices=STYLE_MODES, default=d["mode"],
-                   help="gram: Gatys' Gram matrices (the original's default); pmci: channel sums (figure 5)")
-    p.add_argument("--style-layers", type=api.layer_list, default=d["style_layers"], help="comma-separated")
-    p.add_argument("--content-layer", default=d["content_layer"], help="one layer")
-    p.add_argument("--content-weight", type=float, default=d["content_weight"], help="alpha")
-    p.add_argument("--style-weight", type=float, default=d["style_weight"], help="beta")
-    _add_common(p, api.style_transfer)
+    _add_options(p, StyleTransfer, ("content", "style"))
 
 
 def _add_weights(sub) -> None:
@@ -183,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inputs", help="download the paper's six images into inputs/ (sha256-checked)")
     p.add_argument("--out", default=str(INPUTS))
     sub.add_parser("doctor", help="MXNet build features, GPUs and their compute capability, CUDA libraries")
+    sub.add_parser("options", help="every config key, its default and meaning, as a Markdown table")
     p = sub.add_parser("plot", help="draw one result's loss and relative-change curves from its JSON sidecar")
     p.add_argument("result", help="a result's .json sidecar")
     p.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg (default png,pdf)")
@@ -204,21 +185,25 @@ def _out(a: argparse.Namespace, parts: Sequence[str]) -> Path:
     return Path(a.out) if a.out else Path("outputs") / ("_".join(parts) + ".png")
 
 
-def _run(function: Callable, a: argparse.Namespace, out: Path) -> int:
+def _run(function: Callable, kind, positional: Tuple[str, ...], a: argparse.Namespace, out: Path) -> int:
     """Call the API with the options it takes, write the picture and its sidecar, say how it went."""
-    from .core import record
-
-    from .core import snapshots
+    from .core import record, snapshots
 
     images.check_output(out)
     if a.animate and not a.save_every:
         raise FmiError("--animate needs --save-every N (the snapshots it animates)")
-    w = weights_module.resolve(a.weights, a.network)
-    if w.is_random:
-        print(f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch", file=sys.stderr)
-    options = {k: v for k, v in vars(a).items() if k in inspect.signature(function).parameters}
+    given = {key: getattr(a, key) for key in api.keywords(kind, positional)}
+    w = weights_module.resolve(a.weights or None, a.network)
+    notes = [f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch"] if w.is_random else []
+
+    def log(line: str) -> None:  # notes wait for the run to start, so that a bad option is one line
+        while notes:
+            print(notes.pop(), file=sys.stderr)
+        print(line, file=sys.stderr)
+
     folder = out.with_name(out.stem + ".snapshots")
-    image, sidecar = function(**dict(options, weights=w), log=lambda line: print(line, file=sys.stderr),
+    image, sidecar = function(*(getattr(a, name) for name in positional), **dict(given, weights=w),
+                              options=a.options, log=log,
                               on_snapshot=lambda update, rgb: snapshots.write(folder, update, rgb))
     record.save(out, image, {"arguments": vars(a), **sidecar})
     if a.animate:
@@ -237,11 +222,12 @@ def _invert(a: argparse.Namespace) -> int:
     parts = [_stem(a.content), a.mode, "-".join(a.layers)]
     parts += [f"f{a.filter}"] if a.mode == "feature_map" else []
     parts += [_stem(a.style)] if a.style else []
-    return _run(api.invert, a, _out(a, parts + [f"s{a.seed}"]))
+    return _run(api.invert, Inversion, ("content",), a, _out(a, parts + [f"s{a.seed}"]))
 
 
 def _style(a: argparse.Namespace) -> int:
-    return _run(api.style_transfer, a, _out(a, [_stem(a.content), _stem(a.style), a.mode, f"s{a.seed}"]))
+    return _run(api.style_transfer, StyleTransfer, ("content", "style"), a,
+                _out(a, [_stem(a.content), _stem(a.style), a.mode, f"s{a.seed}"]))
 
 
 def _weights(a: argparse.Namespace) -> int:
@@ -354,6 +340,13 @@ def _plot(a: argparse.Namespace) -> int:
     return 0
 
 
+def _options(a: argparse.Namespace) -> int:
+    from .sweep.config import table
+
+    print(table(), end="")
+    return 0
+
+
 def _doctor(a: argparse.Namespace) -> int:
     from .tools import doctor
 
@@ -367,7 +360,7 @@ def _demo(a: argparse.Namespace) -> int:
 
 COMMANDS = {"invert": _invert, "style": _style, "weights": _weights, "run": _experiment, "atlas": _experiment,
             "claim": _experiment, "figure": _experiment,
-            "inputs": _inputs, "doctor": _doctor, "demo": _demo, "plot": _plot}
+            "inputs": _inputs, "doctor": _doctor, "demo": _demo, "plot": _plot, "options": _options}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -5,6 +5,7 @@ An ``OSError`` while writing results (disk full, permissions) becomes ``OutputEr
 the CLI's exit status 1.
 """
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -79,6 +80,15 @@ def write_json(path, obj) -> Path:
 
 def json_bytes(obj) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+
+def sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def check_file(path: str, what: str = "output") -> Path:

@@ -10,7 +10,6 @@ def model_bytes(arrays: Dict[str, np.ndarray], convs: Optional[list] = None, hea
                 attributes: Optional[dict] = None) -> bytes:
     """A VGG-shaped ONNX model: Conv (+ Relu, MaxPool after each block) per ``convs`` name (default: every
     ``*_weight`` in ``arrays``' order), then a small classifier head like the wheel's (Flatten, MatMul)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     names = convs if convs is not None else [k[: -len("_weight")] for k in arrays if k.endswith("_weight")]

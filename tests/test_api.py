@@ -10,7 +10,7 @@ import pytest
 import fmi_mx
 from fmi_mx.core import images
 from fmi_mx.core.engine import Runner
-from fmi_mx.core.optimise import Settings
+from fmi_mx.core.settings import Settings
 from fmi_mx.core.tasks import Inversion
 from fmi_mx.errors import FmiError
 
@@ -29,7 +29,7 @@ def test_invert_from_a_fresh_interpreter():
 
 def test_invert_equals_the_engine_and_takes_arrays(random_weights):
     image, record = fmi_mx.invert("sample:astronaut", layers="relu1_1", weights=random_weights, size=32, iterations=15)
-    task = Inversion(content="sample:astronaut", layers=("relu1_1",), size=32, optimise=Settings(max_iterations=15))
+    task = Inversion(content="sample:astronaut", layers=("relu1_1",), size=32, optimise=Settings.from_flat(max_iterations=15))
     engine = Runner(random_weights).run(task)
     np.testing.assert_array_equal(image, engine.image)
     assert record["code_error"] == engine.metrics["code_error"] and record["task"]["layers"] == ["relu1_1"]

@@ -4,7 +4,7 @@ import pytest
 
 from fmi_mx.core import tasks
 from fmi_mx.core.engine import Runner
-from fmi_mx.core.optimise import Settings
+from fmi_mx.core.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -26,13 +26,13 @@ def test_a_batch_of_five_equals_five_separate_runs(random_weights):
 
 
 def test_style_and_random_batches_match_too(random_weights):
-    settings = Settings(max_iterations=15, weight_decay=5e-3)
+    settings = Settings.from_flat(max_iterations=15, weight_decay=5e-3)
     runner = Runner(random_weights)
     for batch in ([tasks.StyleTransfer(content="sample:astronaut", style=s, style_layers=("relu1_1", "relu2_1"),
                                        mode="pmci", size=32,
                                        optimise=settings) for s in ("sample:brick", "sample:gravel")],
                   [tasks.Inversion(content="sample:astronaut", layers=("relu2_1",), mode="random", seed=k, size=32,
-                                   optimise=Settings(max_iterations=15)) for k in (1, 2, 3)]):
+                                   optimise=Settings.from_flat(max_iterations=15)) for k in (1, 2, 3)]):
         alone = [runner.run(t).outcome.x for t in batch]
         together = [r.outcome.x for r in runner.run_batch(batch)]
         for a, b in zip(alone, together):

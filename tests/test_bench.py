@@ -4,12 +4,12 @@ import pytest
 import baselines
 import bench
 import steps
-from fmi_mx.core.losses import Term
+from fmi_mx.core.losses import CodeTerm
 
 
 @pytest.mark.slow
 def test_variants_step_and_are_timed(random_weights):
-    case = steps.Case("t", (Term("code", "relu1_2"),))
+    case = steps.Case("t", (CodeTerm("relu1_2"),))
     results = bench.measure(case, random_weights, steps.content_image(32),
                             [(steps.Ours, 1), (steps.Ours, 2), (baselines.Original, 1)], repeats=2, warmup=1)
     assert [(label, b) for label, b, _ in results] == [("fmi_mx", 1), ("fmi_mx", 2), ("original loop, our threads", 1)]

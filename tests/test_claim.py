@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from fmi_mx.atlas import score
 from fmi_mx.atlas.texture import layer_score
 from fmi_mx.claim import stats
 from fmi_mx.cli import main

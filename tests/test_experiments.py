@@ -40,7 +40,7 @@ panels:
 @pytest.mark.parametrize("change,message", [
     ("sizee: 3", "sizee: unknown key (allowed: name, panels, figure"),
     ("size: big", "size: expected int, got 'big'"),
-    ("figure: fig9", "figure: unknown figure 'fig9' (allowed: fig3, fig4, fig5, atlas, none)"),
+    ("figure: fig9", "figure: unknown figure 'fig9' (allowed: fig3, fig4, fig5, atlas, claim, none)"),
     ("optimise: {max_iters: 3}", "optimise.max_iters: unknown key (allowed: adam_beta1"),
 ])
 def test_config_errors_name_file_key_and_allowed_values(tmp_path, change, message):
@@ -70,7 +70,7 @@ def test_all_problems_are_reported_at_once_before_any_job(tmp_path, monkeypatch,
 def test_set_overrides(tmp_path):
     exp = config.load(_config(tmp_path, GOOD), ["size=48", "optimise.max_iterations=5", "optimise.stop_eps=1e-3"])
     task = jobs.expand(exp, "sha")[0].task
-    assert exp.size == task.size == 48 and task.optimise.max_iterations == 5 and task.optimise.stop_eps == 0.001
+    assert exp.size == task.size == 48 and task.optimise.stop.max_iterations == 5 and task.optimise.stop.stop_eps == 0.001
     assert task.optimise.weight_decay == 5e-4
     style = config.load(SMOKE / "fig5.yaml")
     assert {job.task.optimise.weight_decay for job in jobs.expand(style, "sha")} == {5e-3}

@@ -5,7 +5,7 @@ import pytest
 from fmi_mx.core import tasks
 from fmi_mx.core.engine import Runner
 from fmi_mx.backend.mx import mx
-from fmi_mx.core.optimise import Settings
+from fmi_mx.core.settings import Settings
 
 pytestmark = pytest.mark.gpu
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.gpu
                     reason="needs a GPU build of MXNet (mxnet-cu112) and a GPU of compute capability <= 8.6")
 def test_gpu_matches_cpu(random_weights):
     task = tasks.Inversion(content="sample:astronaut", layers=("relu2_1",), mode="feature_map", filter=1, size=32,
-                           optimise=Settings(max_iterations=20, stop_eps=0.0))
+                           optimise=Settings.from_flat(max_iterations=20, stop_eps=0.0))
     cpu = Runner(random_weights, "cpu").run(task).outcome.x
     gpu = Runner(random_weights, "gpu:0").run(task).outcome.x
     assert np.linalg.norm(gpu - cpu) / np.linalg.norm(cpu) < 1e-3

@@ -1,9 +1,9 @@
-"""Acceptance (c): every loss symbol's value matches numpy and its gradient matches finite differences."""
+"""Every loss term's symbol: its value matches the term's float64 reference and its gradient finite differences."""
 import numpy as np
 import pytest
 
 from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.losses import Term, value
+from fmi_mx.core.losses import ChannelSumTerm, CodeTerm, GramTerm
 
 from reference import code
 
@@ -22,12 +22,12 @@ def _setup(weights, term):
 
 def _loss(weights, term, target, x):
     """The term's value in float64 numpy, network included."""
-    return value(term, code(x[0], weights.arrays, term.layer), target)
+    return term.value(code(x[0], weights.arrays, term.layer), target)
 
 
-@pytest.mark.parametrize("term", [Term("code", "relu1_1", 1.0), Term("code", "relu2_1", 0.3),
-                                  Term("gram", "relu1_1", 2.0), Term("gram", "relu2_1", 1.0),
-                                  Term("channel_sum", "relu1_1", 1.0), Term("channel_sum", "relu2_1", 5.0)])
+@pytest.mark.parametrize("term", [CodeTerm("relu1_1", 1.0), CodeTerm("relu2_1", 0.3),
+                                  GramTerm("relu1_1", 2.0), GramTerm("relu2_1", 1.0),
+                                  ChannelSumTerm("relu1_1", 1.0), ChannelSumTerm("relu2_1", 5.0)])
 def test_value_and_gradient(biased_weights, term):
     graph, target, x = _setup(biased_weights, term)
     graph.data[:] = x
@@ -47,7 +47,7 @@ def test_value_and_gradient(biased_weights, term):
 
 def test_terms_add_up(biased_weights):
     """Several layers in one graph: the gradient is the sum of the single-term gradients."""
-    terms = [Term("code", "relu1_1"), Term("code", "relu2_1")]
+    terms = [CodeTerm("relu1_1"), CodeTerm("relu2_1")]
     rng = np.random.default_rng(13)
     x = rng.uniform(-100, 100, SHAPE).astype(np.float32)
     targets = [rng.uniform(0, 50, (1,) + t.target_shape(16, 16)).astype(np.float32) for t in terms]

@@ -8,7 +8,8 @@ import fmi_mx
 from fmi_mx.cli import main
 from fmi_mx.core import memory, tasks, vgg
 from fmi_mx.core import weights as W
-from fmi_mx.core.losses import Term
+from fmi_mx.core.graphkey import GraphKey
+from fmi_mx.core.losses import CodeTerm
 from fmi_mx.errors import FmiError
 from fmi_mx.sweep import config, jobs, sharding
 
@@ -46,7 +47,7 @@ def test_activations_match_numpy_for_each_network(network, layers):
               for k, v in w.arrays.items()}
     w = W.Weights(arrays, W.CAFFE_MEAN_RGB, "test", "none", network=network)
     x = rng.uniform(-120, 120, (1, 3, 16, 16)).astype(np.float32)
-    got = LossGraph(w, [Term("code", name) for name in layers], x.shape).codes(x)
+    got = LossGraph(w, [CodeTerm(name) for name in layers], x.shape).codes(x)
     for name in layers:
         want = code(x[0], arrays, name, network)
         assert np.linalg.norm(got[name][0] - want) / np.linalg.norm(want) < 1e-4
@@ -134,9 +135,8 @@ def test_job_ids_keep_vgg19s_and_tell_the_networks_apart():
 
 
 def test_costs_and_memory_follow_the_network():
-    terms = (Term("code", "relu4_2"),)
-    shape = (1, 3, 64, 64)
-    assert memory.estimate(VGG16, terms, shape) < memory.estimate(vgg.VGG19, terms, shape)
+    key = GraphKey((CodeTerm("relu4_2"),), (3, 64, 64), "avg", batch=1)
+    assert memory.estimate(VGG16, key) < memory.estimate(vgg.VGG19, key)
     assert memory.weight_bytes(VGG16, ["relu5_1"]) < memory.weight_bytes(vgg.VGG19, ["relu5_1"])
     assert memory.weight_bytes(VGG16, ["relu5_3"]) == 4 * 14_714_688
     assert sharding.cost(VGG16, ["relu4_2"], 64, 64, 10) < sharding.cost(vgg.VGG19, ["relu4_2"], 64, 64, 10)

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 from fmi_mx.backend.mx import mx
-from fmi_mx.core.optimise import Settings, initial_image, learning_rate, optimise
+from fmi_mx.core.loop import initial_image, minimise
+from fmi_mx.core.optimisers.sgd import learning_rate
+from fmi_mx.core.settings import Settings
 from quadratic import Quadratic
 
 
@@ -17,11 +19,11 @@ def test_learning_rate_schedule():
 
 
 def test_three_updates_follow_the_rule_by_hand():
-    s = Settings(max_iterations=3, stop_eps=0.0)
+    s = Settings.from_flat(max_iterations=3, stop_eps=0.0)
     graph = Quadratic((1, 3, 4, 4))
     x0 = initial_image((1, 3, 4, 4), seed=0, s=s)
     assert np.abs(x0).max() <= 0.1 and x0.std() > 0.03
-    outcome, = optimise(graph, x0, s)
+    outcome, = minimise(graph, x0, s)
 
     x, mom = x0.astype(np.float64), np.zeros(x0.shape)
     for t in (1, 2, 3):
@@ -36,10 +38,10 @@ def test_three_updates_follow_the_rule_by_hand():
 
 def test_learning_rate_drops_at_update_11():
     """Eleven updates equal MXNet's own SGD optimiser with FactorScheduler, which drops lr at update 11."""
-    s = Settings(max_iterations=11, stop_eps=0.0)
+    s = Settings.from_flat(max_iterations=11, stop_eps=0.0)
     graph = Quadratic((1, 3, 4, 4))
     x0 = initial_image((1, 3, 4, 4), seed=1, s=s)
-    ours = optimise(graph, x0, s)[0].x
+    ours = minimise(graph, x0, s)[0].x
     sgd = mx.optimizer.SGD(learning_rate=0.1, momentum=0.9, wd=5e-4, clip_gradient=10.0,
                            lr_scheduler=mx.lr_scheduler.FactorScheduler(step=10, factor=0.9))
     x = mx.nd.array(x0)
@@ -48,20 +50,20 @@ def test_learning_rate_drops_at_update_11():
         sgd.update(0, x, mx.nd.array(graph.gradient(x.asnumpy())), state)
     assert sgd._get_lr(0) == pytest.approx(0.09)
     np.testing.assert_allclose(ours, x.asnumpy(), rtol=1e-5, atol=1e-6)
-    ten = optimise(Quadratic((1, 3, 4, 4)), x0, Settings(max_iterations=10, stop_eps=0.0))[0].x
+    ten = minimise(Quadratic((1, 3, 4, 4)), x0, Settings.from_flat(max_iterations=10, stop_eps=0.0))[0].x
     assert not np.allclose(ten, ours)
 
 
 def test_stops_on_small_relative_change():
-    s = Settings(stop_eps=0.05)
-    outcome, = optimise(Quadratic((1, 3, 4, 4)), initial_image((1, 3, 4, 4), 0, s), s)
-    assert outcome.stop_reason == "converged" and 1 < outcome.iterations < s.max_iterations
+    s = Settings.from_flat(stop_eps=0.05)
+    outcome, = minimise(Quadratic((1, 3, 4, 4)), initial_image((1, 3, 4, 4), 0, s), s)
+    assert outcome.stop_reason == "converged" and 1 < outcome.iterations < s.stop.max_iterations
 
 
 def test_nan_stops_and_keeps_the_last_finite_image():
-    s = Settings(stop_eps=0.0, max_iterations=50)
+    s = Settings.from_flat(stop_eps=0.0, max_iterations=50)
     x0 = initial_image((1, 3, 4, 4), 0, s)
-    clean, = optimise(Quadratic((1, 3, 4, 4)), x0, Settings(stop_eps=0.0, max_iterations=4))
-    broken, = optimise(Quadratic((1, 3, 4, 4), nan_at=5), x0, s)
+    clean, = minimise(Quadratic((1, 3, 4, 4)), x0, Settings.from_flat(stop_eps=0.0, max_iterations=4))
+    broken, = minimise(Quadratic((1, 3, 4, 4), nan_at=5), x0, s)
     assert broken.stop_reason == "non_finite" and broken.iterations == 4
     np.testing.assert_array_equal(broken.x, clean.x)

@@ -12,7 +12,7 @@ from fmi_mx.cli import main
 from fmi_mx.core import vgg
 from fmi_mx.core import weights as W
 from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.losses import Term
+from fmi_mx.core.losses import CodeTerm
 from fmi_mx.errors import FmiError
 from fmi_mx.pretrained import onnx_file
 
@@ -52,7 +52,7 @@ def test_bgr_weights_on_rgb_input_equal_the_original_on_bgr_input(tmp_path, vgg1
     assert "BGR input turned to RGB" in converted.origin and "not a file fmi_mx knows" in converted.origin
     original = W.Weights(vgg16_arrays, W.CAFFE_MEAN_RGB, "original", "none", network="vgg16")
     rgb = np.random.default_rng(8).uniform(-100, 100, (1, 3, 16, 16)).astype(np.float32)
-    terms = [Term("code", "relu4_1")]
+    terms = [CodeTerm("relu4_1")]
     ours = LossGraph(converted, terms, rgb.shape).codes(rgb)["relu4_1"]
     theirs = LossGraph(original, terms, rgb.shape).codes(np.ascontiguousarray(rgb[:, ::-1]))["relu4_1"]
     assert np.abs(ours).max() > 0

@@ -1,19 +1,18 @@
-"""The package's shape: no import cycle, short functions, no task-kind checks outside the task kinds,
-one source for every default (the CLI's equal the tasks' and the config's)."""
+"""The package's shape: no import cycle, short functions, no task-kind checks outside the task kinds, no
+string switches on loss kinds outside the term classes, no positional reads of graph keys, and every
+option declared once and spelled only where it is used."""
 import ast
 from pathlib import Path
 
 import pytest
 
-from fmi_mx import api, cli
-from fmi_mx.core import memory
-from fmi_mx.core.optimise import Settings
-from fmi_mx.core.tasks import Inversion, StyleTransfer, Task, default
-from fmi_mx.sweep.config import Experiment, Panel
-from fmi_mx.tools import demo
+from fmi_mx.core.options import declared
+from fmi_mx.core.settings import Settings
+from fmi_mx.core.tasks import Inversion, StyleTransfer
+from fmi_mx.sweep.config import table
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fmi_mx"
-KINDS = {"Task", "Inversion", "StyleTransfer"}
+TASK_KINDS = {"Task", "Inversion", "StyleTransfer"}
 
 
 def _modules():
@@ -112,49 +111,85 @@ def test_no_task_kind_checks_outside_the_task_kinds():
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "isinstance":
                 names = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
                 names |= {n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)}
-                if names & KINDS:
+                if names & TASK_KINDS:
                     found.append(f"{name}:{node.lineno}")
             if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
-                if {getattr(n, "id", None) for n in node.comparators} & KINDS:
+                if {getattr(n, "id", None) for n in node.comparators} & TASK_KINDS:
                     found.append(f"{name}:{node.lineno}")
     assert not found
 
 
-def test_cli_defaults_are_the_task_and_config_defaults():
-    parser = cli.build_parser()
-    invert = vars(parser.parse_args(["invert", "x.png", "--layers", "relu1_1"]))
-    style = vars(parser.parse_args(["style", "x.png", "y.png"]))
-    exp = Experiment(name="t", panels=())
-    for a in (invert, style):
-        assert a["size"] == default(Task, "size") == exp.size
-        assert a["seed"] == default(Task, "seed") == default(Panel, "seeds")[0]
-        assert a["pooling"] == default(Task, "pooling") == exp.pooling
-        assert a["remove_noise"] == default(Task, "remove_noise") == exp.remove_noise
-        assert a["iterations"] == default(Settings, "max_iterations") == exp.settings().max_iterations
-        assert a["stop_eps"] == default(Settings, "stop_eps") == exp.settings().stop_eps
-        assert a["log_every"] == default(Settings, "log_every") == exp.settings().log_every
-        assert a["weights"] is None and exp.weights == ""  # both: the network's file, models/<network>.params
-        assert a["network"] == default(Task, "network") == exp.network == "vgg19"
-        assert a["device"] == exp.device == "cpu"
-        assert a["max_memory"] == memory.DEFAULT_MAX_MEMORY == exp.max_memory
-        for key in ("method", "tv_weight", "tv_beta", "jitter"):
-            assert a[key] == default(Settings, key) == getattr(exp.settings(), key)
-        assert a["options"] is None
-    assert invert["mode"] == default(Inversion, "mode") == "original"
-    assert invert["weight_decay"] == default(Inversion, "optimise").weight_decay == exp.settings().weight_decay
-    assert style["mode"] == default(StyleTransfer, "mode") == "gram"  # the original's default: Gatys
-    assert style["weight_decay"] == default(StyleTransfer, "optimise").weight_decay == exp.style_weight_decay
-    assert tuple(style["style_layers"]) == default(StyleTransfer, "style_layers") == default(Panel, "style_layers")
-    for key in ("content_layer", "content_weight", "style_weight"):
-        assert style[key] == default(StyleTransfer, key) == default(Panel, key)
-    demo_args = vars(parser.parse_args(["demo"]))
-    assert demo_args["iterations"] == 0  # 0: the default max_iterations (the demo overrides nothing)
-    assert demo.make(weights="random:0").settings().max_iterations == default(Settings, "max_iterations")
-    assert set(cli.defaults(api.invert)) <= set(invert) | {"log", "on_snapshot"}  # every API option is a CLI option
-    assert set(cli.defaults(api.style_transfer)) <= set(style) | {"log", "on_snapshot"}
+def _code_words(tree) -> set:
+    """Identifiers, attributes, keywords and the words of string constants of a module, docstrings left out."""
+    docs = {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body
+            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    words = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            words.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            words.add(node.attr)
+        elif isinstance(node, (ast.keyword, ast.arg)) and node.arg:
+            words.add(node.arg)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+            words |= {w.strip(".,:;()[]'\"`") for w in node.value.replace("=", " ").split()}
+    return words
 
 
-def test_style_help_shows_gram_as_default(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["style", "-h"])
-    assert "(default: gram)" in " ".join(capsys.readouterr().out.split())
+def _spelled() -> dict:
+    """Every option of the task kinds and the optimiser settings whose name is a compound word: the
+    modules whose code spells it."""
+    names = {d.name for kind in (Inversion, StyleTransfer, Settings) for d in declared(kind) if "_" in d.name}
+    words = {str(path.relative_to(PACKAGE.parent)): _code_words(tree) for path, tree in MODULES.values()}
+    return {name: sorted(module for module, found in words.items() if name in found) for name in names}
+
+
+def test_an_option_is_declared_once_and_spelled_only_where_it_is_used():
+    """The command line, the API and the config schema are made from the declarations, so they spell no
+    option of what a task computes; and an option appears in its declaration plus the modules that use
+    it: at most three, the weight decay (which each optimiser method reads) and the update count (which
+    the sweep's costs and the demo read) in more."""
+    spelled = _spelled()
+    interfaces = {"fmi_mx/api.py", "fmi_mx/cli.py", "fmi_mx/sweep/config.py"}
+    assert {(name, m) for name, modules in spelled.items() for m in modules if m in interfaces} == \
+        {("weight_decay", "fmi_mx/sweep/config.py")}  # style_weight_decay: the style kinds' own weight decay
+    assert {name: len(modules) for name, modules in spelled.items() if len(modules) > 3} == \
+        {"weight_decay": 6, "max_iterations": 5}
+    assert spelled["lbfgs_history"] == ["fmi_mx/core/settings.py"]  # its user reads it as lbfgs.history
+
+
+def test_no_string_switch_on_loss_kinds_outside_the_term_classes():
+    losses = {"code", "gram", "channel_sum"}
+    found = []
+    for name, (_, tree) in MODULES.items():
+        if name == "fmi_mx.core.losses":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare):
+                operands = [node.left] + node.comparators
+                kinds = any(isinstance(o, ast.Attribute) and o.attr in ("kind", "NAME") for o in operands)
+                named = {o.value for o in ast.walk(node) if isinstance(o, ast.Constant)}
+                if kinds and named & losses:
+                    found.append(f"{name}:{node.lineno}")
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict) and \
+                    {k.value for k in node.value.keys if isinstance(k, ast.Constant)} & losses:
+                found.append(f"{name}:{node.lineno}")
+    assert not found
+
+
+def test_no_positional_reads_of_graph_keys():
+    def named_key(node) -> bool:  # key, graph_key, self.key, cache.batch_key ...
+        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+        return name == "key" or name.endswith("_key")
+
+    found = [f"{name}:{node.lineno}" for name, (_, tree) in MODULES.items() for node in ast.walk(tree)
+             if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
+             and isinstance(node.slice.value, int) and named_key(node.value)]
+    assert not found
+
+
+def test_the_options_table_of_the_config_readme_is_the_declarations():
+    readme = (PACKAGE.parent / "experiments" / "README.md").read_text()
+    assert table() in readme
+    assert "| `optimise.lbfgs_history` | `10` |" in table() and "| `network` | `vgg19` |" in table()

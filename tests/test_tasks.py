@@ -4,9 +4,9 @@ import pytest
 
 from fmi_mx.core import tasks
 from fmi_mx.core.engine import Runner
-from fmi_mx.core.losses import Term
+from fmi_mx.core.losses import ChannelSumTerm, CodeTerm
 from fmi_mx.errors import FmiError
-from fmi_mx.core.optimise import Settings
+from fmi_mx.core.settings import Settings
 
 pytestmark = pytest.mark.slow
 IMAGE = "sample:astronaut"
@@ -38,7 +38,7 @@ def test_fmi_concentrates_energy_in_the_filter(runner, layer):
 def test_loss_falls_for_random_and_purposeful(runner, mode, style, drop):
     """Both targets are partly negative (r_k < 0; mean shifts), unreachable after a ReLU: the loss falls slowly."""
     task = tasks.Inversion(content=IMAGE, layers=("relu1_1", "relu2_1"), mode=mode, style=style, size=32, seed=3,
-                           optimise=Settings(log_every=1, max_iterations=30))
+                           optimise=Settings.from_flat(log_every=1, max_iterations=30))
     result = Runner(runner.weights, log=lambda _: None).run(task)
     losses = [loss for _, loss, _ in result.outcome.history]
     assert np.all(np.isfinite(result.outcome.x)) and losses[-1] < drop * losses[0]
@@ -47,7 +47,7 @@ def test_loss_falls_for_random_and_purposeful(runner, mode, style, drop):
 @pytest.mark.parametrize("mode", tasks.STYLE_MODES)
 def test_style_transfer_moves_towards_the_style(runner, mode):
     task = tasks.StyleTransfer(content=IMAGE, style="sample:brick", style_layers=("relu1_1", "relu2_1"), mode=mode,
-                               size=32, optimise=Settings(weight_decay=5e-3, max_iterations=60, log_every=1))
+                               size=32, optimise=Settings.from_flat(weight_decay=5e-3, max_iterations=60, log_every=1))
     result = Runner(runner.weights, log=lambda _: None).run(task)
     losses = [loss for _, loss, _ in result.outcome.history]
     assert losses[-1] < 0.5 * losses[0]
@@ -58,9 +58,9 @@ def test_style_transfer_moves_towards_the_style(runner, mode):
 def test_graphs_are_bound_once_per_shape(runner):
     for k in range(2):
         runner.run(tasks.Inversion(content=IMAGE, layers=("relu1_1",), mode="feature_map", filter=k, size=32,
-                                   optimise=Settings(max_iterations=2)))
-    keys = [key for key in runner.executors.keys() if key[0] == (Term("code", "relu1_1"),)]
-    assert len(keys) == 1
+                                   optimise=Settings.from_flat(max_iterations=2)))
+    keys = [key for key in runner.graphs.keys() if getattr(key, "terms", None) == (CodeTerm("relu1_1"),)]
+    assert len(keys) == 1 and keys[0].batch == 1
 
 
 def test_tasks_validate_before_running():
@@ -83,7 +83,7 @@ def test_every_problem_of_a_task_is_reported_at_once():
         tasks.Inversion(content=IMAGE, layers=("relu6_1", "relu1_1"), mode="feature_map", filter=64, size=0,
                         pooling="min")
     fields = [field for field, _, _ in info.value.problems]
-    assert fields == ["pooling", "size", "layers", "filter"]
+    assert fields == ["size", "pooling", "layers", "filter"]
     assert "filter 64 does not exist at relu1_1 (allowed: 0..63)" in str(info.value)
 
 
@@ -91,8 +91,8 @@ def test_kinds_answer_for_themselves():
     inversion = tasks.Inversion(content=IMAGE, layers=("relu1_1", "relu2_1"), mode="feature_map", filter=2)
     style = tasks.StyleTransfer(content=IMAGE, style="sample:brick", mode="pmci", style_layers=("relu1_1",))
     assert inversion.layers_read() == ("relu1_1", "relu2_1") and style.layers_read() == ("relu2_2", "relu1_1")
-    assert inversion.terms(32, 32) == (Term("code", "relu1_1"), Term("code", "relu2_1"))
-    assert style.terms(32, 32) == (Term("code", "relu2_2", 10.0 / 256), Term("channel_sum", "relu1_1"))
+    assert inversion.terms(32, 32) == (CodeTerm("relu1_1"), CodeTerm("relu2_1"))
+    assert style.terms(32, 32) == (CodeTerm("relu2_2", 10.0 / 256), ChannelSumTerm("relu1_1"))
     assert inversion.labels()["layer"] == "relu1_1+relu2_1" and style.labels()["filter"] is None
     assert tasks.kind_of("pmci") is tasks.StyleTransfer and tasks.kind_of("random") is tasks.Inversion
     with pytest.raises(FmiError, match="unknown mode 'gatys'"):

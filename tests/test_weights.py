@@ -5,7 +5,7 @@ from fmi_mx.core import weights as W
 from fmi_mx.backend.mx import mx
 from fmi_mx.errors import FmiError
 from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.losses import Term
+from fmi_mx.core.losses import CodeTerm
 from fmi_mx.pretrained import gluon
 
 
@@ -120,7 +120,7 @@ def test_gluon_conversion_matches_gluon_vgg19(tmp_path):
     assert converted.pretrained is False and "not the model zoo's release" in converted.origin
     weights = W.Weights(arrays, mean, "test:gluon", "none")
     ours = np.float32(image) - np.float32(mean)
-    graph = LossGraph(weights, [Term("code", "relu5_4")], (1, 3, 32, 32), pooling="max")
+    graph = LossGraph(weights, [CodeTerm("relu5_4")], (1, 3, 32, 32), pooling="max")
     got = graph.codes(ours.transpose(2, 0, 1)[None])["relu5_4"]
     assert got.shape == want.shape == (1, 512, 2, 2)
     assert np.linalg.norm(got - want) / np.linalg.norm(want) < 1e-4

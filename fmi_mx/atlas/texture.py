@@ -6,7 +6,6 @@ import numpy as np
 
 from ..core import images
 from ..core.engine import Runner
-from ..core.losses import Term
 from .score import DESCRIPTOR_LAYERS, descriptor
 
 BATCH = 16
@@ -15,7 +14,6 @@ BATCH = 16
 def descriptors(runner: Runner, pictures: Sequence[np.ndarray], pooling: str = "avg") -> List[np.ndarray]:
     """One (N, d_l) matrix per descriptor layer for N RGB uint8 pictures (any sizes; same-sized ones
     share a forward pass)."""
-    terms = tuple(Term("code", name) for name in DESCRIPTOR_LAYERS)
     by_shape: Dict[tuple, List[int]] = {}
     for n, picture in enumerate(pictures):
         by_shape.setdefault(picture.shape, []).append(n)
@@ -24,7 +22,7 @@ def descriptors(runner: Runner, pictures: Sequence[np.ndarray], pooling: str = "
         for start in range(0, len(members), BATCH):
             chunk = members[start:start + BATCH]
             x = np.concatenate([images.preprocess(pictures[n], runner.weights.mean_rgb) for n in chunk])
-            codes = runner.graph(terms, x.shape, pooling).codes(x)
+            codes = runner.graphs.encoder(DESCRIPTOR_LAYERS, x.shape, pooling).codes(x)
             for m, n in enumerate(chunk):
                 rows[n] = [descriptor(codes[name][m]) for name in DESCRIPTOR_LAYERS]
     return [np.stack([rows[n][layer] for n in range(len(pictures))]) for layer in range(len(DESCRIPTOR_LAYERS))]

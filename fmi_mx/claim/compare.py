@@ -25,6 +25,7 @@ from ..sweep.config import Experiment, WeightSet
 from ..sweep.jobs import expand, folder
 from ..sweep.pool import Report
 from . import stats
+from .page import ci_text
 
 Log = Callable[[str], None]
 MEASURES = ("colourfulness", "complexity")
@@ -264,13 +265,6 @@ def _csv(table: List[dict]) -> bytes:
     writer.writeheader()
     writer.writerows(table)
     return buffer.getvalue().encode()
-
-
-def ci_text(row: dict, key: str, digits: int = 2) -> str:
-    """``0.91 [0.85, 0.96]``: a value with its interval, or a dash where there is none."""
-    if row.get(key) is None:
-        return "—"
-    return f"{row[key]:.{digits}f} [{row[key + '_low']:.{digits}f}, {row[key + '_high']:.{digits}f}]"
 
 
 def markdown(table: List[dict], differences: List[dict], ref: Optional[str]) -> str:

@@ -10,8 +10,6 @@ from ..core.weights import Weights
 
 def render(root: Path, name: str, rows: List[dict], differences: List[dict], reference: Optional[str],
            weights: Dict[str, Weights]) -> Path:
-    from .compare import ci_text
-
     text = "; ".join(f"{set_name}: {site.weights_text(w)}" for set_name, w in weights.items())
     atlas = {"name": name, "version": __version__, "weights_text": text, "home": "claim.html",
              "kind": "trained against untrained"}
@@ -21,3 +19,10 @@ def render(root: Path, name: str, rows: List[dict], differences: List[dict], ref
     site.copy_static(root)
     (root / "claim.html").write_text(page)
     return root / "claim.html"
+
+
+def ci_text(row: dict, key: str, digits: int = 2) -> str:
+    """``0.91 [0.85, 0.96]``: a value with its interval, or a dash where there is none."""
+    if row.get(key) is None:
+        return "—"
+    return f"{row[key]:.{digits}f} [{row[key + '_low']:.{digits}f}, {row[key + '_high']:.{digits}f}]"

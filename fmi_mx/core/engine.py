@@ -1,8 +1,9 @@
 """The engine: runs tasks of any kind on one device with one set of weights, binding each graph once.
 
-Tasks that share a graph (loss terms, image size, pooling, optimiser settings) run as one batch:
-one forward/backward for all, each sample with its own target and stopping test. The engine asks a
-task only for its terms, targets and metrics (``tasks.Task``), never which kind it is.
+Tasks that share a graph (``GraphKey``: loss terms, image size, pooling, prior) and their optimiser
+settings run as one batch: one forward/backward for all, each sample with its own target and stopping
+test. Targets come from a forward-only encoder of the same layers. The engine asks a task only for its
+terms, targets and metrics (``tasks.Task``), never which kind it is.
 """
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -13,10 +14,10 @@ from . import images, memory
 from ..backend import devices
 from ..backend.mx import context
 from ..errors import FmiError
-from .executors import Bound, Executors
-from .graph import LossGraph
-from .losses import Term
-from .optimise import Outcome, initial_image, optimise
+from .graphkey import GraphKey
+from .graphs import Cached, GraphCache
+from .loop import Outcome, initial_image, minimise
+from .settings import Settings
 from .tasks import Task
 from .weights import Weights
 
@@ -30,33 +31,37 @@ class Result:
     image: np.ndarray  # the saved picture (denoised)
     outcome: Outcome
     metrics: Dict[str, object] = field(default_factory=dict)
-    executor: Dict[str, object] = field(default_factory=dict)  # the executor that ran it: batch, padding, estimate
+    batch_info: Dict[str, object] = field(default_factory=dict)  # the graph that ran it: batch, padding, estimate
 
     def raw(self, mean_rgb) -> np.ndarray:
         """The optimised image before denoising, as RGB uint8."""
         return images.deprocess(self.outcome.x, mean_rgb)
 
 
-def batch_key(task: Task, shape) -> tuple:
-    """Tasks with equal keys can share one executor and run as one batch."""
-    return (task.terms(shape[2], shape[3]), tuple(shape[1:]), task.pooling, task.optimise, task.style is not None)
+@dataclass(frozen=True)
+class BatchKey:
+    """Tasks with equal keys run as one batch: one graph, one optimiser's settings, targets made alike."""
+
+    graph: GraphKey  # of any batch size
+    settings: Settings
+    styled: bool  # whose targets need a style image
+
+
+def batch_key(task: Task, shape: Tuple[int, ...]) -> BatchKey:
+    """The batch key of a task for a network input of ``shape`` ((N,) C, H, W)."""
+    return BatchKey(task.graph_key(tuple(shape[-3:])), task.optimise, task.style is not None)
 
 
 class Runner:
-    """Holds the weights on one device and the executors bound so far (``executors``, within
-    ``max_memory``); runs batches of tasks."""
+    """Holds the weights on one device and the graphs bound so far (``graphs``, within ``max_memory``);
+    runs batches of tasks."""
 
     def __init__(self, weights: Weights, device: str = devices.DEFAULT, log: Optional[Callable[[str], None]] = None,
                  max_memory: Optional[float] = None):
         self.weights, self.device, self.log, self.max_memory = weights, device, log, max_memory
         self.ctx = context(device)
-        self.executors = Executors(weights, self.ctx, max_memory)
-        self._last_run: Dict[tuple, Tuple[float, int]] = {}  # per graph: (s per update, updates) of its last batch
-
-    def graph(self, terms: Tuple[Term, ...], shape, pooling: str, tv: Optional[Tuple[float, float]] = None,
-              settings=None) -> LossGraph:
-        """The executor for ``terms`` at ``shape`` (N, 3, H, W), bound now if need be."""
-        return self.executors.get(terms, tuple(shape), pooling, tv, settings).graph
+        self.graphs = GraphCache(weights, self.ctx, max_memory)
+        self._last_run: Dict[GraphKey, Tuple[float, int]] = {}  # per family: (s per update, updates) of its last batch
 
     def prepare(self, content: np.ndarray, style: Optional[np.ndarray], size: int) -> Inputs:
         """RGB pictures -> network inputs: the content's long edge to ``size``, the style to the content's size."""
@@ -75,7 +80,7 @@ class Runner:
     def run_batch(self, batch: Sequence[Task], inputs: Optional[Sequence[Inputs]] = None,
                   on_result: Optional[Callable[[int, Result], None]] = None, save_every: int = 0,
                   on_snapshot: Optional[Callable[[int, int, np.ndarray], None]] = None) -> List[Result]:
-        """Run tasks of one batch key as one executor: of batch size len(batch), or a larger one already
+        """Run tasks of one batch key in one graph: of batch size len(batch), or a larger one already
         bound when padding it (the extra samples frozen) is cheaper than binding. ``on_result(i, result)``
         hears of each sample as soon as it stops, so a caller can save it before the others finish;
         ``on_snapshot(i, update, rgb)`` gets each running sample's image every ``save_every`` updates."""
@@ -84,20 +89,22 @@ class Runner:
         key = batch_key(batch[0], shape)
         if any(batch_key(t, x.shape) != key for t, (x, _) in zip(batch, inputs)):
             raise ValueError("tasks of different batch keys cannot share a batch")
-        terms, s, n = key[0], batch[0].optimise, len(batch)
-        self._check_memory(terms, shape, n, s)
-        tv = (s.tv_weight, s.tv_beta) if s.tv_weight else None
-        bound = self._padded(terms, shape, n, batch[0].pooling, tv)
-        bound = bound or self.executors.get(terms, (n,) + shape[1:], batch[0].pooling, tv, s)
-        padding = bound.batch - n
+        graph_key, s, n = key.graph, key.settings, len(batch)
+        terms = graph_key.terms
+        self._check_memory(graph_key.sized(n))
+        larger = self._padded(graph_key.sized(n))
+        padding = larger.batch - n if larger else 0
         batch, inputs = list(batch) + [batch[-1]] * padding, inputs + [inputs[-1]] * padding
-        graph = bound.graph
-        content = graph.codes(np.concatenate([x for x, _ in inputs]))
-        style = graph.codes(np.concatenate([y for _, y in inputs])) if batch[0].style else {}
+        # targets first: binding the loss graph may then release the encoder, not the other way round
+        encoder = self.graphs.encoder(graph_key.layers, (n + padding,) + shape[1:], graph_key.pooling)
+        content = encoder.codes(np.concatenate([x for x, _ in inputs]))
+        style = encoder.codes(np.concatenate([y for _, y in inputs])) if key.styled else {}
         targets = [t.targets(terms, _sample(content, i), _sample(style, i)) for i, t in enumerate(batch)]
+        cached = larger or self.graphs.loss_graph(graph_key.sized(n))
+        graph = cached.graph
         graph.set_targets([np.stack(per_term) for per_term in zip(*targets)])
         results: Dict[int, Result] = {}
-        executor = {"batch_size": bound.batch, "padding": padding, "estimate_mb": round(bound.estimate / 2 ** 20, 1)}
+        info = {"batch_size": cached.batch, "padding": padding, "estimate_mb": round(cached.estimate / 2 ** 20, 1)}
 
         def stopped(indices: List[int], outcomes: List[Outcome]) -> None:
             final = graph.current_codes()  # the batch's data holds these samples' final images
@@ -105,7 +112,7 @@ class Runner:
                 t = batch[i]
                 results[i] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o,
                                     t.metrics(terms, targets[i], _sample(content, i), _sample(style, i),
-                                              _sample(final, i)), executor)
+                                              _sample(final, i)), info)
                 if on_result:
                     on_result(i, results[i])
 
@@ -114,29 +121,28 @@ class Runner:
                 on_snapshot(i, update, images.deprocess(x[i], self.weights.mean_rgb))
 
         x0 = np.concatenate([initial_image(shape, t.seed, t.optimise) for t in batch])
-        outcomes = optimise(graph, x0, s, self.log, on_stop=stopped, save_every=save_every,
+        outcomes = minimise(graph, x0, s, self.log, on_stop=stopped, save_every=save_every,
                             on_snapshot=snapshot if on_snapshot else None, seeds=[t.seed for t in batch],
                             padding=padding)
-        self._last_run[(terms, shape[1:], batch[0].pooling, tv)] = (
-            outcomes[0].seconds_per_iteration, max(o.iterations for o in outcomes))
+        self._last_run[graph_key.family] = (outcomes[0].seconds_per_iteration, max(o.iterations for o in outcomes))
         return [results[i] for i in range(n)]
 
-    def _padded(self, terms, shape, n: int, pooling: str, tv) -> Optional[Bound]:
-        """A bound executor with a larger batch, if running these n samples in it (the rest frozen, but
-        computed at every update) costs less time than binding one of batch n, by the last batch's numbers."""
-        larger = self.executors.larger(terms, (n,) + tuple(shape[1:]), pooling, tv)
-        last = self._last_run.get((terms, tuple(shape[1:]), pooling, tv))
+    def _padded(self, key: GraphKey) -> Optional[Cached]:
+        """A bound graph with a larger batch, if running these samples in it (the rest frozen, but computed
+        at every update) costs less time than binding one of this batch, by the last batch's numbers."""
+        larger = self.graphs.larger(key)
+        last = self._last_run.get(key.family)
         if larger is None or last is None:
             return None
         seconds_per_update, updates = last
-        wasted = (larger.batch - n) / larger.batch * seconds_per_update * updates
-        return larger if wasted < larger.bind_seconds * n / larger.batch else None
+        wasted = (larger.batch - key.batch) / larger.batch * seconds_per_update * updates
+        return larger if wasted < larger.bind_seconds * key.batch / larger.batch else None
 
-    def _check_memory(self, terms, shape, batch: int, settings) -> None:
+    def _check_memory(self, key: GraphKey) -> None:
         if self.max_memory is not None:
-            fits = memory.batch_size(self.executors.net, terms, shape, self.max_memory, cap=batch, settings=settings)
-            if fits < batch:
-                raise FmiError(f"a batch of {batch} does not fit max_memory {self.max_memory:.0f} MB (at most {fits})")
+            fits = memory.batch_size(self.graphs.net, key, self.max_memory, cap=key.batch)
+            if fits < key.batch:
+                raise FmiError(f"a batch of {key.batch} does not fit max_memory {self.max_memory:.0f} MB (at most {fits})")
 
 
 def _sample(codes_by_layer: Dict[str, np.ndarray], i: int) -> Dict[str, np.ndarray]:

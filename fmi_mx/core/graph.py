@@ -9,7 +9,7 @@ import numpy as np
 
 from . import vgg
 from ..backend.mx import mx
-from .losses import Term, total_variation
+from .losses import Term, TotalVariation
 from .weights import Weights
 
 
@@ -18,9 +18,9 @@ class LossGraph:
 
     def __init__(self, weights: Weights, terms: Sequence[Term], shape: Tuple[int, int, int, int],
                  ctx=None, pooling: str = "avg", params: Optional[Dict] = None,
-                 tv: Optional[Tuple[float, float]] = None):
+                 prior: Optional[TotalVariation] = None):
         """``params``: weight NDArrays already on ``ctx``, shared by the graphs of one device;
-        ``tv``: (weight, beta) of a total-variation prior on the image, one more loss head."""
+        ``prior``: a total-variation prior on the image, one more loss head."""
         self.terms = tuple(terms)
         self.shape = tuple(shape)
         self.ctx = ctx or mx.cpu()
@@ -30,10 +30,10 @@ class LossGraph:
         net.check_size(self.layers, height, width)
         data = mx.sym.Variable("data")  # one node: the network and the prior read the same image
         feats = net.features(self.layers, data=data, pooling=pooling)
-        self.target_names = [f"target{i}_{t.kind}_{t.layer}" for i, t in enumerate(self.terms)]
+        self.target_names = [f"target{i}_{t.NAME}_{t.layer}" for i, t in enumerate(self.terms)]
         heads = [t.symbol(feats[t.layer], mx.sym.Variable(name), height, width)
                  for t, name in zip(self.terms, self.target_names)]
-        heads += [total_variation(data, *tv)] if tv else []
+        heads += [prior.symbol(data)] if prior else []
         self.heads = len(heads)
         symbol = mx.sym.Group(heads + [mx.sym.BlockGrad(feats[name]) for name in self.layers])
 

@@ -1,108 +1,185 @@
-"""Loss terms of the spec as MXNet symbols, and the numpy statistics their targets are made of.
+"""Loss terms as classes, each owning what it compares: the statistic of a code that makes its target,
+its MXNet symbol, its float64 reference value and its memory footprint; and the total-variation prior.
 
-Every term is a per-sample sum, so a batch's gradient is the samples' gradients side by side.
-  code:        weight * 1/2 ||F - T||^2                    (inversion; content loss of both style modes)
-  gram:        weight * ||F F^T - G_s||^2 / (4 C^2 M)      (Gatys)
-  channel_sum: weight * ||F 1 - t||^2 / (2 C M)            (PMCI, figure 5)
-with F the layer's code as C x M (M = H W).
+With F a layer's code as C x M (M = H W), per sample:
+  CodeTerm:        weight * 1/2 ||F - T||^2                 (inversion; content loss of both style modes)
+  GramTerm:        weight * ||F F^T - G_s||^2 / (4 C^2 M)   (Gatys)
+  ChannelSumTerm:  weight * ||F 1 - t||^2 / (2 C M)         (PMCI, figure 5)
+Every term is a per-sample sum, so a batch's gradient is the samples' gradients side by side. A new
+objective is one more subclass of ``Term``.
 """
 from dataclasses import dataclass
-from typing import Tuple
+from typing import ClassVar, Tuple
 
 import numpy as np
 
 from . import vgg
-from ..errors import unknown
-
-KINDS = ("code", "gram", "channel_sum")
 
 
 @dataclass(frozen=True)
 class Term:
-    """One loss term: its kind, the layer it reads and its weight."""
+    """One loss term on a layer's code, with its weight."""
 
-    kind: str
     layer: str
     weight: float = 1.0
 
+    NAME: ClassVar[str] = ""  # how records and graph variables name it
+    NORM: ClassVar[str] = ""  # its normaliser, for the docs
+    RESIDENT_BUFFERS: ClassVar[int] = 0  # layer-sized buffers a process holds for it beyond MXNet's plan
+
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise unknown("loss term", self.kind, KINDS)
         vgg.parse(self.layer)  # a VGG layer name; the graph checks that its network has it
+
+    def statistic(self, code: np.ndarray) -> np.ndarray:
+        """What the term compares, of one code (C, H, W), in float64."""
+        raise NotImplementedError
 
     def target_shape(self, height: int, width: int) -> Tuple[int, ...]:
         """Shape of this term's target for one image (no batch axis)."""
-        c, h, w = vgg.output_shape(self.layer, height, width)
-        return {"code": (c, h, w), "gram": (c, c), "channel_sum": (c,)}[self.kind]
+        raise NotImplementedError
+
+    def normaliser(self, c: int, m: int) -> float:
+        """The divisor of the squared difference for a code of C channels and M positions."""
+        raise NotImplementedError
+
+    def difference(self, mx, feature, target):
+        """(batch, ...) symbol of the statistic of ``feature`` minus ``target``."""
+        raise NotImplementedError
+
+    def plan_floats(self, c: int, h: int, w: int) -> int:
+        """Floats MXNet's memory plan adds for this term per sample (its statistic and gradient buffers)."""
+        raise NotImplementedError
 
     def target(self, code: np.ndarray) -> np.ndarray:
-        """The statistic of a code (C, H, W) that this term compares: the code itself, its Gram, its sums."""
-        return statistic(self.kind, code).astype(np.float32)
+        """This term's target from a code (C, H, W): its statistic, as float32."""
+        return self.statistic(code).astype(np.float32)
 
     def symbol(self, feature, target, height: int, width: int):
         """The term per sample, a (batch,) symbol wrapped in ``MakeLoss`` (head gradient 1)."""
         from ..backend.mx import mx
 
         c, h, w = vgg.output_shape(self.layer, height, width)
-        m = h * w
-        if self.kind == "code":
-            loss = 0.5 * self.weight * mx.sym.sum(mx.sym.square(feature - target), axis=(1, 2, 3))
-        elif self.kind == "gram":
-            flat = mx.sym.Reshape(feature, shape=(0, 0, -1))
-            grams = mx.sym.batch_dot(flat, flat, transpose_b=True)
-            loss = self.weight / (4.0 * c * c * m) * mx.sym.sum(mx.sym.square(grams - target), axis=(1, 2))
-        else:
-            sums = mx.sym.sum(feature, axis=(2, 3))
-            loss = self.weight / (2.0 * c * m) * mx.sym.sum(mx.sym.square(sums - target), axis=1)
-        return mx.sym.MakeLoss(loss)
+        diff = self.difference(mx, feature, target)
+        axes = tuple(range(1, 1 + len(self.target_shape(height, width))))
+        return mx.sym.MakeLoss(self._scale(c, h * w) * mx.sym.sum(mx.sym.square(diff), axis=axes))
+
+    def _scale(self, c: int, m: int):
+        return self.weight / self.normaliser(c, m)
+
+    def value(self, code: np.ndarray, target: np.ndarray) -> float:
+        """Reference value of the term for one code, in float64 numpy (for tests and reports)."""
+        c, m = code.shape[0], code.shape[1] * code.shape[2]
+        diff = self.statistic(code.astype(np.float64)) - target
+        return float(self.weight * np.sum(diff * diff) / self.normaliser(c, m))
 
 
-def gram(code: np.ndarray) -> np.ndarray:
-    """G = F F^T for a code (C, H, W)."""
-    flat = code.reshape(code.shape[0], -1).astype(np.float64)
-    return flat @ flat.T
+@dataclass(frozen=True)
+class CodeTerm(Term):
+    """weight * 1/2 ||F - T||^2: the code itself is the target."""
+
+    NAME: ClassVar[str] = "code"
+    RESIDENT_BUFFERS: ClassVar[int] = 5
+
+    def statistic(self, code):
+        return np.asarray(code)
+
+    def target_shape(self, height, width):
+        return vgg.output_shape(self.layer, height, width)
+
+    def normaliser(self, c, m):
+        return 2.0
+
+    def difference(self, mx, feature, target):
+        return feature - target
+
+    def plan_floats(self, c, h, w):
+        return 0  # runs in place
+
+    def symbol(self, feature, target, height, width):
+        from ..backend.mx import mx
+
+        # written as 0.5 * weight * sum, the order the original's loss was computed in
+        return mx.sym.MakeLoss(0.5 * self.weight * mx.sym.sum(mx.sym.square(feature - target), axis=(1, 2, 3)))
 
 
-def channel_sums(code: np.ndarray) -> np.ndarray:
-    """t = F 1: each channel's sum over positions."""
-    return code.sum(axis=(1, 2), dtype=np.float64)
+@dataclass(frozen=True)
+class GramTerm(Term):
+    """weight * ||F F^T - G||^2 / (4 C^2 M): Gatys' style term."""
+
+    NAME: ClassVar[str] = "gram"
+    RESIDENT_BUFFERS: ClassVar[int] = 2
+
+    def statistic(self, code):
+        flat = code.reshape(code.shape[0], -1).astype(np.float64)
+        return flat @ flat.T
+
+    def target_shape(self, height, width):
+        c = vgg.output_shape(self.layer, height, width)[0]
+        return (c, c)
+
+    def normaliser(self, c, m):
+        return 4.0 * c * c * m
+
+    def difference(self, mx, feature, target):
+        flat = mx.sym.Reshape(feature, shape=(0, 0, -1))
+        return mx.sym.batch_dot(flat, flat, transpose_b=True) - target
+
+    def plan_floats(self, c, h, w):
+        return 2 * c * c + c * h * w  # the Gram matrices and their difference, the code's gradient
 
 
-def statistic(kind: str, code: np.ndarray) -> np.ndarray:
-    """What a term of ``kind`` compares: the code itself, its Gram matrix or its channel sums."""
-    return {"code": np.asarray, "gram": gram, "channel_sum": channel_sums}[kind](code)
+@dataclass(frozen=True)
+class ChannelSumTerm(Term):
+    """weight * ||F 1 - t||^2 / (2 C M): PMCI's channel sums."""
 
+    NAME: ClassVar[str] = "channel_sum"
+    RESIDENT_BUFFERS: ClassVar[int] = 4
 
-def value(term: Term, code: np.ndarray, target: np.ndarray) -> float:
-    """Reference value of a term for one code, in float64 numpy (for tests and reports)."""
-    c = code.shape[0]
-    m = code.shape[1] * code.shape[2]
-    diff = statistic(term.kind, code.astype(np.float64)) - target
-    norm = {"code": 2.0, "gram": 4.0 * c * c * m, "channel_sum": 2.0 * c * m}[term.kind]
-    return float(term.weight * np.sum(diff * diff) / norm)
+    def statistic(self, code):
+        return code.sum(axis=(1, 2), dtype=np.float64)
+
+    def target_shape(self, height, width):
+        return vgg.output_shape(self.layer, height, width)[:1]
+
+    def normaliser(self, c, m):
+        return 2.0 * c * m
+
+    def difference(self, mx, feature, target):
+        return mx.sym.sum(feature, axis=(2, 3)) - target
+
+    def plan_floats(self, c, h, w):
+        return c * h * w  # the broadcast gradient of the sums
 
 
 TV_EPS = 1e-8  # keeps the gradient of (d^2)^(beta/2) finite at d = 0 for beta < 2
 
 
-def total_variation(data, weight: float, beta: float):
+@dataclass(frozen=True)
+class TotalVariation:
     """Mahendran & Vedaldi's prior per sample: weight * sum over channels and pixels of
-    ((x[i, j+1] - x[i, j])^2 + (x[i+1, j] - x[i, j])^2)^(beta/2), as a ``MakeLoss`` symbol."""
-    from ..backend.mx import mx
+    ((x[i, j+1] - x[i, j])^2 + (x[i+1, j] - x[i, j])^2)^(beta/2), a loss head on the image itself."""
 
-    def part(axis, begin, end):
-        return mx.sym.slice_axis(data, axis=axis, begin=begin, end=end)
+    weight: float
+    beta: float = 2.0
 
-    inner = mx.sym.slice_axis(part(2, 0, -1), axis=3, begin=0, end=-1)  # x[i, j], i < H-1, j < W-1
-    right = mx.sym.slice_axis(part(2, 0, -1), axis=3, begin=1, end=None)  # x[i, j+1]
-    down = mx.sym.slice_axis(part(2, 1, None), axis=3, begin=0, end=-1)  # x[i+1, j]
-    squared = mx.sym.square(right - inner) + mx.sym.square(down - inner) + TV_EPS
-    return mx.sym.MakeLoss(weight * mx.sym.sum(mx.sym.power(squared, beta / 2.0), axis=(1, 2, 3)))
+    BUFFERS: ClassVar[int] = 4  # image-sized buffers its differences keep
 
+    def symbol(self, data):
+        """The prior as a (batch,) ``MakeLoss`` symbol of the image ``data``."""
+        from ..backend.mx import mx
 
-def total_variation_value(x: np.ndarray, weight: float, beta: float) -> float:
-    """Reference value of the prior for one image (C, H, W), in float64 numpy."""
-    x = x.astype(np.float64)
-    inner = x[:, :-1, :-1]
-    squared = np.square(x[:, :-1, 1:] - inner) + np.square(x[:, 1:, :-1] - inner) + TV_EPS
-    return float(weight * np.sum(squared ** (beta / 2.0)))
+        def part(axis, begin, end):
+            return mx.sym.slice_axis(data, axis=axis, begin=begin, end=end)
+
+        inner = mx.sym.slice_axis(part(2, 0, -1), axis=3, begin=0, end=-1)  # x[i, j], i < H-1, j < W-1
+        right = mx.sym.slice_axis(part(2, 0, -1), axis=3, begin=1, end=None)  # x[i, j+1]
+        down = mx.sym.slice_axis(part(2, 1, None), axis=3, begin=0, end=-1)  # x[i+1, j]
+        squared = mx.sym.square(right - inner) + mx.sym.square(down - inner) + TV_EPS
+        return mx.sym.MakeLoss(self.weight * mx.sym.sum(mx.sym.power(squared, self.beta / 2.0), axis=(1, 2, 3)))
+
+    def value(self, x: np.ndarray) -> float:
+        """Reference value of the prior for one image (C, H, W), in float64 numpy."""
+        x = x.astype(np.float64)
+        inner = x[:, :-1, :-1]
+        squared = np.square(x[:, :-1, 1:] - inner) + np.square(x[:, 1:, :-1] - inner) + TV_EPS
+        return float(self.weight * np.sum(squared ** (self.beta / 2.0)))

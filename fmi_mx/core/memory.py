@@ -14,6 +14,7 @@ import numpy as np
 
 from . import vgg
 from ..errors import FmiError
+from .graphkey import GraphKey
 from .rules import number
 
 FLOAT = 4  # bytes
@@ -37,11 +38,7 @@ def term_bytes(terms, shape: Tuple[int, int, int, int]) -> int:
     """Buffers of the loss terms: Gram matrices and their difference (gram), the broadcast gradient of
     the channel sums (channel_sum), the gradient of the code (both); a code term runs in place."""
     batch, _, height, width = shape
-    total = 0
-    for t in terms:
-        c, h, w = vgg.output_shape(t.layer, height, width)
-        total += {"code": 0, "gram": 2 * c * c + c * h * w, "channel_sum": c * h * w}[t.kind]
-    return FLOAT * batch * total
+    return FLOAT * batch * sum(t.plan_floats(*vgg.output_shape(t.layer, height, width)) for t in terms)
 
 
 def argument_bytes(terms, shape: Tuple[int, int, int, int]) -> int:
@@ -58,18 +55,11 @@ def weight_bytes(net: vgg.Network, layers: Sequence[str]) -> int:
                        if net.layer(k.rsplit("_", 1)[0]).index <= last)
 
 
-def optimiser_bytes(settings, shape: Tuple[int, int, int, int]) -> int:
-    """What an optimiser other than the default SGD keeps beyond SGD's momentum and previous image:
-    L-BFGS its pairs, gradients and two-loop buffers, Adam one more moment; a total-variation prior its
-    differences. SGD's own state is within the estimate's margin (and stays as it was)."""
-    if settings is None:
-        return 0
-    images = {"sgd": 0, "adam": 1, "lbfgs": 2 * settings.lbfgs_history + 5}[settings.method]
-    images += 4 if settings.tv_weight else 0
-    return FLOAT * int(np.prod(shape)) * images
-
-
-RESIDENT = {"code": 5, "gram": 2, "channel_sum": 4}  # layer-sized buffers per term, beyond MXNet's plan
+def state_bytes(key: GraphKey) -> int:
+    """What an optimiser other than the default SGD keeps beyond SGD's momentum and previous image (L-BFGS
+    its pairs, gradients and line-search buffers, Adam one more moment) and a prior its differences.
+    SGD's own state is within the estimate's margin."""
+    return FLOAT * int(np.prod(key.shape)) * key.state_images
 
 
 def resident_bytes(terms, shape: Tuple[int, int, int, int]) -> int:
@@ -77,7 +67,7 @@ def resident_bytes(terms, shape: Tuple[int, int, int, int]) -> int:
     and the loss heads' gradient temporaries, RESIDENT[kind] buffers of the term's layer each. Fitted to
     the resident-set growth of a fresh process over two steps (benchmarks/worker_memory.py, tests/test_memory.py)."""
     batch, _, height, width = shape
-    return FLOAT * batch * sum(RESIDENT[t.kind] * int(np.prod(vgg.output_shape(t.layer, height, width)))
+    return FLOAT * batch * sum(t.RESIDENT_BUFFERS * int(np.prod(vgg.output_shape(t.layer, height, width)))
                                for t in terms)
 
 
@@ -86,10 +76,15 @@ def planned(net: vgg.Network, terms, shape: Tuple[int, int, int, int]) -> int:
     return plan_bytes(net, [t.layer for t in terms], shape) + term_bytes(terms, shape) + argument_bytes(terms, shape)
 
 
-def estimate(net: vgg.Network, terms, shape: Tuple[int, int, int, int], settings=None) -> int:
-    """Bytes one executor of ``shape`` holds for ``terms`` (and the optimiser ``settings``), weights excluded:
-    the plan, what the process holds beyond it, and the optimiser's state."""
-    return planned(net, terms, shape) + resident_bytes(terms, shape) + optimiser_bytes(settings, shape)
+def estimate(net: vgg.Network, key: GraphKey) -> int:
+    """Bytes one bound graph holds, weights excluded: the plan, what the process holds beyond it, and
+    the optimiser's and prior's state."""
+    return planned(net, key.terms, key.shape) + resident_bytes(key.terms, key.shape) + state_bytes(key)
+
+
+def encoder_bytes(net: vgg.Network, layers: Sequence[str], shape: Tuple[int, int, int, int]) -> int:
+    """A forward-only encoder: at most the activations a loss graph keeps, and its input."""
+    return plan_bytes(net, layers, shape) + FLOAT * int(np.prod(shape))
 
 
 def reported(graph) -> int:
@@ -105,14 +100,14 @@ def check_budget(max_memory_mb: float) -> float:
     return max_memory_mb
 
 
-def batch_size(net: vgg.Network, terms, shape1: Tuple[int, int, int, int], max_memory_mb: float,
-               cap: int = MAX_BATCH, what: str = "this job", settings=None) -> int:
-    """The largest batch (at most ``cap``) whose estimate, weights included, fits ``max_memory_mb``."""
-    layers = [t.layer for t in terms]
-    budget = max_memory_mb * 2 ** 20 - weight_bytes(net, layers)
-    one = estimate(net, terms, shape1, settings)
+def batch_size(net: vgg.Network, key: GraphKey, max_memory_mb: float, cap: int = MAX_BATCH,
+               what: str = "this job") -> int:
+    """The largest batch (at most ``cap``) of the graph ``key`` whose estimate, weights included, fits
+    ``max_memory_mb``."""
+    budget = max_memory_mb * 2 ** 20 - weight_bytes(net, key.layers)
+    one = estimate(net, key.sized(1))
     if one > budget:
-        need = (one + weight_bytes(net, layers)) / 2 ** 20
-        raise FmiError(f"{what} needs an estimated {need:.0f} MB at batch size 1 ({shape1[2]}x{shape1[3]} px, "
-                       f"up to {net.deepest(layers).name} of {net.title}), over max_memory {max_memory_mb:.0f} MB")
+        need = (one + weight_bytes(net, key.layers)) / 2 ** 20
+        raise FmiError(f"{what} needs an estimated {need:.0f} MB at batch size 1 ({key.image[1]}x{key.image[2]} px, "
+                       f"up to {net.deepest(key.layers).name} of {net.title}), over max_memory {max_memory_mb:.0f} MB")
     return max(1, min(cap, int(budget // one)))

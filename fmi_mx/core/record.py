@@ -20,7 +20,7 @@ def record(task: Task, result: "Result", weights: Weights, device: str) -> Dict[
     """The sidecar's content (``save`` adds the caller's extras)."""
     outcome = result.outcome
     return {
-        "task": {"kind": type(task).__name__, **dataclasses.asdict(task)},
+        "task": {"kind": task.KIND, **dataclasses.asdict(task), "optimise": task.optimise.flat()},
         "weights": weights.describe(),
         "device": device,
         "image_size": list(result.image.shape[:2]),
@@ -28,7 +28,7 @@ def record(task: Task, result: "Result", weights: Weights, device: str) -> Dict[
         "stop_reason": outcome.stop_reason,
         "seconds_per_iteration": outcome.seconds_per_iteration,
         "batch_size": outcome.batch_size,
-        **({"executor": result.executor} if result.executor else {}),
+        **({"executor": result.batch_info} if result.batch_info else {}),
         **result.metrics,
         "history": outcome.history,
         "versions": versions(),

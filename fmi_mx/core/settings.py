@@ -1,76 +1,158 @@
-"""The optimiser settings block: the method, its parameters, and the priors on the image.
+"""The optimiser settings, in parts: the method and its own settings (``sgd``, ``lbfgs``, ``adam``), the
+prior on the image (total variation), the transforms (jitter) and the stopping rules.
 
-The defaults are the original scripts' SGD (spec "Optimisation"); ``lbfgs`` and ``adam`` and the
-priors (total variation, jitter) are options beyond the original, off by default.
+The defaults are the inversion script's SGD; ``lbfgs``, ``adam`` and the priors are options beyond the
+original, off by default. Outside (configs, the command line, the API) every setting has one flat
+public name, as before the parts existed: ``learning_rate`` is SGD's, ``adam_learning_rate`` Adam's.
 """
-from dataclasses import asdict, dataclass, fields
-from typing import Dict, Iterator
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, Optional
 
-from ..errors import choice
-from .rules import Problem, check, number, raise_problems, whole
+from .losses import TotalVariation
+from .options import Declared, by_name, check_all, declared, get, option
+from .rules import Problem, number, raise_problems, whole
 
 METHODS = ("sgd", "lbfgs", "adam")
-# fields added after job ids were first made (see Settings.identity)
-ADDED_FIELDS = ("method", "lbfgs_history", "lbfgs_evaluations", "adam_learning_rate", "adam_beta1", "adam_beta2",
-                  "adam_epsilon", "tv_weight", "tv_beta", "jitter", "stop_loss",
-                "max_seconds")
+
+
+@dataclass(frozen=True)
+class SGD:
+    """The original scripts' SGD: momentum, elementwise clipping, a factor schedule of the rate."""
+
+    learning_rate: float = option(0.1, "SGD's learning rate", rule=number("learning_rate", 0, low_open=True),
+                                  first_ids=True)
+    momentum: float = option(0.9, "SGD's momentum", rule=number("momentum", 0, 1, high_open=True), first_ids=True)
+    clip_gradient: float = option(10.0, "SGD clips each gradient element to +-this",
+                                  rule=number("clip_gradient", 0, low_open=True), first_ids=True)
+    lr_step: int = option(10, "SGD multiplies its rate by lr_factor every lr_step updates", rule=whole("lr_step", 1),
+                          first_ids=True)
+    lr_factor: float = option(0.9, "SGD's rate factor", rule=number("lr_factor", 0, low_open=True), first_ids=True)
+
+
+@dataclass(frozen=True)
+class LBFGS:
+    """L-BFGS: curvature pairs kept, and the line search's budget."""
+
+    history: int = option(10, "L-BFGS: curvature pairs kept per sample", name="lbfgs_history",
+                          rule=whole("lbfgs_history", 1))
+    evaluations: int = option(20, "L-BFGS: at most this many loss evaluations per line search",
+                              name="lbfgs_evaluations", rule=whole("lbfgs_evaluations", 1))
+
+
+@dataclass(frozen=True)
+class Adam:
+    """Adam (Kingma & Ba), bias-corrected."""
+
+    learning_rate: float = option(10.0, "Adam: px per update, before bias correction", name="adam_learning_rate",
+                                  rule=number("adam_learning_rate", 0, low_open=True))
+    beta1: float = option(0.9, "Adam's beta1", name="adam_beta1", rule=number("adam_beta1", 0, 1, high_open=True))
+    beta2: float = option(0.999, "Adam's beta2", name="adam_beta2", rule=number("adam_beta2", 0, 1, high_open=True))
+    epsilon: float = option(1e-8, "Adam's epsilon", name="adam_epsilon", rule=number("adam_epsilon", 0, low_open=True))
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Mahendran & Vedaldi's total-variation prior on the image, a loss head in the graph."""
+
+    weight: float = option(0.0, "total-variation prior weight (0: off)", name="tv_weight",
+                           rule=number("tv_weight", 0))
+    beta: float = option(2.0, "exponent beta of the total-variation prior", name="tv_beta", rule=number("tv_beta", 1))
+
+    def term(self) -> Optional[TotalVariation]:
+        """The prior's loss head, or None when it is off."""
+        return TotalVariation(self.weight, self.beta) if self.weight else None
+
+
+@dataclass(frozen=True)
+class Transform:
+    """Transformation robustness (Lucid): what happens to the image before each gradient."""
+
+    jitter: int = option(0, "random shift (px) of the image before each gradient (0: off; sgd and adam)",
+                         rule=whole("jitter (px)", 0))
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """When a sample stops: its relative change, its update count, a loss reached, a time budget."""
+
+    stop_eps: float = option(0.005, "stop when ||x_t - x_t-1|| / ||x_t|| is below this", rule=number("stop_eps", 0),
+                             first_ids=True)
+    max_iterations: int = option(1000, "maximum updates", rule=whole("iterations", 1), flag="--iterations",
+                                 first_ids=True)
+    stop_loss: float = option(0.0, "stop a sample once its loss is at or below this (0: off)",
+                              rule=number("stop_loss", 0))
+    max_seconds: float = option(0.0, "stop every sample after this much optimisation time (0: off)",
+                                rule=number("max_seconds", 0))
 
 
 @dataclass(frozen=True)
 class Settings:
     """Optimiser settings; the defaults are the inversion script's (style transfer: weight_decay 5e-3)."""
 
-    learning_rate: float = 0.1  # sgd's
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    clip_gradient: float = 10.0  # sgd's, elementwise
-    lr_step: int = 10
-    lr_factor: float = 0.9
-    stop_eps: float = 0.005
-    max_iterations: int = 1000
-    init_range: float = 0.1
-    log_every: int = 50
-    method: str = "sgd"
-    lbfgs_history: int = 10  # curvature pairs kept per sample
-    lbfgs_evaluations: int = 20  # at most this many loss evaluations per line search
-    adam_learning_rate: float = 10.0  # px per update, before bias correction
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    adam_epsilon: float = 1e-8
-    tv_weight: float = 0.0  # total-variation prior (Mahendran & Vedaldi): 0 = off
-    tv_beta: float = 2.0
-    jitter: int = 0  # px: random shift of the image before each gradient (Lucid); 0 = off
-    stop_loss: float = 0.0  # stop a sample once its loss is at or below this; 0 = off
-    max_seconds: float = 0.0  # stop every sample after this much optimisation time; 0 = off
+    method: str = option("sgd", "optimiser: sgd (the original's), lbfgs (fewest steps), adam", choices=METHODS)
+    weight_decay: float = option(5e-4, "weight decay (an L2 prior on the image)", rule=number("weight_decay", 0),
+                                 first_ids=True)
+    init_range: float = option(0.1, "the initial image is uniform in +-this", rule=number("init_range", 0),
+                               first_ids=True)
+    log_every: int = option(50, "progress line every N updates", rule=whole("log_every", 1), result=False,
+                            first_ids=True)
+    sgd: SGD = SGD()
+    lbfgs: LBFGS = LBFGS()
+    adam: Adam = Adam()
+    prior: Prior = Prior()
+    transform: Transform = Transform()
+    stop: Stopping = Stopping()
 
     def __post_init__(self):
         raise_problems(self.problems())
 
     def problems(self) -> Iterator[Problem]:
-        """Every rule the settings break, as (field, value, message)."""
-        yield from check("method", self.method, lambda m: choice("method", m, METHODS))
-        for name, rule in (("learning_rate", number("learning_rate", 0, low_open=True)),
-                           ("momentum", number("momentum", 0, 1, high_open=True)),
-                           ("weight_decay", number("weight_decay", 0)),
-                           ("clip_gradient", number("clip_gradient", 0, low_open=True)),
-                           ("lr_step", whole("lr_step", 1)), ("lr_factor", number("lr_factor", 0, low_open=True)),
-                           ("stop_eps", number("stop_eps", 0)), ("max_iterations", whole("iterations", 1)),
-                           ("init_range", number("init_range", 0)), ("log_every", whole("log_every", 1)),
-                           ("lbfgs_history", whole("lbfgs_history", 1)),
-                           ("lbfgs_evaluations", whole("lbfgs_evaluations", 1)),
-                           ("adam_learning_rate", number("adam_learning_rate", 0, low_open=True)),
-                           ("adam_beta1", number("adam_beta1", 0, 1, high_open=True)),
-                           ("adam_beta2", number("adam_beta2", 0, 1, high_open=True)),
-                           ("adam_epsilon", number("adam_epsilon", 0, low_open=True)),
-                           ("tv_weight", number("tv_weight", 0)), ("tv_beta", number("tv_beta", 1)),
-                           ("jitter", whole("jitter (px)", 0)), ("stop_loss", number("stop_loss", 0)),
-                           ("max_seconds", number("max_seconds", 0))):
-            yield from check(name, getattr(self, name), rule)
-        if self.jitter and self.method == "lbfgs":
-            yield "jitter", self.jitter, "jitter needs method sgd or adam (L-BFGS's line search needs a fixed loss)"
+        """Every rule the settings break, as (public name, value, message)."""
+        yield from check_all(self)
+        if self.transform.jitter and self.method == "lbfgs":
+            yield "jitter", self.transform.jitter, \
+                "jitter needs method sgd or adam (L-BFGS's line search needs a fixed loss)"
 
-    def identity(self) -> Dict[str, object]:
-        """The settings as a job's id sees them: fields added since the first release are left out while
-        they hold their defaults, so the ids of existing results do not change."""
-        defaults = {f.name: f.default for f in fields(self)}
-        return {k: v for k, v in asdict(self).items() if k not in ADDED_FIELDS or v != defaults[k]}
+    @classmethod
+    def from_flat(cls, base: Optional["Settings"] = None, **values) -> "Settings":
+        """Settings from public names (``max_iterations=50, adam_beta1=0.8``), over ``base`` or the defaults;
+        an unknown name raises ``KeyError`` (callers say where it came from)."""
+        return (base or cls()).replace(**values)
+
+    def replace(self, **values) -> "Settings":
+        """A copy with some settings changed, by public name."""
+        known = public()
+        unknown_names = [name for name in values if name not in known]
+        if unknown_names:
+            raise KeyError(unknown_names[0])
+        top = {name: values[name] for name in values if len(known[name].path) == 1}
+        groups: Dict[str, Dict[str, Any]] = {}
+        for name, value in values.items():
+            path = known[name].path
+            if len(path) == 2:
+                groups.setdefault(path[0], {})[path[1]] = value
+        parts = {group: dataclasses.replace(getattr(self, group), **fields) for group, fields in groups.items()}
+        return dataclasses.replace(self, **top, **parts)
+
+    def flat(self) -> Dict[str, Any]:
+        """Every setting by public name."""
+        return {d.name: get(self, d.path) for d in declared(Settings)}
+
+    def identity(self) -> Dict[str, Any]:
+        """The settings as a job's id sees them: those in the first ids always (a setting that does not
+        change results at its default), later ones only while they are not at their default, so the ids
+        of results made before a setting existed stay as they were."""
+        out = {}
+        for d in declared(Settings):
+            value = get(self, d.path)
+            if d.spec.first_ids:
+                out[d.name] = value if d.spec.result else d.default
+            elif d.spec.result and value != d.default:
+                out[d.name] = value
+        return out
+
+
+def public() -> Dict[str, Declared]:
+    """The settings by public name."""
+    return by_name(Settings)

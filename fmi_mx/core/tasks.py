@@ -7,21 +7,23 @@ maximisation, say) is a new subclass of ``Task`` here and touches nothing else i
 import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import ClassVar, Dict, Iterator, List, Optional, Tuple, Type
+from typing import Any, Callable, ClassVar, Dict, Iterator, List, Optional, Tuple, Type
 
 import numpy as np
 
 from . import codes, vgg
-from ..errors import choice, unknown
-from .losses import Term, value
+from ..errors import unknown
+from .graphkey import GraphKey
+from .losses import ChannelSumTerm, CodeTerm, GramTerm, Term
+from .options import KEY, check_all, option
 from .settings import Settings
 from .rules import Problem, check, given, number, raise_problems, whole
 
 Codes = Dict[str, np.ndarray]  # one image's codes (C, H, W) by layer name
 MAX_SIZE = 4096  # px, the long edge; a 4096 px relu1_1 executor alone needs about 16 GB
 
-STYLE_MODES = ("gram", "pmci")
-DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+STYLE_TERMS = {"gram": GramTerm, "pmci": ChannelSumTerm}  # a style mode's term on each style layer
+STYLE_MODES = tuple(STYLE_TERMS)
 STYLE_WEIGHT_DECAY = 5e-3  # vis_style.py's; the inversion script's 5e-4 is Settings' default
 
 
@@ -33,40 +35,65 @@ def _layer_list(field: str, names, net: vgg.Network) -> Iterator[Problem]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Task:
-    """What every kind has: a content image (path or ``sample:NAME``), an optional style image, the
-    network, the seed of the initial image, the long edge in px, the pooling, the saved picture's
-    denoising and the optimiser settings. Fields are checked when the task is made (``Invalid`` lists
-    them all)."""
+class Common:
+    """What tasks and experiments share: the network and how pictures are sized, pooled and saved."""
 
-    content: str
-    style: Optional[str] = None
-    network: str = vgg.DEFAULT
-    seed: int = 0
-    size: int = 512
-    pooling: str = "avg"
-    remove_noise: float = 0.2
+    network: str = option(vgg.DEFAULT, "the VGG: vgg19 (the paper's) or vgg16", choices=tuple(vgg.NETWORKS))
+    size: int = option(512, "long edge of the content image in px", rule=whole("size (px, the long edge)", 1, MAX_SIZE),
+                       first_ids=True)
+    pooling: str = option("avg", "pooling between blocks (avg: Gatys', the paper's)", choices=vgg.POOLINGS,
+                          first_ids=True)
+    remove_noise: float = option(0.2, "TV denoising weight of the saved picture, 0 = off",
+                                 rule=number("remove_noise", 0), first_ids=True)
+
+    @property
+    def net(self) -> vgg.Network:
+        """The network (VGG-19 while its name is not valid, so the other rules can still run)."""
+        return vgg.NETWORKS.get(self.network, vgg.VGG19) if isinstance(self.network, str) else vgg.VGG19
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task(Common):
+    """What every kind has besides ``Common``: a content image (path or ``sample:NAME``), an optional
+    style image, the seed of the initial image and the optimiser settings. Fields are checked when the
+    task is made (``Invalid`` lists them all)."""
+
+    content: str = option(dataclasses.MISSING, "content image: a path, or sample:NAME", flag=None, first_ids=True,
+                          picture=True)
+    style: Optional[str] = option(None, "style image", first_ids=True, picture=True)
+    seed: int = option(0, "seeds the initial image and random codes", rule=whole("seed", 0), first_ids=True)
     optimise: Settings = Settings()
 
-    MODES: ClassVar[Tuple[str, ...]] = ()
-    MODE_NAME: ClassVar[str] = "mode"
+    KIND: ClassVar[str] = ""  # the name job ids know the kind by
 
     def __post_init__(self):
         raise_problems(self.problems())
 
-    @property
-    def net(self) -> vgg.Network:
-        """The network the task runs on (VGG-19 while its name is not valid, so the rules can still run)."""
-        return vgg.NETWORKS.get(self.network, vgg.VGG19) if isinstance(self.network, str) else vgg.VGG19
-
     def problems(self) -> Iterator[Problem]:
-        """Every rule the fields break, as (field, value, message)."""
-        yield from check("network", self.network, vgg.network)
-        yield from check("mode", self.mode, lambda m: choice(self.MODE_NAME, m, self.MODES))
-        yield from check("pooling", self.pooling, lambda p: choice("pooling", p, vgg.POOLINGS))
-        yield from check("size", self.size, whole("size (px, the long edge)", 1, MAX_SIZE))
-        yield from check("seed", self.seed, whole("seed", 0))
-        yield from check("remove_noise", self.remove_noise, number("remove_noise", 0))
+        """Every rule the fields break, as (field, value, message); the settings checked themselves."""
+        yield from check_all(self, groups=False)
+
+    def identity(self, picture: Callable[[str], str] = str) -> Dict[str, Any]:
+        """The fields that decide the result, as a job's id sees them: those in the first ids always
+        (one that does not change results at its default), later ones only while they differ from their
+        default; ``picture`` names an image (by its content, say) and the settings give their own."""
+        out: Dict[str, Any] = {"optimise": self.optimise.identity()}
+        for f in dataclasses.fields(self):
+            spec = f.metadata.get(KEY)
+            if spec is None:
+                continue
+            value = getattr(self, f.name)
+            if spec.picture and value is not None:
+                value = picture(value)
+            if spec.first_ids:
+                out[f.name] = value if spec.result else f.default
+            elif spec.result and value != f.default:
+                out[f.name] = value
+        return out
+
+    def graph_key(self, shape: Tuple[int, int, int], batch: int = 0) -> GraphKey:
+        """The graph this task runs in for an image of ``shape`` (C, H, W), in a batch of ``batch`` (0: any)."""
+        return GraphKey.of(self.terms(shape[1], shape[2]), shape, self.pooling, self.optimise, batch)
 
     def layers_read(self) -> Tuple[str, ...]:
         """Every layer the task's losses read."""
@@ -92,14 +119,15 @@ class Task:
 
 @dataclass(frozen=True, kw_only=True)
 class Inversion(Task):
-    """Invert modified codes of ``content`` at ``layers`` (spec "Inversion"): ``original`` (T = F),
-    ``feature_map`` (FMI of ``filter``), ``random`` (seeded re-mixing), ``purposeful`` (needs ``style``)."""
+    """Invert modified codes of ``content`` at ``layers``: ``original`` (T = F), ``feature_map`` (FMI of
+    ``filter``), ``random`` (seeded re-mixing), ``purposeful`` (needs ``style``)."""
 
-    layers: Tuple[str, ...]
-    mode: str = "original"
-    filter: Optional[int] = None
+    layers: Tuple[str, ...] = option(dataclasses.MISSING, "the layers whose codes are inverted (command line: "
+                                     "comma-separated, e.g. relu1_1,relu2_1)", first_ids=True)
+    mode: str = option("original", "how the code is modified", choices=codes.MODES, first_ids=True)
+    filter: Optional[int] = option(None, "filter index for feature_map (0-based)", first_ids=True)
 
-    MODES: ClassVar[Tuple[str, ...]] = codes.MODES
+    KIND: ClassVar[str] = "Inversion"
 
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
@@ -116,7 +144,7 @@ class Inversion(Task):
         return tuple(self.layers)
 
     def terms(self, height: int, width: int) -> Tuple[Term, ...]:
-        return tuple(Term("code", name) for name in self.layers)
+        return tuple(CodeTerm(name) for name in self.layers)
 
     def targets(self, terms, content, style):
         rng = np.random.default_rng([self.seed, 1])
@@ -139,26 +167,26 @@ class Inversion(Task):
 
 @dataclass(frozen=True, kw_only=True)
 class StyleTransfer(Task):
-    """Gatys' Gram loss (``gram``) or the PMCI channel-sum loss (``pmci``), spec "Style transfer"."""
+    """Gatys' Gram loss (``gram``) or the PMCI channel-sum loss (``pmci``): a content term at
+    ``content_layer`` and a style term at each of ``style_layers``."""
 
-    style: Optional[str] = None
-    style_layers: Tuple[str, ...] = DEFAULT_STYLE_LAYERS
-    mode: str = "gram"
-    content_layer: str = "relu2_2"
-    content_weight: float = 10.0
-    style_weight: float = 1.0
+    style_layers: Tuple[str, ...] = option(("relu1_1", "relu2_1", "relu3_1", "relu4_1"),
+                                           "the style layers (command line: comma-separated)", first_ids=True)
+    mode: str = option("gram", "gram: Gatys' Gram matrices (the original's default); pmci: channel sums (figure 5)",
+                       choices=STYLE_MODES, first_ids=True, what="style mode")
+    content_layer: str = option("relu2_2", "the content layer", first_ids=True)
+    content_weight: float = option(10.0, "alpha, the content term's weight", rule=number("content_weight", 0),
+                                   first_ids=True)
+    style_weight: float = option(1.0, "beta, each style term's weight", rule=number("style_weight", 0), first_ids=True)
     optimise: Settings = Settings(weight_decay=STYLE_WEIGHT_DECAY)
 
-    MODES: ClassVar[Tuple[str, ...]] = STYLE_MODES
-    MODE_NAME: ClassVar[str] = "style mode"
+    KIND: ClassVar[str] = "StyleTransfer"
 
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
         yield from check("style", self.style, given(f"mode {self.mode} needs a style image"))
         yield from _layer_list("style_layers", self.style_layers, self.net)
         yield from check("content_layer", self.content_layer, self.net.layer)
-        for name in ("content_weight", "style_weight"):
-            yield from check(name, getattr(self, name), number(name, 0))
 
     def layers_read(self) -> Tuple[str, ...]:
         return (self.content_layer,) + tuple(self.style_layers)
@@ -168,9 +196,8 @@ class StyleTransfer(Task):
         _, h, w = vgg.output_shape(self.content_layer, height, width)
         # Gatys: alpha * 1/2 ||F - Fc||^2;  PMCI: alpha * ||F - Fc||^2 / (2M)
         alpha = self.content_weight if self.mode == "gram" else self.content_weight / (h * w)
-        kind = "gram" if self.mode == "gram" else "channel_sum"
-        return (Term("code", self.content_layer, alpha),) + tuple(
-            Term(kind, name, self.style_weight) for name in self.style_layers)
+        return (CodeTerm(self.content_layer, alpha),) + tuple(
+            STYLE_TERMS[self.mode](name, self.style_weight) for name in self.style_layers)
 
     def targets(self, terms, content, style):
         return [terms[0].target(content[self.content_layer])] + [t.target(style[t.layer]) for t in terms[1:]]
@@ -178,10 +205,9 @@ class StyleTransfer(Task):
     def metrics(self, terms, targets, content, style, final):
         metrics = {"final_loss": final_loss(terms, targets, final),
                    "code_error": {self.content_layer: relative(final[self.content_layer], targets[0])}}
-        for key, kind in (("gram_distance", "gram"), ("channel_sum_distance", "channel_sum")):
-            # both distances for both modes, to compare them in figure 5
-            metrics[key] = {name: relative(Term(kind, name).target(final[name]), Term(kind, name).target(style[name]))
-                            for name in self.style_layers}
+        for term in STYLE_TERMS.values():  # both distances for both modes, to compare them in figure 5
+            metrics[f"{term.NAME}_distance"] = {name: relative(term(name).target(final[name]), term(name).target(style[name]))
+                                                for name in self.style_layers}
         return metrics
 
     def labels(self):
@@ -189,14 +215,21 @@ class StyleTransfer(Task):
                 "style": self.style, "seed": self.seed}
 
 
-KINDS: Tuple[Type[Task], ...] = (Inversion, StyleTransfer)
-MODES: Tuple[str, ...] = tuple(mode for kind in KINDS for mode in kind.MODES)
+TASK_KINDS: Tuple[Type[Task], ...] = (Inversion, StyleTransfer)
+
+
+def modes(kind: Type[Task]) -> Tuple[str, ...]:
+    """The modes a task kind declares."""
+    return kind.__dataclass_fields__["mode"].metadata[KEY].choices
+
+
+MODES: Tuple[str, ...] = tuple(mode for kind in TASK_KINDS for mode in modes(kind))
 
 
 def kind_of(mode: str) -> Type[Task]:
     """The task kind that has ``mode``."""
-    for kind in KINDS:
-        if mode in kind.MODES:
+    for kind in TASK_KINDS:
+        if mode in modes(kind):
             return kind
     raise unknown("mode", mode, MODES)
 
@@ -209,7 +242,7 @@ def default(kind: type, name: str):
 
 def final_loss(terms, targets, final: Codes) -> float:
     """The terms' total at the result, in float64 numpy."""
-    return sum(value(t, final[t.layer], target) for t, target in zip(terms, targets))
+    return sum(t.value(final[t.layer], target) for t, target in zip(terms, targets))
 
 
 def relative(ours: np.ndarray, target: np.ndarray) -> float:

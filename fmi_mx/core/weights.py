@@ -67,14 +67,6 @@ class Weights:
         return f"{net}, ImageNet" if self.pretrained else net
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _sha256_arrays(arrays: Dict[str, np.ndarray]) -> str:
     digest = hashlib.sha256()
     for key in sorted(arrays):
@@ -120,7 +112,7 @@ def load(path) -> Weights:
         mean = tuple(float(v) for v in stored)
     pretrained = bool(loaded[PRETRAINED_KEY].asnumpy()[0]) if PRETRAINED_KEY in loaded else None
     origin = _text(loaded[ORIGIN_KEY]) if ORIGIN_KEY in loaded else UNKNOWN_ORIGIN
-    return Weights(arrays, mean, f"file:{path}", sha256_file(path), origin, pretrained, net.name)
+    return Weights(arrays, mean, f"file:{path}", files.sha256(path), origin, pretrained, net.name)
 
 
 def _network_of(path: Path, loaded: dict) -> vgg.Network:

@@ -11,12 +11,14 @@ from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Type, Union
 
 import yaml
 
-from ..backend import devices
-from ..core import images, memory, vgg
+from ..core import images, vgg
 from ..core import weights as weights_module
-from ..core.optimise import Settings
-from ..core.rules import number, whole
-from ..core.tasks import Inversion, StyleTransfer, Task, default, kind_of
+from ..core import settings as settings_module
+from ..core.settings import Settings
+from ..core.rules import number
+from ..core.options import check_all, declared, option
+from ..core.running import RunOptions
+from ..core.tasks import MODES, TASK_KINDS, Common, Inversion, StyleTransfer, Task, default, kind_of, modes
 from ..errors import FmiError, Invalid, Problems, choice
 
 FIGURES = ("fig3", "fig4", "fig5", "atlas", "claim", "none")
@@ -24,20 +26,25 @@ RUNS = Path("runs")  # where experiments write, one folder each
 INPUTS = Path("inputs")  # where image names of a config are looked up (``make inputs`` fills it)
 
 
+#: a panel's grid axes: its key -> the task field each value goes to
+AXES = {"contents": "content", "layers": "layers", "filters": "filter", "seeds": "seed", "styles": "style"}
+
+
 @dataclass(frozen=True)
 class Panel:
-    """A grid of jobs: every content x layer x filter x seed (inversions) or content x style x seed (style)."""
+    """A grid of jobs: every content x layer x filter x seed (inversions) or content x style x seed (style).
+    Any other key of a panel is an option of its task kind (``style_layers``, ``content_weight``, ...)."""
 
-    mode: str
-    contents: Tuple[str, ...]
-    layers: Tuple[str, ...] = ()
-    filters: Union[Tuple[int, ...], str] = ()  # indices, "all", or a range "A-B" (inclusive)
-    seeds: Tuple[int, ...] = (default(Task, "seed"),)
-    styles: Tuple[str, ...] = ()
-    style_layers: Tuple[str, ...] = default(StyleTransfer, "style_layers")
-    content_layer: str = default(StyleTransfer, "content_layer")
-    content_weight: float = default(StyleTransfer, "content_weight")
-    style_weight: float = default(StyleTransfer, "style_weight")
+    mode: str = option(dataclasses.MISSING, "original, feature_map, random, purposeful (inversions) or gram, pmci "
+                                            "(style transfer)", flag=None)
+    contents: Tuple[str, ...] = option(dataclasses.MISSING, "content images: one job each", flag=None)
+    layers: Tuple[str, ...] = option((), "inversions: one job per layer", flag=None)
+    filters: Union[Tuple[int, ...], str] = option((), "feature_map: one job per filter index (0-based): a list, all "
+                                                      "(every filter of each layer) or a range A-B", flag=None)
+    seeds: Tuple[int, ...] = option((default(Task, "seed"),), "one job per seed (initial image, random codes)",
+                                    flag=None)
+    styles: Tuple[str, ...] = option((), "purposeful, gram, pmci: one job per style image", flag=None)
+    options: Tuple[Tuple[str, Any], ...] = ()  # other options of the task kind, (name, value) in the config's order
 
 
 @dataclass(frozen=True)
@@ -49,28 +56,26 @@ class WeightSet:
     weights: str = ""  # empty: the network's file, models/<network>.params
 
 
-@dataclass(frozen=True)
-class Experiment:
-    """One figure's worth of jobs and the settings they share."""
+@dataclass(frozen=True, kw_only=True)
+class Experiment(Common, RunOptions):
+    """One figure's worth of jobs and what they share: the options of ``Common`` (network, size, pooling,
+    denoising) and of ``RunOptions`` (weights, device, memory, batches, snapshots) at the top level."""
 
-    name: str
-    panels: Tuple[Panel, ...]
-    figure: str = "none"
-    network: str = default(Task, "network")
-    weights: str = ""  # a params file or random[:SEED]; empty: the network's file, models/<network>.params
-    device: str = devices.DEFAULT
-    size: int = default(Task, "size")
-    inputs: str = str(INPUTS)
-    pooling: str = default(Task, "pooling")
-    remove_noise: float = default(Task, "remove_noise")
-    optimise: Dict[str, Any] = field(default_factory=dict)  # overrides of optimise.Settings
-    style_weight_decay: float = default(StyleTransfer, "optimise").weight_decay  # inversions: optimise's
-    batch_size: int = 0  # jobs per executor; 0 = as many as fit max_memory, at most memory.MAX_BATCH
-    max_memory: float = memory.DEFAULT_MAX_MEMORY  # MB one worker's executors may use (estimated before binding)
-    save_every: int = 0  # write each job's image every N updates into <job-id>/snapshots/ (0: off)
-    animate: bool = False  # with save_every: <job-id>/animation.gif of the snapshots
-    weight_sets: Tuple[WeightSet, ...] = ()  # figure claim: the same atlas for each of these
-    reference: str = ""  # figure claim: the set whose network also describes every set's textures
+    name: str = option(dataclasses.MISSING, "output folder runs/<name>/ (default: the file's name)", flag=None)
+    panels: Tuple[Panel, ...] = option(dataclasses.MISSING, "list of panels, each with the panels[] keys", flag=None)
+    figure: str = option("none", "fig3 (rows layers, columns filters), fig4 (rows layers, columns draws), fig5 (rows "
+                         "style images; columns style, Gatys, PMCI), atlas (the texture-identity score and a site), "
+                         "claim (one atlas per weight set, compared), none (a table only)", choices=FIGURES, flag=None)
+    inputs: str = option(str(INPUTS), "folder that image names are relative to; sample:NAME names a scikit-image "
+                         "picture", flag=None)
+    optimise: Dict[str, Any] = field(default_factory=dict)  # optimiser settings by public name
+    style_weight_decay: float = option(default(StyleTransfer, "optimise").weight_decay,
+                                       "weight decay of style-transfer jobs unless optimise.weight_decay is set",
+                                       rule=number("style_weight_decay", 0), flag=None)
+    weight_sets: Tuple[WeightSet, ...] = option((), "figure claim: the same atlas for each of these (name, network, "
+                                                "weights)", flag=None)
+    reference: str = option("", "figure claim: the set whose network describes every set's textures too (default: "
+                            "the first pretrained)", flag=None)
 
     def for_set(self, ws: WeightSet) -> "Experiment":
         """A claim's atlas for one of its weight sets, in the folder ``<claim>/<set name>/``."""
@@ -78,14 +83,13 @@ class Experiment:
         return dataclasses.replace(self, name=ws.name, network=ws.network, weights=weights, figure="atlas",
                                    weight_sets=(), reference="")
 
-    @property
-    def net(self) -> vgg.Network:
-        """The experiment's network (VGG-19 while its name is not valid, so the panels can still be checked)."""
-        return vgg.NETWORKS.get(self.network, vgg.VGG19) if isinstance(self.network, str) else vgg.VGG19
-
-    def settings(self, **base) -> Settings:
-        """The optimiser settings: ``base`` (a kind's own defaults), then the config's ``optimise`` overrides."""
-        return Settings(**{**base, **self.optimise})
+    def settings(self, kind: Type[Task] = Inversion) -> Settings:
+        """A kind's optimiser settings: its own defaults (style transfers: ``style_weight_decay``), then the
+        config's ``optimise`` overrides."""
+        base = default(kind, "optimise")
+        if base.weight_decay != default(Task, "optimise").weight_decay:  # a kind with a weight decay of its own
+            base = base.replace(weight_decay=self.style_weight_decay)
+        return base.replace(**self.optimise)
 
     def image(self, name: str) -> str:
         """A panel's image name as a path (relative to ``inputs``) or ``sample:NAME``."""
@@ -94,8 +98,8 @@ class Experiment:
     def panel_tasks(self, panel: Panel) -> Tuple[Type[Task], Iterator[Dict[str, Any]]]:
         """The kind of a panel's tasks and the keyword arguments of each, in a stable order."""
         kind = kind_of(panel.mode)
-        common = dict(size=self.size, pooling=self.pooling, remove_noise=self.remove_noise, mode=panel.mode,
-                      network=self.network)
+        common = {d.name: getattr(self, d.name) for d in declared(Common)}
+        common.update(panel.options, mode=panel.mode, optimise=self.settings(kind))
         return kind, (dict(common, **kwargs) for kwargs in PANEL_TASKS[kind](self, panel))
 
     def tasks(self) -> Iterator[Tuple[int, Task]]:
@@ -131,25 +135,18 @@ def _inversions(exp: Experiment, panel: Panel) -> Iterator[Dict[str, Any]]:
                 for style in styles:
                     for seed in panel.seeds:
                         yield dict(content=exp.image(content), layers=(layer,) if layer else (), filter=k,
-                                   style=exp.image(style) if style else None, seed=seed, optimise=exp.settings())
+                                   style=exp.image(style) if style else None, seed=seed)
 
 
 def _style_transfers(exp: Experiment, panel: Panel) -> Iterator[Dict[str, Any]]:
     for content in panel.contents:
         for style in panel.styles or (None,):
             for seed in panel.seeds:
-                yield dict(content=exp.image(content), style=exp.image(style) if style else None, seed=seed,
-                           style_layers=tuple(panel.style_layers), content_layer=panel.content_layer,
-                           content_weight=panel.content_weight, style_weight=panel.style_weight,
-                           optimise=exp.settings(weight_decay=exp.style_weight_decay))
+                yield dict(content=exp.image(content), style=exp.image(style) if style else None, seed=seed)
 
 
 #: how a panel becomes tasks, per task kind
 PANEL_TASKS = {Inversion: _inversions, StyleTransfer: _style_transfers}
-#: a task field -> the panel key it comes from (the rest are top-level keys of the same name)
-PANEL_KEYS = {"content": "contents", "style": "styles", "layers": "layers", "filter": "filters", "seed": "seeds",
-              "mode": "mode", "style_layers": "style_layers", "content_layer": "content_layer",
-              "content_weight": "content_weight", "style_weight": "style_weight"}
 
 
 #: keys that hold a list of mappings, each read into its own dataclass
@@ -187,22 +184,39 @@ def _coerce(value, kind, key: str, errors: Problems):
     return _BAD
 
 
+def panel_options(mode) -> Dict[str, Any]:
+    """The options a panel of ``mode`` may set besides its grid (a style transfer's layers and weights):
+    its task kind's own fields, by name and type."""
+    if mode not in MODES:
+        return {}
+    kind = kind_of(mode)
+    shared = {f.name for f in fields(Task)} | set(AXES.values()) | {"mode"}
+    return {d.name: d.type for d in declared(kind, groups=False) if d.name not in shared}
+
+
 def _build(cls, data: dict, prefix: str, errors: Problems):
     """``cls`` from a mapping: unknown keys and wrong types reported, the wrong values left at their defaults."""
     if not isinstance(data, dict):
         errors.add(prefix.rstrip(".") or "top level", f"expected a mapping, got {data!r}")
         return None
-    known = {f.name: f for f in fields(cls)}
-    values = {}
+    own = getattr(cls, "__annotations__", {})  # a class's own keys first, then those it shares (Common, RunOptions)
+    known = {f.name: f for f in sorted(fields(cls), key=lambda f: f.name not in own)
+             if f.name != "options" or cls is not Panel}
+    extra = panel_options(data.get("mode")) if cls is Panel else {}
+    values, options = {}, []
     for key, value in data.items():
-        if key not in known:
-            errors.add(f"{prefix}{key}", f"unknown key (allowed: {', '.join(known)})")
+        if key in extra:
+            coerced = _coerce(value, extra[key], f"{prefix}{key}", errors)
+            if coerced is not _BAD:
+                options.append((key, coerced))
+        elif key not in known:
+            errors.add(f"{prefix}{key}", f"unknown key (allowed: {', '.join(list(known) + list(extra))})")
         elif key == "filters" and isinstance(value, str):
             with errors.at(f"{prefix}{key}"):
                 _check_filters(value)
                 values[key] = value
         elif key == "optimise" and isinstance(value, dict):
-            values[key] = _overrides(Settings, value, "optimise.", errors)
+            values[key] = _overrides(value, "optimise.", errors)
         elif key in NESTED:
             if not isinstance(value, list) or not value:
                 errors.add(f"{prefix}{key}", f"expected a non-empty list of {key.replace('_', ' ')}")
@@ -211,6 +225,8 @@ def _build(cls, data: dict, prefix: str, errors: Problems):
         else:
             values[key] = _coerce(value, known[key].type, f"{prefix}{key}", errors)
     values = {k: v for k, v in values.items() if v is not _BAD}
+    if options:
+        values["options"] = tuple(options)
     for name, f in known.items():
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in values:
             errors.add(f"{prefix}{name}", "missing (required)")
@@ -220,9 +236,9 @@ def _build(cls, data: dict, prefix: str, errors: Problems):
         return None
 
 
-def _overrides(cls, data: dict, prefix: str, errors: Problems) -> Dict[str, Any]:
-    """Type-checked overrides of some of ``cls``'s fields."""
-    known = {f.name: f for f in fields(cls)}
+def _overrides(data: dict, prefix: str, errors: Problems) -> Dict[str, Any]:
+    """Type-checked overrides of some optimiser settings, by their public names."""
+    known = settings_module.public()
     out = {}
     for key, value in data.items():
         if key not in known:
@@ -237,14 +253,9 @@ def _check(exp: Experiment, problems: Problems) -> None:
     optimiser's and the tasks' rules by making the settings and every task of every panel."""
     with problems.at("name"):
         _check_name(exp.name)
-    with problems.at("figure"):
-        choice("figure", exp.figure, FIGURES)
-    for key, rule in (("batch_size", whole("batch_size (0: automatic)", 0)),
-                      ("max_memory", memory.check_budget),
-                      ("style_weight_decay", number("style_weight_decay", 0)),
-                      ("save_every", whole("save_every (0: off)", 0))):
-        with problems.at(key):
-            rule(getattr(exp, key))
+    for name, _, message in check_all(exp, groups=False):  # Common's rules: its tasks say so, by key
+        if name not in {d.name for d in declared(Common)}:
+            problems.add(name, message)
     if exp.animate and not exp.save_every:
         problems.add("animate", "needs save_every N (the snapshots it animates)")
     try:
@@ -326,10 +337,11 @@ def _check_panel(exp: Experiment, i: int, panel: Panel, problems: Problems, chec
 
 def _key(index: int, panel: Panel, name: str, value: object) -> str:
     """The config key a task field came from: ``panels[0].layers[1]``, ``panels[0].styles``, ``size``."""
-    if name not in PANEL_KEYS:
+    axis = next((key for key, field_name in AXES.items() if field_name == name), None)
+    if axis is None and name != "mode" and name not in dict(panel.options):
         return name
-    key = PANEL_KEYS[name]
-    items = getattr(panel, key)
+    key = axis or name
+    items = getattr(panel, key) if axis else dict(panel.options).get(name, value) if name != "mode" else value
     at = f"panels[{index}].{key}"
     return f"{at}[{items.index(value)}]" if isinstance(items, tuple) and value in items else at
 
@@ -399,11 +411,40 @@ def validate(exp: Experiment, where: str) -> Experiment:
     return exp
 
 
+def table() -> str:
+    """Every key of a config as a Markdown table (key, default, meaning), from the declarations: the
+    experiment's own keys and the options it shares with tasks and runs, the optimiser settings
+    (``optimise.*``), a panel's keys and the options a panel of each task kind may set."""
+    def shown(value) -> str:
+        if value is dataclasses.MISSING:
+            return "required"
+        if isinstance(value, tuple):
+            return f"`[{', '.join(map(str, value))}]`" if value else "—"
+        return f"`{value}`" if value != "" else "—"
+
+    def row(key, d, note=""):
+        return f"| `{key}` | {shown(d.default)} | {d.spec.help.replace('|', '&#124;')}{note} |"
+
+    own = Experiment.__annotations__
+    lines = ["| key | default | meaning |", "| --- | --- | --- |"]
+    lines += [row(d.name, d) for d in sorted(declared(Experiment, groups=False), key=lambda d: d.name not in own)]
+    lines += [row(f"optimise.{d.name}", d) for d in declared(Settings)]
+    lines += [row(f"panels[].{d.name}", d) for d in declared(Panel)]
+    for kind in TASK_KINDS:
+        for name in panel_options(modes(kind)[0]):
+            d = next(d for d in declared(kind, groups=False) if d.name == name)
+            lines.append(row(f"panels[].{name}", d, f" ({kind.KIND} panels)"))
+    return "\n".join(lines) + "\n"
+
+
 def to_dict(exp: Experiment) -> Dict[str, Any]:
-    """Plain data for ``config.resolved.yaml``."""
+    """Plain data for ``config.resolved.yaml``: the config's keys, a panel's options among its own."""
     def plain(v):
         if isinstance(v, dict):
             return {k: plain(x) for k, x in v.items()}
         return [plain(x) for x in v] if isinstance(v, (list, tuple)) else v
-    return plain(dataclasses.asdict(exp))
+    out = plain(dataclasses.asdict(exp))
+    for panel in out["panels"]:
+        panel.update(dict(panel.pop("options")))
+    return out
 

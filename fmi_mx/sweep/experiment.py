@@ -18,7 +18,8 @@ from .. import files
 from ..core import images, record
 from ..core import weights as weights_module
 from .config import RUNS, Experiment, to_dict
-from .jobs import Job, diverged, expand, folder, group, is_diverged, is_done, job_cost, over_budget, select_shard
+from .jobs import (Job, diverged, expand, folder, group, image_shapes, is_diverged, is_done, job_cost, migrate,
+                   over_budget, select_shard)
 from .messages import WorkerSpec
 from .pool import Pool, Report, Worker
 from . import sharding
@@ -44,6 +45,11 @@ def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Opti
     every = expand(exp, w.sha256)
     jobs = select_shard(every, *shard) if shard else every
     root = folder(exp, runs)
+    if not dry_run and root.is_dir():
+        moved = migrate(root, every, w.sha256)
+        if moved:
+            log(f"{len(moved)} finished job(s) renamed from the ids of an earlier fmi_mx (which named pictures by "
+                "their path; now by their bytes)")
     todo = [job for job in jobs if not is_done(root, job, retry_diverged)]
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     if dry_run:
@@ -83,7 +89,8 @@ def _list(jobs: List[Job], todo: List[Job], where: str, log: Callable[[str], Non
 def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, log: Callable[[str], None],
               worker_class: Type[Worker], retry_diverged: bool) -> Report:
     """The jobs that fit the memory budget, on the pool; failures written to ``failed.json``."""
-    too_big = over_budget(todo, exp.max_memory)
+    shapes = image_shapes(todo)
+    too_big = over_budget(todo, exp.max_memory, shapes)
     for job_id, why in too_big.items():
         log(f"{job_id} FAILED: {why}")
     todo = [job for job in todo if job.id not in too_big]
@@ -99,7 +106,7 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
 
     spec = WorkerSpec(str(root), exp.name, exp.weights, exp.network, exp.batch_size, exp.max_memory, retry_diverged,
                       keep_raw=exp.figure == "atlas", save_every=exp.save_every, animate=exp.animate)
-    report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices)))
+    report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices), shapes))
     progress.close()
     report.failed.update(too_big)
     for job_id, why in report.failed.items():
@@ -113,8 +120,8 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
         per_iteration = stats["seconds_per_iteration"]
         log(f"worker {wid} on {stats['device']}: {stats['jobs']} jobs, "
             f"{per_iteration * 1e3:.1f} ms/iteration, peak memory {stats['peak_memory_mb']:.0f} MB resident "
-            f"(budget {stats['max_memory_mb']:.0f} MB; executors and weights at most "
-            f"{stats['executors_peak_mb']:.0f} MB by the estimate, {stats['executors_released']} released)"
+            f"(budget {stats['max_memory_mb']:.0f} MB; graphs and weights at most "
+            f"{stats['graphs_peak_mb']:.0f} MB by the estimate, {stats['graphs_released']} released)"
             if per_iteration else f"worker {wid} on {stats['device']}: no jobs")
     return report
 
@@ -133,6 +140,8 @@ def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = prin
     w = w or weights_module.resolve(exp.weights, exp.network)
     jobs = expand(exp, w.sha256)
     root = folder(exp, runs)
+    if root.is_dir():
+        migrate(root, jobs, w.sha256)
     return _assemble(exp, root, jobs, finished(root, jobs), w, log, rescore, formats)
 
 

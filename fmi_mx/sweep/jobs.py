@@ -10,12 +10,13 @@ import json
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import sharding
-from ..core import images, memory, record, snapshots, vgg
+from .. import files
+from ..core import images, memory, record, snapshots
 from ..core.engine import Inputs, Runner, batch_key
 from ..core.tasks import Task
 from ..errors import FmiError
@@ -37,24 +38,61 @@ class Job:
         return self.task.labels()
 
 
-def job_id(task: Task, weights_sha256: str) -> str:
-    """A hash of everything that affects the result (the task and the weights), 12 hex digits."""
-    fields = dict(asdict(task), optimise=task.optimise.identity())
-    if fields["network"] == vgg.DEFAULT:  # the field came after the first ids: VGG-19 jobs keep theirs
-        del fields["network"]
-    blob = json.dumps({"kind": type(task).__name__, "task": fields, "weights": weights_sha256},
+def job_id(task: Task, weights_sha256: str, picture: Callable[[str], str] = str) -> str:
+    """A hash of everything that decides the result (the task's result-changing fields and the weights),
+    12 hex digits; ``picture`` names an image source in it (``pictures.token``: by its content)."""
+    blob = json.dumps({"kind": task.KIND, "task": task.identity(picture), "weights": weights_sha256},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def expand(exp: Experiment, weights_sha256: str) -> List[Job]:
     """Every job of every panel, in a stable order; a job listed twice runs once."""
-    jobs = [Job(job_id(task, weights_sha256), panel, task) for panel, task in exp.tasks()]
+    tokens = PictureTokens()
+    jobs = [Job(job_id(task, weights_sha256, tokens), panel, task) for panel, task in exp.tasks()]
     return list({job.id: job for job in jobs}.values())
+
+
+class PictureTokens:
+    """How job ids name pictures: ``sample:NAME`` as it is, a file by the sha256 of its bytes (read once
+    per file), so moving the inputs or the checkout keeps every id and new pixels change it."""
+
+    def __init__(self):
+        self._known: Dict[str, str] = {}
+
+    def __call__(self, source: str) -> str:
+        if source.startswith(images.SAMPLE_PREFIX):
+            return source
+        if source not in self._known:
+            try:
+                self._known[source] = "sha256:" + files.sha256(Path(source))
+            except OSError:
+                self._known[source] = source  # not readable: the config check names it before any run
+        return self._known[source]
 
 
 def folder(exp: Experiment, runs: Path) -> Path:
     return Path(runs) / exp.name
+
+
+def migrate(root: Path, jobs: List[Job], weights_sha256: str) -> List[str]:
+    """Finished jobs in folders named the way ids were made before pictures entered them by their bytes
+    (by their path then): each moved to its job's folder, its sidecar's ``job`` field updated. Returns the
+    ids moved."""
+    moved = []
+    for job in jobs:
+        old = job_id(job.task, weights_sha256)  # the path itself in place of the picture's bytes
+        if old == job.id or (root / job.id).exists() or not (root / old / "result.json").is_file():
+            continue
+        os.replace(root / old, root / job.id)
+        sidecar = root / job.id / "result.json"
+        try:
+            record = json.loads(sidecar.read_text())
+            files.write_json(sidecar, {**record, "job": job.id})
+        except (OSError, ValueError):
+            pass  # a damaged sidecar: the job is redone like any damaged one
+        moved.append(job.id)
+    return moved
 
 
 def is_done(root: Path, job: Job, retry_diverged: bool = False) -> bool:
@@ -120,13 +158,24 @@ def _unlock(f) -> None:
     f.close()
 
 
-def group(jobs: List[Job], n_workers: int) -> List[List[Job]]:
-    """Jobs that share an executor (mode, layers, content, size, pooling) travel together, in chunks
+def image_shapes(jobs: List[Job]) -> Dict[str, Tuple[int, int, int]]:
+    """Each job's network input shape (3, H, W), from its content image's header (nothing decoded)."""
+    headers: Dict[str, Tuple[int, int]] = {}
+    out = {}
+    for job in jobs:
+        t = job.task
+        if t.content not in headers:
+            headers[t.content] = images.check(t.content)
+        out[job.id] = (3,) + images.long_edge_shape(*headers[t.content], t.size)
+    return out
+
+
+def group(jobs: List[Job], n_workers: int, shapes: Dict[str, Tuple[int, int, int]]) -> List[List[Job]]:
+    """Jobs that can share a batch (``engine.batch_key``) and a content image travel together, in chunks
     small enough to keep every worker busy; a worker's Runner binds each graph once anyway."""
     by_key: Dict[tuple, List[Job]] = {}
     for job in jobs:
-        t = job.task
-        by_key.setdefault((t.mode, t.layers_read(), t.content, t.size, t.pooling), []).append(job)
+        by_key.setdefault((batch_key(job.task, shapes[job.id]), job.task.content), []).append(job)
     chunk = max(1, -(-len(jobs) // (2 * max(1, n_workers))))
     return [g[i:i + chunk] for g in by_key.values() for i in range(0, len(g), chunk)]
 
@@ -134,7 +183,7 @@ def group(jobs: List[Job], n_workers: int) -> List[List[Job]]:
 def job_cost(job: Job) -> float:
     """A job's expected work at most (see sharding.cost), its image taken as square at ``size``."""
     t = job.task
-    return sharding.cost(t.net, t.layers_read(), t.size, t.size, t.optimise.max_iterations)
+    return sharding.cost(t.net, t.layers_read(), t.size, t.size, t.optimise.stop.max_iterations)
 
 
 def select_shard(jobs: List[Job], k: int, n: int) -> List[Job]:
@@ -157,7 +206,7 @@ def batches(jobs: List[Job], runner: Runner, batch_size: int = 0,
             cache[source] = runner.inputs(t)
         by_key.setdefault(batch_key(t, cache[source][0].shape), []).append((job, cache[source]))
     for key, items in by_key.items():
-        b = batch_size or memory.batch_size(runner.executors.net, key[0], (1,) + key[1], max_memory, settings=key[3])
+        b = batch_size or memory.batch_size(runner.graphs.net, key.graph, max_memory)
         for i in range(0, len(items), b):
             chunk = items[i:i + b]
             yield [job for job, _ in chunk], [inputs for _, inputs in chunk]
@@ -195,21 +244,17 @@ def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, 
                      on_snapshot=snapshot)
 
 
-def over_budget(jobs: List[Job], max_memory: float) -> Dict[str, str]:
+def over_budget(jobs: List[Job], max_memory: float, shapes: Dict[str, Tuple[int, int, int]]) -> Dict[str, str]:
     """Jobs that cannot fit ``max_memory`` even alone, with the one-line reason (checked before any run).
 
     Shapes come from the image headers, nothing is decoded. An EXIF rotation may swap H and W there,
     which changes neither the estimate nor the size check (both are symmetric in H and W)."""
-    headers: Dict[str, Tuple[int, int]] = {}
     problems = {}
     for job in jobs:
-        t = job.task
-        if t.content not in headers:
-            headers[t.content] = images.check(t.content)
-        h, w = images.long_edge_shape(*headers[t.content], t.size)
+        t, shape = job.task, shapes[job.id]
         try:
-            t.net.check_size(t.layers_read(), h, w)
-            memory.batch_size(t.net, t.terms(h, w), (1, 3, h, w), max_memory, what=f"job {job.id}", settings=t.optimise)
+            t.net.check_size(t.layers_read(), shape[1], shape[2])
+            memory.batch_size(t.net, t.graph_key(shape), max_memory, what=f"job {job.id}")
         except FmiError as e:
             problems[job.id] = str(e)
     return problems

@@ -87,8 +87,8 @@ class Worker:
             "device": self.device, "jobs": self.done, "mxnet_imported_early": early,
             "seconds_per_iteration": sum(self.per_iteration) / len(self.per_iteration) if self.done else None,
             "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "max_memory_mb": self.spec.max_memory, "executors_peak_mb": self.runner.executors.peak / 2 ** 20,
-            "executors_released": self.runner.executors.released}))
+            "max_memory_mb": self.spec.max_memory, "graphs_peak_mb": self.runner.graphs.peak / 2 ** 20,
+            "graphs_released": self.runner.graphs.released}))
 
     def run_group(self, group: list) -> None:
         from . import jobs

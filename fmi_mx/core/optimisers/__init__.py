@@ -17,6 +17,7 @@ METHODS = {"sgd": SGD, "lbfgs": LBFGS, "adam": Adam}
 
 
 def make(graph, s: Settings, seeds: Sequence[int]):
-    """The method ``s.method`` on ``graph``; its gradients jittered by ``s.jitter`` px if that is set."""
-    gradient = Jitter(graph, s.jitter, seeds).gradient if s.jitter else graph.step
+    """The method ``s.method`` on ``graph``; its gradients jittered by ``s.transform.jitter`` px if that is set."""
+    jitter = s.transform.jitter
+    gradient = Jitter(graph, jitter, seeds).gradient if jitter else graph.step
     return METHODS[s.method](graph, s, gradient)

@@ -17,18 +17,23 @@ class Adam:
         x = graph.data
         self.mean, self.var, self.previous = (mx.nd.zeros_like(x) for _ in range(3))
 
+    @staticmethod
+    def state_images(s: Settings) -> int:
+        """Image-sized buffers beyond SGD's: the second moment."""
+        return 1
+
     def step(self, update: int, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
         mx, x, s = self.mx, self.graph.data, self.s
         x.copyto(self.previous)
         self.gradient()
         self.evaluations += 1
-        mx.nd.adam_update(x, self.graph.grad, self.mean, self.var, out=x, lr=self.rate(update), beta1=s.adam_beta1,
-                          beta2=s.adam_beta2, epsilon=s.adam_epsilon, wd=s.weight_decay)
+        mx.nd.adam_update(x, self.graph.grad, self.mean, self.var, out=x, lr=self.rate(update), beta1=s.adam.beta1,
+                          beta2=s.adam.beta2, epsilon=s.adam.epsilon, wd=s.weight_decay)
         return relative_change(x, self.previous), self.graph.sample_losses()
 
     def rate(self, update: int) -> float:
-        s = self.s
-        return s.adam_learning_rate * math.sqrt(1.0 - s.adam_beta2 ** update) / (1.0 - s.adam_beta1 ** update)
+        a = self.s.adam
+        return a.learning_rate * math.sqrt(1.0 - a.beta2 ** update) / (1.0 - a.beta1 ** update)
 
     def describe(self, update: int) -> str:
         return f"lr {self.rate(update):.4g}"

@@ -38,7 +38,7 @@ class LBFGS:
 
         self.mx, self.graph, self.s, self.gradient = mx, graph, s, gradient
         x = graph.data
-        n, m = x.shape[0], s.lbfgs_history
+        n, m = x.shape[0], s.lbfgs.history
         self.n, self.m, ctx = n, m, x.context
         self.flat = x.reshape((n, -1))
         self.size = self.flat.shape[1]
@@ -53,6 +53,11 @@ class LBFGS:
         self.scale = np.zeros(n)  # gamma = s.y / y.y of the newest kept pair; 0: none yet
         self.f = self.terms = None  # the loss minimised and the graph's terms, at x, per sample
         self.evaluations = 0
+
+    @staticmethod
+    def state_images(s: Settings) -> int:
+        """Image-sized buffers beyond SGD's: the pairs (s and y), gradients and line-search buffers."""
+        return 2 * s.lbfgs.history + 5
 
     def evaluate(self, d=None) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         """The graph's terms, the full loss and (given ``d``) the slope g.d at ``graph.data``, on the
@@ -120,7 +125,7 @@ class LBFGS:
         searching = [i for i in running if slope[i] < 0]
         t[searching] = 1.0
         f, terms = self.f.copy(), self.terms.copy()
-        for _ in range(self.s.lbfgs_evaluations):
+        for _ in range(self.s.lbfgs.evaluations):
             if not searching:
                 break
             self._place(d, t)

@@ -11,7 +11,8 @@ from ..settings import Settings
 
 def learning_rate(update: int, s: Settings) -> float:
     """mx.lr_scheduler.FactorScheduler(step, factor) at update ``update`` (1-based)."""
-    return s.learning_rate * s.lr_factor ** ((update - 1) // s.lr_step)
+    sgd = s.sgd
+    return sgd.learning_rate * sgd.lr_factor ** ((update - 1) // sgd.lr_step)
 
 
 class SGD:
@@ -28,14 +29,19 @@ class SGD:
         self._flat_x, self._flat_mom = x.reshape((n, -1)), self.mom.reshape((n, -1))  # views
         self._norms = [mx.nd.zeros((n,), x.context) for _ in range(3)]  # ||mom||, ||x||, their ratio
 
+    @staticmethod
+    def state_images(s: Settings) -> int:
+        """Image-sized buffers beyond its momentum and previous image (the memory estimate's baseline)."""
+        return 0
+
     def step(self, update: int, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
         """Forward, backward, one SGD update."""
         mx, x, s = self.mx, self.graph.data, self.s
         x.copyto(self.previous)
         self.gradient()
         self.evaluations += 1
-        mx.nd.sgd_mom_update(x, self.graph.grad, self.mom, out=x, lr=learning_rate(update, s), momentum=s.momentum,
-                             wd=s.weight_decay, clip_gradient=s.clip_gradient)
+        mx.nd.sgd_mom_update(x, self.graph.grad, self.mom, out=x, lr=learning_rate(update, s), momentum=s.sgd.momentum,
+                             wd=s.weight_decay, clip_gradient=s.sgd.clip_gradient)
         moved, norm, change = self._norms
         mx.nd.norm(self._flat_mom, axis=1, out=moved)
         mx.nd.norm(self._flat_x, axis=1, out=norm)

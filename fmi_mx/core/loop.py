@@ -1,5 +1,5 @@
 """The optimisation loop: any method of ``optimisers`` on a batch of images, each sample with its own
-stopping test (spec "Optimisation": stop when ||x_t - x_{t-1}|| / ||x_t|| < stop_eps, or after
+stopping test (the original's: stop when ||x_t - x_{t-1}|| / ||x_t|| < stop_eps, or after
 max_iterations updates). The default method is the original scripts' SGD.
 """
 import math
@@ -10,7 +10,6 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .optimisers import make
-from .optimisers.sgd import learning_rate  # noqa: F401  (the SGD schedule, re-exported)
 from .settings import Settings
 
 
@@ -32,7 +31,7 @@ class Outcome:
     evaluations: int = 0  # forward and backward passes of the batch (L-BFGS: line search included)
 
 
-def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], None]] = None,
+def minimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], None]] = None,
              on_stop: Optional[Callable[[List[int], List[Outcome]], None]] = None, save_every: int = 0,
              on_snapshot: Optional[Callable[[int, List[int], np.ndarray], None]] = None,
              seeds: Optional[Sequence[int]] = None, padding: int = 0) -> List[Outcome]:
@@ -63,7 +62,7 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
         if on_stop:
             on_stop(indices, [outcomes[i] for i in indices])
 
-    for update in range(1, s.max_iterations + 1):
+    for update in range(1, s.stop.max_iterations + 1):
         running = [i for i in range(n) if i not in frozen]
         change, losses = method.step(update, running)  # losses: of the images before this update
         for i in frozen:
@@ -87,7 +86,7 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
             stop(newly, update)
         if len(frozen) == n:
             break
-        if s.max_seconds and time.perf_counter() - start >= s.max_seconds:
+        if s.stop.max_seconds and time.perf_counter() - start >= s.stop.max_seconds:
             reasons = [r or "max_seconds" for r in reasons]
             break
     stop([i for i in range(n - padding) if i not in outcomes], update)
@@ -96,9 +95,9 @@ def optimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
 
 def _stop_test(change: float, loss: float, s: Settings) -> str:
     """Why a sample stops after this update ("" if it goes on); an image that did not move has converged."""
-    if change < s.stop_eps or change == 0:
+    if change < s.stop.stop_eps or change == 0:
         return "converged"
-    return "reached_loss" if s.stop_loss and loss <= s.stop_loss else ""
+    return "reached_loss" if s.stop.stop_loss and loss <= s.stop.stop_loss else ""
 
 
 def _log(log, update: int, live: int, n: int, loss: float, change, running, state: str) -> None:

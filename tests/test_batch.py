@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_batch_of_five_equals_five_separate_runs(random_weights):
-    """Acceptance: filters 48 and 30 stop at about 210 and 115 updates; frozen samples stay put."""
+    """Filters 48 and 30 stop at about 210 and 115 updates; frozen samples stay put."""
     batch = [tasks.Inversion(content="sample:astronaut", layers=("relu1_2",), mode="feature_map", filter=k, size=32)
              for k in (48, 15, 0, 36, 30)]
     runner = Runner(random_weights)

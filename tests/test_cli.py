@@ -1,4 +1,4 @@
-"""Acceptance (h): bad input exits with status 2 and one line naming it, and writes nothing."""
+"""Bad input exits with status 2 and one line naming it, and writes nothing."""
 import json
 
 import numpy as np

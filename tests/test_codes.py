@@ -1,4 +1,4 @@
-"""Acceptance (d): each code modification equals the spec's formula on small arrays."""
+"""Each code modification equals its formula, written out again here, on small arrays."""
 import numpy as np
 import pytest
 

@@ -103,7 +103,7 @@ def _tmpfs(path: Path, options: str):
 
 
 def test_read_only_output_fails_in_seconds(tmp_path, capsys):
-    """The acceptance probe: 512 px, 1000 iterations, into a read-only folder: refused before the compute."""
+    """A 512 px run, 1000 iterations, into a read-only folder: refused before the compute."""
     with _tmpfs(tmp_path / "ro", "ro,size=1m") as ro:
         start = time.perf_counter()
         code = main(["invert", "sample:astronaut", "--layers", "relu5_1", "--weights", "random", "--size", "512",

@@ -1,4 +1,4 @@
-"""Acceptance (e): the SGD updates are the spec's rule, the schedule drops at update 11, NaNs stop the run."""
+"""The SGD updates are the original's rule, the schedule drops at update 11, NaNs stop the run."""
 import numpy as np
 import pytest
 

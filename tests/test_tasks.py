@@ -18,7 +18,7 @@ def runner(random_weights):
 
 
 def test_original_inversion_reconstructs_the_code(runner):
-    """Acceptance (f): relative code error < 0.02 at relu1_1 of a 32 px image before the run stops."""
+    """Relative code error < 0.02 at relu1_1 of a 32 px image before the run stops."""
     result = runner.run(tasks.Inversion(content=IMAGE, layers=("relu1_1",), mode="original", size=32))
     assert result.outcome.stop_reason == "converged"
     assert result.metrics["code_error"]["relu1_1"] < 0.02
@@ -27,7 +27,7 @@ def test_original_inversion_reconstructs_the_code(runner):
 
 @pytest.mark.parametrize("layer", ["relu1_2", "relu2_1"])
 def test_fmi_concentrates_energy_in_the_filter(runner, layer):
-    """Acceptance (g): FMI of filter l (figure 3's filters 0..4) raises l's share of the energy at least 5x."""
+    """FMI of filter l (figure 3's filters 0..4) raises l's share of the energy at least 5x."""
     for index in range(5):
         result = runner.run(tasks.Inversion(content=IMAGE, layers=(layer,), mode="feature_map", filter=index, size=32))
         share = result.metrics["filter_energy_share"][layer]

@@ -82,7 +82,7 @@ def test_symbol_is_cut_at_the_deepest_layer():
 
 
 def test_activations_match_numpy(biased_weights):
-    """Acceptance (a): relu1_1 and relu2_1 equal an independent numpy VGG on a 16 px image."""
+    """relu1_1 and relu2_1 equal an independent numpy VGG on a 16 px image."""
     rng = np.random.default_rng(3)
     x = rng.uniform(-120, 120, (1, 3, 16, 16)).astype(np.float32)
     feats = VGG19.features(["relu1_1", "relu2_1"])

@@ -90,7 +90,7 @@ def test_resolve():
 
 
 def test_gluon_conversion_matches_gluon_vgg19(tmp_path):
-    """Acceptance (b): converted random Gluon weights + our preprocessing give Gluon's relu5_4."""
+    """Converted random Gluon weights and our preprocessing give Gluon's own relu5_4."""
     from mxnet.gluon.model_zoo import vision
 
     mx.random.seed(4)

@@ -1,4 +1,4 @@
-"""The four code modifications of the spec ("Inversion"): pure numpy on one code F of shape (C, H, W).
+"""The four code modifications of the original code: pure numpy on one code F of shape (C, H, W).
 
 Each returns the target T that the inversion drives phi_L(x) towards. Inputs are checked by the
 task that asks for them (``tasks.Inversion``), not here.

@@ -1,4 +1,4 @@
-"""Image I/O and the preprocess/postprocess pair of the spec ("Image pre/post-processing").
+"""Image I/O and the preprocess/postprocess pair: RGB 0..255 in, the network's input out, and back.
 
 ``preprocess`` maps RGB 0..255 to the network's input (CHW, mean removed, batch axis);
 ``postprocess`` is its inverse followed by Chambolle TV denoising.

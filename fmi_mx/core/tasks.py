@@ -192,7 +192,7 @@ class StyleTransfer(Task):
         return (self.content_layer,) + tuple(self.style_layers)
 
     def terms(self, height: int, width: int) -> Tuple[Term, ...]:
-        """Content term first, then one style term per style layer, weighted as the spec says."""
+        """Content term first, then one style term per style layer: Gatys' weights, or PMCI's (alpha / M)."""
         _, h, w = vgg.output_shape(self.content_layer, height, width)
         # Gatys: alpha * 1/2 ||F - Fc||^2;  PMCI: alpha * ||F - Fc||^2 / (2M)
         alpha = self.content_weight if self.mode == "gram" else self.content_weight / (h * w)

@@ -1,4 +1,4 @@
-"""The original scripts' optimiser (spec "Optimisation"): MXNet SGD with momentum on the image alone.
+"""The original scripts' optimiser: MXNet SGD with momentum on the image alone.
 
 Per update t: lr_t = lr * factor^floor((t-1)/step); mom = momentum*mom - lr_t*(clip(g) + wd*x); x += mom.
 """
@@ -16,7 +16,7 @@ def learning_rate(update: int, s: Settings) -> float:
 
 
 class SGD:
-    """The update of the spec on a batch of images, in place, with preallocated state."""
+    """The original's update on a batch of images, in place, with preallocated state."""
 
     def __init__(self, graph, s: Settings, gradient: Callable[[], None]):
         from ...backend.mx import mx  # here, not at the top: the CLI and spawned workers import this first

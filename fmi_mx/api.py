@@ -13,6 +13,7 @@ import hashlib
 import inspect
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple, Type, Union
 
 import numpy as np
@@ -132,7 +133,7 @@ class _Source:
 
 def _source(picture: Picture) -> _Source:
     """A path or ``sample:NAME`` as it is; an array converted once and named ``array:HxW:<sha256 prefix>``."""
-    if not isinstance(picture, np.ndarray):
+    if isinstance(picture, (str, Path)):
         return _Source(str(picture))
     rgb = images.as_rgb(picture)
     return _Source(f"array:{rgb.shape[0]}x{rgb.shape[1]}:{hashlib.sha256(rgb.tobytes()).hexdigest()[:12]}", rgb)

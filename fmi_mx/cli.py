@@ -2,7 +2,8 @@
 
 ``main(argv)`` returns the exit status: 0 done; 1 a runtime fault (an optimisation went non-finite,
 the last finite image is kept; a sweep job failed or diverged; results could not be written); 2 bad
-input, found before any compute; 130 stopped early (Ctrl-C, SIGUSR1).
+input, found before any compute; 130 stopped early (Ctrl-C or SIGTERM: the same everywhere; SIGUSR1 in
+a sweep: finish the running jobs, then stop).
 ``invert`` and ``style`` take the options of ``fmi_mx.invert`` / ``fmi_mx.style_transfer``, with
 their defaults. This module imports no MXNet: spawned workers import it first.
 """
@@ -128,6 +129,8 @@ def _mean(text: str):
 
 def _add_experiment(sub) -> None:
     for name, text in (("run", "run every unfinished job of an experiment config, then its figure"),
+                       ("check", "report finished, damaged and missing jobs of a config's run folder, computing "
+                                 "nothing (exit 1 if any is damaged)"),
                        ("atlas", "run an atlas config (every filter of some layers), score it, build its site"),
                        ("claim", "run a claim config: the same atlas for several weight sets (trained, untrained), "
                                  "then their scores side by side with intervals"),
@@ -137,6 +140,8 @@ def _add_experiment(sub) -> None:
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key, e.g. --set size=128 --set optimise.max_iterations=50")
         p.add_argument("--runs", default=str(RUNS), help="output root (default runs/)")
+        if name == "check":
+            continue
         if name != "run":
             p.add_argument("--rescore", action="store_true",
                            help="atlas, claim: compute the texture-identity score again")
@@ -190,8 +195,10 @@ def _run(function: Callable, kind, positional: Tuple[str, ...], a: argparse.Name
     from .core import record, snapshots
 
     images.check_output(out)
+    check_file(out.with_suffix(".json"), "sidecar")
     if a.animate and not a.save_every:
         raise FmiError("--animate needs --save-every N (the snapshots it animates)")
+    folder = out.with_name(out.stem + ".snapshots")
     given = {key: getattr(a, key) for key in api.keywords(kind, positional)}
     w = weights_module.resolve(a.weights or None, a.network)
     notes = [f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch"] if w.is_random else []
@@ -201,10 +208,17 @@ def _run(function: Callable, kind, positional: Tuple[str, ...], a: argparse.Name
             print(notes.pop(), file=sys.stderr)
         print(line, file=sys.stderr)
 
-    folder = out.with_name(out.stem + ".snapshots")
+    if a.save_every:
+        snapshots.check(folder)
+    first = [True]
+
+    def on_snapshot(update: int, rgb) -> None:  # the folder is this run's: an older run's snapshots go first
+        if first.pop() if first else False:
+            snapshots.clear(folder)
+        snapshots.write(folder, update, rgb)
+
     image, sidecar = function(*(getattr(a, name) for name in positional), **dict(given, weights=w),
-                              options=a.options, log=log,
-                              on_snapshot=lambda update, rgb: snapshots.write(folder, update, rgb))
+                              options=a.options, log=log, on_snapshot=on_snapshot)
     record.save(out, image, {"arguments": vars(a), **sidecar})
     if a.animate:
         print(f"{snapshots.animate(folder, out.with_suffix('.gif'), image)}: the animation")
@@ -272,8 +286,12 @@ def _experiment(a: argparse.Namespace) -> int:
                        f"{'claim' if exp.figure == 'claim' else 'run'}")
     if a.command == "claim" and exp.figure != "claim":
         raise FmiError(f"{a.config} is not a claim config (figure: claim, with weight_sets)")
-    if not getattr(a, "dry_run", False):
+    if not getattr(a, "dry_run", False) and a.command != "check":
         check_folder(Path(a.runs) / exp.name, "--runs folder")
+    if a.command == "check":
+        sets = [exp.for_set(ws) for ws in exp.weight_sets] or [exp]
+        root = Path(a.runs) / exp.name if exp.weight_sets else Path(a.runs)
+        return 1 if sum(experiment.check(one, root) for one in sets) else 0
     if a.command == "figure":
         if exp.figure == "claim":
             weights = {ws.name: weights_module.resolve(ws.weights or None, ws.network) for ws in exp.weight_sets}
@@ -320,7 +338,8 @@ def _inputs(a: argparse.Namespace) -> int:
 
 
 def _formats(text: str):
-    return [choice("figure format", f.strip(), ("png", "pdf", "svg")) for f in text.split(",")]
+    """``png,pdf`` -> each format once, in order."""
+    return list(dict.fromkeys(choice("figure format", f.strip(), ("png", "pdf", "svg")) for f in text.split(",")))
 
 
 def _plot(a: argparse.Namespace) -> int:
@@ -329,13 +348,16 @@ def _plot(a: argparse.Namespace) -> int:
     from .sweep import figures
 
     path = Path(a.result)
+    formats = _formats(a.format)
+    for fmt in formats:
+        check_file(path.with_name(f"{path.stem}.curves.{fmt}"), "plot output")
     try:
         record = json.loads(path.read_text())
         label = json.dumps({k: v for k, v in record["task"].items() if k in ("mode", "layers", "filter", "style")})
         fig = figures.curves([(path.stem, [(label, record)])], title=f"{path}: {record['stop_reason']}")
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise FmiError(f"{path} is not a result sidecar with a history ({type(e).__name__}: {e})") from None
-    written = figures.save(fig, path.with_name(path.stem + ".curves"), _formats(a.format))
+    written = figures.save(fig, path.with_name(path.stem + ".curves"), formats)
     print(", ".join(map(str, written)))
     return 0
 
@@ -359,14 +381,21 @@ def _demo(a: argparse.Namespace) -> int:
 
 
 COMMANDS = {"invert": _invert, "style": _style, "weights": _weights, "run": _experiment, "atlas": _experiment,
-            "claim": _experiment, "figure": _experiment,
+            "claim": _experiment, "figure": _experiment, "check": _experiment,
             "inputs": _inputs, "doctor": _doctor, "demo": _demo, "plot": _plot, "options": _options}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from . import signals
+
     args = build_parser().parse_args(argv)
+    signals.reset()
+    previous = signals.install()
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        if code == 0:
+            signals.check()  # a request dropped where Python could not raise it still stops with 130
+        return code
     except OutputError as e:
         print(f"fmi-mx: error: {e}", file=sys.stderr)
         return 1
@@ -376,6 +405,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("fmi-mx: interrupted; finished outputs are kept", file=sys.stderr)
         return 130
+    finally:
+        signals.restore(previous)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ def atomic(path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = _temporary(path)
     try:
         yield tmp
         os.replace(tmp, path)
@@ -35,7 +35,7 @@ def atomic(path) -> Iterator[Path]:
 
 def _write_temp(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = _temporary(path)
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -92,11 +92,33 @@ def sha256(path: Path) -> str:
 
 
 def check_file(path: str, what: str = "output") -> Path:
-    """A file can be written at ``path``: not a folder, its folder exists or can be made, on a writable disk."""
+    """A file can be written at ``path``: not a folder, its folder exists or can be made, on a writable disk,
+    and its name (and the temporary name it is written under first) fits the file system."""
     if str(path).endswith(("/", os.sep)) or Path(path).is_dir():
         raise FmiError(f"{what} {path} is a folder: name a file in it")
-    check_folder(Path(path).parent, f"{what} {path}")
+    folder = check_folder(Path(path).parent, f"{what} {path}")
+    longest = len(_temporary(Path(path)).name.encode())
+    limit = _name_max(folder)
+    if longest > limit:
+        raise FmiError(f"{what} {path}: its name is too long ({longest} bytes written under a temporary name, "
+                       f"at most {limit} here)")
     return Path(path)
+
+
+def _temporary(path: Path) -> Path:
+    """The name a file is written under before it is renamed into place."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (bytes) the file system of ``folder`` (or its nearest existing parent) takes."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        return os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
 
 
 def check_folder(folder, what: str = "output folder") -> Path:

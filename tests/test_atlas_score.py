@@ -40,7 +40,7 @@ def _procedural(name: str) -> np.ndarray:
 def _texture(name: str, corner) -> np.ndarray:
     """A SIZE x SIZE crop of a texture, at a place given as fractions of its free room."""
     picture = getattr(skimage.data, name)() if hasattr(skimage.data, name) else _procedural(name)
-    rgb = images.as_rgb(picture[..., :3] if picture.ndim == 3 else picture)
+    rgb = images.as_rgb(np.clip(np.rint(picture[..., :3] if picture.ndim == 3 else picture), 0, 255).astype(np.uint8))
     y, x = (int(f * (extent - SIZE)) for f, extent in zip(corner, rgb.shape[:2]))
     return np.ascontiguousarray(rgb[y:y + SIZE, x:x + SIZE])
 

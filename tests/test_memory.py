@@ -45,15 +45,15 @@ def test_invert_over_max_memory_fails_with_one_line(tmp_path, capsys):
     assert code == 2 and len(err) == 1 and "over max_memory 50 MB" in err[0] and not out.exists()
 
 
-def test_sweep_job_over_max_memory_fails_at_once(tmp_path, capsys):
+def test_a_sweep_with_a_job_over_max_memory_stops_before_it_starts(tmp_path, capsys):
+    """As ``invert --max-memory`` does: one line naming the job and its estimate, exit 2, nothing written."""
     config = tmp_path / "big.yaml"
     config.write_text("name: big\nweights: random\nsize: 256\nmax_memory: 155\npanels:\n"
                       "  - {mode: feature_map, contents: [sample:astronaut], layers: [relu1_1, relu5_1], filters: [0]}\n")
-    assert main(["run", str(config), "--runs", str(tmp_path / "runs")]) == 1
-    captured = capsys.readouterr()
-    assert "over max_memory 155 MB" in captured.out and "1 job(s) failed" in captured.err
-    assert len(list((tmp_path / "runs" / "big").glob("*/result.json"))) == 1  # relu1_1 fits and ran
-    assert len(list((tmp_path / "runs" / "big").glob("*/failed.json"))) == 1
+    assert main(["run", str(config), "--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "up to relu5_1 of VGG-19), over max_memory 155 MB" in err[0]
+    assert not (tmp_path / "runs").exists()
 
 
 def test_runner_refuses_a_batch_over_budget(random_weights):

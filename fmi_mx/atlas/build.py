@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 
-from .. import files
+from .. import files, signals
 from .._version import __version__
 from ..core import images, vgg
 from ..core.weights import Weights
@@ -45,6 +45,7 @@ def build(root: Path, name: str, w: Weights, grid: Grid, records: Dict[str, dict
     site_dir = root / "atlas"
     contents = _contents(site_dir, grid)
     for job_id in records:
+        signals.check()
         site.thumbnail(root / job_id / "result.png", site_dir / "thumbs" / f"{job_id}.jpg", site.THUMB)
     some = next(iter(records.values()))
     h, w_px = some["image_size"]
@@ -96,14 +97,20 @@ def jobs_digest(root: Path, records: Dict[str, dict]) -> str:
 
 
 def _scores(root: Path, w: Weights, grid: Grid, records, device: str, log, rescore: bool) -> Dict[str, dict]:
-    """Per layer {"summary", "filters": {k: accuracy, MRR, ranks}} or {"why"}: cached in scores.json."""
+    """Per layer {"summary", "filters": {k: accuracy, MRR, ranks}} or {"why"}: cached in scores.json while
+    the finished jobs are the same; a cache that does not parse or does not match is computed again."""
     import json
 
     digest, cache = jobs_digest(root, records), root / "scores.json"
     if cache.is_file() and not rescore:
-        stored = json.loads(cache.read_text())
-        if stored.get("jobs_digest") == digest:
+        try:
+            stored = json.loads(cache.read_text())
+        except (OSError, ValueError, UnicodeDecodeError):
+            stored = None
+        if isinstance(stored, dict) and stored.get("jobs_digest") == digest and isinstance(stored.get("layers"), dict):
             return stored["layers"]
+        why = "does not parse" if stored is None or not isinstance(stored, dict) else "was made from other jobs"
+        log(f"{cache} {why}: scoring again")
     from ..core.engine import Runner
 
     layers = compute(root, Runner(w, device), grid, records, log)
@@ -119,6 +126,7 @@ def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Calla
 
     out = {}
     for name, (contents, by_filter) in grid.items():
+        signals.check()
         complete = {k: ids for k, ids in by_filter.items() if len(ids) == len(contents)}
         if len(contents) < 2 or len(complete) < 2:
             out[name] = {"why": f"a score needs 2 or more filters and content images ({len(complete)} and "

@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .. import signals
 from ..core import images
 from ..core.engine import Runner
 from .score import DESCRIPTOR_LAYERS, descriptor
@@ -20,6 +21,7 @@ def descriptors(runner: Runner, pictures: Sequence[np.ndarray], pooling: str = "
     rows: Dict[int, List[np.ndarray]] = {}
     for shape, members in by_shape.items():
         for start in range(0, len(members), BATCH):
+            signals.check()
             chunk = members[start:start + BATCH]
             x = np.concatenate([images.preprocess(pictures[n], runner.weights.mean_rgb) for n in chunk])
             codes = runner.graphs.encoder(DESCRIPTOR_LAYERS, x.shape, pooling).codes(x)

@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .. import files
+from .. import files, signals
 from ..atlas import build as atlas_build
 from ..core import images, vgg
 from ..core import weights as weights_module
@@ -98,6 +98,7 @@ def build(exp: Experiment, root: Path, weights: Dict[str, weights_module.Weights
     ref_runner = Runner(weights[ref], exp.device.split(",")[0].strip()) if ref else None
     results = []
     for ws in exp.weight_sets:
+        signals.check()
         result = _gather(exp, ws, root, weights[ws.name], ref_runner, ref, log, rescore)
         if result is None:
             log(f"no comparison yet: the atlas of {ws.name} is not finished; run `fmi-mx claim` again")
@@ -138,7 +139,7 @@ def _gather(exp: Experiment, ws: WeightSet, root: Path, w: weights_module.Weight
     scores_file = set_root / "scores.json"
     if len(records) < len(jobs) or not scores_file.is_file():
         return None
-    own = json.loads(scores_file.read_text())["layers"]
+    own = json.loads(scores_file.read_text())["layers"]  # the atlas just checked and wrote it
     grid = atlas_build.grid_of(jobs)
     reference = _reference_scores(set_root, ref_runner, grid, records, ws.name == ref, own, log, rescore, ref)
     result = SetResult(ws.name, w)

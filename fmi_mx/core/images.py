@@ -98,16 +98,32 @@ def _sample(name: str) -> np.ndarray:
     return img
 
 
-def as_rgb(array: np.ndarray) -> np.ndarray:
-    """A picture given as an array, (H, W) gray or (H, W, 3) RGB with values 0..255 -> RGB uint8."""
-    a = np.asarray(array)
+def as_rgb(array) -> np.ndarray:
+    """A picture given as an array, (H, W) gray or (H, W, 3) RGB, as RGB uint8. Accepted: uint8 (0..255),
+    other integers in 0..255, uint16 (0..65535, scaled down as 16-bit files are) and floats in 0..1
+    (scikit-image's convention); anything else is refused in one line."""
+    if not isinstance(array, np.ndarray):
+        raise FmiError(f"a picture must be a path, sample:NAME or a numpy array, not a {type(array).__name__}")
+    a = array
     if a.ndim == 2:
         a = np.repeat(a[:, :, None], 3, axis=2)
     if a.ndim != 3 or a.shape[2] != 3 or a.size == 0:
         raise FmiError(f"an image array must be (H, W) gray or (H, W, 3) RGB, not {a.shape}")
-    if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
-        raise FmiError("an image array must hold finite numbers (0..255)")
-    return np.clip(np.rint(a), 0, 255).astype(np.uint8)
+    if a.dtype == np.uint16:
+        return np.rint(a.astype(np.float64) / 257.0).astype(np.uint8)
+    if np.issubdtype(a.dtype, np.floating):
+        low, high = (float(a.min()), float(a.max())) if np.all(np.isfinite(a)) else (float("nan"),) * 2
+        if not (0.0 <= low and high <= 1.0):
+            raise FmiError(f"a float image array must hold values in 0..1 (scikit-image's convention), not "
+                           f"{low:g}..{high:g}; for 0..255 give uint8")
+        return np.rint(a * 255.0).astype(np.uint8)
+    if np.issubdtype(a.dtype, np.integer) and not np.issubdtype(a.dtype, np.bool_):
+        if a.min() < 0 or a.max() > 255:
+            raise FmiError(f"an integer image array must hold values in 0..255, not {a.min()}..{a.max()} "
+                           f"({a.dtype}; 16-bit pictures: give uint16)")
+        return a.astype(np.uint8)
+    raise FmiError(f"an image array must be uint8, uint16, another integer type (0..255) or float (0..1), "
+                   f"not {a.dtype}")
 
 
 def long_edge_shape(height: int, width: int, long_edge: int) -> Tuple[int, int]:

@@ -9,6 +9,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .. import signals
 from .optimisers import make
 from .settings import Settings
 
@@ -43,8 +44,7 @@ def minimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
     Every ``save_every`` updates, ``on_snapshot(update, running samples, images)`` gets the batch's images.
     ``seeds``: each sample's, for its jitter. The last ``padding`` samples only fill the executor (frozen).
     """
-    x = graph.data
-    n = x.shape[0]
+    x, n = graph.data, graph.data.shape[0]
     x[:] = x0
     method = make(graph, s, list(range(n)) if seeds is None else seeds)
     iterations, reasons = [0] * n, [""] * n
@@ -63,6 +63,7 @@ def minimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
             on_stop(indices, [outcomes[i] for i in indices])
 
     for update in range(1, s.stop.max_iterations + 1):
+        signals.check()
         running = [i for i in range(n) if i not in frozen]
         change, losses = method.step(update, running)  # losses: of the images before this update
         for i in frozen:

@@ -1,5 +1,6 @@
 """The JSON sidecar beside every picture: what was asked, with which weights, how it went, on what software."""
 import dataclasses
+import hashlib
 import platform
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Optional
@@ -38,11 +39,14 @@ def record(task: Task, result: "Result", weights: Weights, device: str) -> Dict[
 def save(path, image: np.ndarray, sidecar: Dict[str, object], raw: Optional[np.ndarray] = None) -> Path:
     """Write the picture (and, if given, the optimised image before denoising as ``raw.png``) and its
     sidecar (``.json`` beside it) all or nothing, the sidecar last: it marks the result finished, and
-    no picture is ever left without it."""
+    no picture is ever left without it. The sidecar lists each picture's size and sha256 (``files``), so
+    damage to them is noticed."""
     path = Path(path)
-    extra = [] if raw is None else [(path.with_name("raw.png"), images.encode(".png", raw))]
-    sidecar_file = (path.with_suffix(".json"), files.json_bytes(sidecar))
-    files.write_all([(path, images.encode(path, image))] + extra + [sidecar_file])
+    pictures = [(path, images.encode(path, image))]
+    pictures += [] if raw is None else [(path.with_name("raw.png"), images.encode(".png", raw))]
+    listed = {p.name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()} for p, data in pictures}
+    sidecar_file = (path.with_suffix(".json"), files.json_bytes({**sidecar, "files": listed}))
+    files.write_all(pictures + [sidecar_file])
     return path
 
 

@@ -23,13 +23,18 @@ def raise_problems(problems: Iterator[Problem]) -> None:
         raise Invalid(found)
 
 
+def _type_note(value, kinds) -> str:
+    """`` (a str)``, where a value's type is the problem."""
+    return "" if isinstance(value, kinds) and not isinstance(value, bool) else f" (type {type(value).__name__})"
+
+
 def whole(name: str, minimum: int, maximum: Optional[int] = None) -> Rule:
     """A whole number in [minimum, maximum]."""
     def rule(value):
         allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum or \
                 (maximum is not None and value > maximum):
-            raise FmiError(f"{name} must be a whole number {allowed}, not {value!r}")
+            raise FmiError(f"{name} must be a whole number {allowed}, not {value!r}{_type_note(value, int)}")
     return rule
 
 
@@ -41,7 +46,7 @@ def number(name: str, low: float = -math.inf, high: float = math.inf, low_open: 
         ok = ok and (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
         if not ok:
             raise FmiError(f"{name} must be a finite number {_interval(low, high, low_open, high_open)}, "
-                           f"not {value!r}")
+                           f"not {value!r}{_type_note(value, (int, float))}")
     return rule
 
 

@@ -28,6 +28,9 @@ STYLE_WEIGHT_DECAY = 5e-3  # vis_style.py's; the inversion script's 5e-4 is Sett
 
 
 def _layer_list(field: str, names, net: vgg.Network) -> Iterator[Problem]:
+    if not isinstance(names, (tuple, list)):
+        yield field, names, f"{field} must be a list of layer names, not {names!r} (type {type(names).__name__})"
+        return
     if not names:
         yield field, names, "needs at least one layer"
     for name in names:

@@ -302,9 +302,14 @@ def _variants(exp: Experiment, problems: Problems) -> Tuple[Experiment, ...]:
     return tuple(exp.for_set(ws) for ws in sets if ws.network in vgg.NETWORKS) or (exp,)
 
 
+MAX_NAME = 100  # characters of an experiment's name: its folder, and the files named after it, stay short
+
+
 def _check_name(name: str) -> None:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or ".." in name:
         raise FmiError(f"must be a plain folder name (letters, digits, '.', '_', '-'), not {name!r}")
+    if len(name) > MAX_NAME:
+        raise FmiError(f"must be at most {MAX_NAME} characters long, not {len(name)}")
 
 
 def _check_panel(exp: Experiment, i: int, panel: Panel, problems: Problems, checked: Dict[str, str]) -> None:
@@ -382,6 +387,8 @@ def _read(path: Path):
 def load(path, overrides: Sequence[str] = (), base: Optional[Path] = None) -> Experiment:
     """Read, override, type-check and value-check a config; every problem in one error."""
     path = Path(path)
+    if path.is_dir():
+        raise FmiError(f"config {path} is a folder: name a YAML file in it")
     if not path.is_file():
         raise FmiError(f"config {path} not found")
     data = _read(path)

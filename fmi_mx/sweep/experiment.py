@@ -15,14 +15,15 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
 import yaml
 
 from .. import files
+from ..backend.mx import context as check_device
 from ..core import images, record
 from ..core import weights as weights_module
+from ..errors import FmiError
 from .config import RUNS, Experiment, to_dict
-from .jobs import (Job, diverged, expand, folder, group, image_shapes, is_diverged, is_done, job_cost, migrate,
-                   over_budget, select_shard)
+from .jobs import Job, diverged, expand, folder, group, image_shapes, job_cost, migrate, over_budget, select_shard
 from .messages import WorkerSpec
 from .pool import Pool, Report, Worker
-from . import sharding
+from . import results, sharding
 
 
 def environment(w: weights_module.Weights, device: str) -> Dict[str, object]:
@@ -39,40 +40,57 @@ def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Opti
         shard: Optional[Tuple[int, int]] = None, log: Callable[[str], None] = print,
         worker_class: Type[Worker] = Worker, retry_diverged: bool = False, rescore: bool = False) -> Optional[Report]:
     """Run every unfinished job (of one shard) on one worker per device, then assemble the figure if
-    every job is done. Finished jobs are skipped (diverged ones too, unless ``retry_diverged``).
-    ``worker_class`` is a seam for tests."""
+    every job is done. Finished jobs are skipped (diverged ones too, unless ``retry_diverged``); a job
+    whose results are damaged runs again, with a line saying why. Nothing is written before every check
+    has passed. ``worker_class`` is a seam for tests."""
     w = weights_module.resolve(exp.weights, exp.network)
     every = expand(exp, w.sha256)
     jobs = select_shard(every, *shard) if shard else every
     root = folder(exp, runs)
+    need_raw = exp.figure == "atlas"
     if not dry_run and root.is_dir():
         moved = migrate(root, every, w.sha256)
         if moved:
             log(f"{len(moved)} finished job(s) renamed from the ids of an earlier fmi_mx (which named pictures by "
                 "their path; now by their bytes)")
-    todo = [job for job in jobs if not is_done(root, job, retry_diverged)]
+    found = {job.id: results.examine(root / job.id, job.id, need_raw) for job in jobs}
+    todo = [job for job in jobs if not found[job.id].done or (retry_diverged and diverged(found[job.id].record))]
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     if dry_run:
         _list(jobs, todo, where, log, w)
         return None
     devices = devices or sharding.parse_devices(exp.device)
+    for device in devices:
+        check_device(device)
+    shapes = image_shapes(todo)
+    _refuse_over_budget(todo, exp.max_memory, shapes)
     files.write_bytes(root / "config.resolved.yaml", yaml.safe_dump(to_dict(exp), sort_keys=False).encode())
     env_name = f"environment.shard-{shard[0]}-of-{shard[1]}.json" if shard else "environment.json"
     files.write_json(root / env_name, environment(w, ",".join(devices)))
     if w.is_random:
         log(f"note: untrained weights ({w.source}); pretrained ones: fmi-mx weights fetch")
+    for job in todo:
+        if found[job.id].problem:
+            log(f"{job.id} runs again: its {found[job.id].problem}")
     if not todo:
         log(f"all {len(jobs)} jobs{where} are finished")
         report = Report()
     else:
-        report = _run_pool(exp, todo, devices, root, log, worker_class, retry_diverged)
-    if report.stopped:  # a run stopped for a full disk writes nothing more
-        report.diverged = [job.id for job in jobs if is_diverged(root, job)]
-        return report
-    records = finished(root, every)  # each sidecar read once: for the report and the figure
+        report = _run_pool(exp, todo, devices, root, log, worker_class, retry_diverged, shapes)
+    records = finished(root, jobs if report.stopped else every, need_raw)  # each sidecar read once
     report.diverged = [job.id for job in jobs if job.id in records and diverged(records[job.id])]
-    _assemble(exp, root, every, records, w, log, rescore)
+    if not report.stopped and not report.interrupted:  # stopped (a full disk, Ctrl-C): nothing more
+        _assemble(exp, root, every, records, w, log, rescore)
     return report
+
+
+def _refuse_over_budget(todo: List[Job], max_memory: float, shapes) -> None:
+    """Jobs that cannot fit ``max_memory`` even alone stop the run before it starts, in one line."""
+    too_big = over_budget(todo, max_memory, shapes)
+    if too_big:
+        why = next(iter(too_big.values()))
+        others = f" (and {len(too_big) - 1} more)" if len(too_big) > 1 else ""
+        raise FmiError(f"{why}{others}; raise max_memory or make the images smaller")
 
 
 def _list(jobs: List[Job], todo: List[Job], where: str, log: Callable[[str], None],
@@ -87,13 +105,8 @@ def _list(jobs: List[Job], todo: List[Job], where: str, log: Callable[[str], Non
 
 
 def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, log: Callable[[str], None],
-              worker_class: Type[Worker], retry_diverged: bool) -> Report:
-    """The jobs that fit the memory budget, on the pool; failures written to ``failed.json``."""
-    shapes = image_shapes(todo)
-    too_big = over_budget(todo, exp.max_memory, shapes)
-    for job_id, why in too_big.items():
-        log(f"{job_id} FAILED: {why}")
-    todo = [job for job in todo if job.id not in too_big]
+              worker_class: Type[Worker], retry_diverged: bool, shapes) -> Report:
+    """The jobs on the pool; failures written to ``failed.json``."""
     progress = _progress(len(todo))
 
     def on_done(job_id: str, summary: Optional[dict]) -> None:
@@ -108,7 +121,6 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
                       keep_raw=exp.figure == "atlas", save_every=exp.save_every, animate=exp.animate)
     report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices), shapes))
     progress.close()
-    report.failed.update(too_big)
     for job_id, why in report.failed.items():
         try:
             files.write_json(root / job_id / "failed.json", {"job": job_id, "error": why})
@@ -142,29 +154,74 @@ def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = prin
     root = folder(exp, runs)
     if root.is_dir():
         migrate(root, jobs, w.sha256)
-    return _assemble(exp, root, jobs, finished(root, jobs), w, log, rescore, formats)
+    return _assemble(exp, root, jobs, finished(root, jobs, exp.figure == "atlas"), w, log, rescore, formats,
+                     redraw=True)
 
 
-def finished(root: Path, jobs: List[Job]) -> Dict[str, dict]:
-    """The sidecars of the finished jobs, by job id."""
-    return {job.id: json.loads((root / job.id / "result.json").read_text()) for job in jobs if is_done(root, job)}
+def check(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = print) -> int:
+    """Report what a run folder holds without computing anything: each damaged job in a line, then how
+    many jobs are finished, damaged and not run. Returns the number damaged (a damaged score cache counts)."""
+    w = weights_module.resolve(exp.weights, exp.network)
+    jobs = expand(exp, w.sha256)
+    root = folder(exp, runs)
+    found = {job.id: results.examine(root / job.id, job.id, exp.figure == "atlas") for job in jobs}
+    damaged = {job_id: f.problem for job_id, f in found.items() if f.problem}
+    for job_id, problem in damaged.items():
+        log(f"{job_id}: {problem}")
+    cache = root / "scores.json"
+    if exp.figure == "atlas" and cache.is_file():
+        try:
+            ok = isinstance(json.loads(cache.read_text()), dict)
+        except (OSError, ValueError, UnicodeDecodeError):
+            ok = False
+        if not ok:
+            log(f"{cache}: does not parse (the next run scores again)")
+            damaged["scores.json"] = "does not parse"
+    done = sum(f.done for f in found.values())
+    log(f"{root}: {done} of {len(jobs)} jobs finished, {len(damaged)} damaged (the next run redoes them), "
+        f"{len(jobs) - done - sum(1 for k in damaged if k in found)} not run")
+    return len(damaged)
+
+
+def finished(root: Path, jobs: List[Job], need_raw: bool = False) -> Dict[str, dict]:
+    """The records of the finished, intact jobs, by job id."""
+    found = {job.id: results.examine(root / job.id, job.id, need_raw) for job in jobs}
+    return {job_id: f.record for job_id, f in found.items() if f.done}
+
+
+COMMANDS = {"atlas": "atlas", "claim": "claim"}  # the command that runs a figure kind's config (else run)
 
 
 def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, dict], w: weights_module.Weights,
-              log: Callable[[str], None], rescore: bool = False,
-              formats: Sequence[str] = ("png", "pdf")) -> Optional[Path]:
+              log: Callable[[str], None], rescore: bool = False, formats: Sequence[str] = ("png", "pdf"),
+              redraw: bool = False) -> Optional[Path]:
+    """The table of the finished jobs, then (once every job is finished) the curves and the figure or the
+    atlas. A figure newer than every sidecar is kept as it is unless ``redraw``."""
     from . import figures
 
     missing = [job.id for job in jobs if job.id not in records]
-    rows = [figures.table_row(records[job.id]) for job in jobs if job.id in records]
-    stem = exp.figure if exp.figure != "none" else "table"
-    files.write_json(root / f"{stem}.json", rows)
-    files.write_bytes(root / f"{stem}.csv", _csv(rows, figures.TABLE_COLUMNS))
-    files.write_bytes(root / f"{stem}.md", figures.markdown(rows, figures.TABLE_COLUMNS).encode())
-    if missing:
-        log(f"no figure yet: {len(missing)} of {len(jobs)} jobs are not finished ({', '.join(missing[:8])}"
-            f"{', ...' if len(missing) > 8 else ''}); run `fmi-mx run` again (or wait for the other shards)")
+    command = f"fmi-mx {COMMANDS.get(exp.figure, 'run')}"
+    if len(missing) == len(jobs):
+        log(f"nothing to assemble yet: none of the {len(jobs)} jobs has finished; run `{command}` first")
         return None
+    stem = exp.figure if exp.figure != "none" else "table"
+    if missing:
+        _write_table(root / stem, [records[job.id] for job in jobs if job.id in records])
+        log(f"no figure yet: {len(missing)} of {len(jobs)} jobs are not finished ({', '.join(missing[:8])}"
+            f"{', ...' if len(missing) > 8 else ''}); run `{command}` again (or wait for the other shards)")
+        return None
+    if exp.figure == "atlas":
+        from ..atlas import build
+
+        _write_table(root / stem, [records[job.id] for job in jobs])
+        return build.build(root, exp.name, w, build.grid_of(jobs), records, sharding.parse_devices(exp.device)[0],
+                           log, rescore)
+    drawn = root / f"{stem if exp.figure != 'none' else 'curves'}.{formats[0]}"
+    newest = max((root / job_id / results.SIDECAR).stat().st_mtime_ns for job_id in records)
+    if not redraw and drawn.is_file() and drawn.stat().st_mtime_ns >= newest:
+        log(f"{drawn}: up to date with its {len(records)} jobs (fmi-mx figure draws it again)")
+        return drawn
+    _write_table(root / stem, [records[job.id] for job in jobs])
     title = f"{exp.name}: {w.title} ({w.source})"
     groups = figures.curve_groups(exp.figure, [(job.labels, records[job.id]) for job in jobs])
     figures.save(figures.curves(groups, title), root / "curves", formats)
@@ -183,6 +240,16 @@ def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, d
     paths = figures.save(fig, root / exp.figure, formats)
     log(f"{', '.join(map(str, paths))}: the figure ({len(records)} of {len(jobs)} panels) and its curves")
     return paths[0]
+
+
+def _write_table(stem: Path, finished_records: List[dict]) -> None:
+    """The numbers behind the panels of the finished jobs, as JSON, CSV and Markdown."""
+    from . import figures
+
+    rows = [figures.table_row(r) for r in finished_records]
+    files.write_json(stem.with_suffix(".json"), rows)
+    files.write_bytes(stem.with_suffix(".csv"), _csv(rows, figures.TABLE_COLUMNS))
+    files.write_bytes(stem.with_suffix(".md"), figures.markdown(rows, figures.TABLE_COLUMNS).encode())
 
 
 def _picture(path: Path, sidecar: Optional[dict]):

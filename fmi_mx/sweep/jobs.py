@@ -1,7 +1,8 @@
 """Job bookkeeping: an experiment's jobs and their stable ids, which are done, how they group into
-executor-sharing batches and cost-balanced shards, and running one batch into result files.
+batches that share a graph and into cost-balanced shards, and running one batch into result files.
 
-A job is finished exactly when its ``<job-id>/result.json`` exists (written last, atomically).
+A job is finished when its ``<job-id>/result.json`` (written last, atomically) and the files it lists
+are intact (``results.examine``).
 """
 import contextlib
 import fcntl
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-from . import sharding
+from . import results, sharding
 from .. import files
 from ..core import images, memory, record, snapshots
 from ..core.engine import Inputs, Runner, batch_key
@@ -95,17 +96,10 @@ def migrate(root: Path, jobs: List[Job], weights_sha256: str) -> List[str]:
     return moved
 
 
-def is_done(root: Path, job: Job, retry_diverged: bool = False) -> bool:
-    """Finished: its sidecar exists (and, with ``retry_diverged``, the optimisation did not diverge)."""
-    if not (root / job.id / "result.json").is_file():
-        return False
-    return not (retry_diverged and is_diverged(root, job))
-
-
-def is_diverged(root: Path, job: Job) -> bool:
-    """Finished, but its optimisation turned non-finite (its last finite image was kept)."""
-    sidecar = root / job.id / "result.json"
-    return sidecar.is_file() and diverged(json.loads(sidecar.read_text()))
+def is_done(root: Path, job: Job, retry_diverged: bool = False, need_raw: bool = False) -> bool:
+    """Finished and intact (``results.examine``), and with ``retry_diverged``, not diverged."""
+    found = results.examine(root / job.id, job.id, need_raw)
+    return found.done and not (retry_diverged and diverged(found.record))
 
 
 def diverged(summary: Dict[str, object]) -> bool:
@@ -114,7 +108,8 @@ def diverged(summary: Dict[str, object]) -> bool:
 
 
 @contextlib.contextmanager
-def claims(root: Path, batch: List[Job], retry_diverged: bool = False) -> Iterator[Tuple[List[Job], List[Job]]]:
+def claims(root: Path, batch: List[Job], retry_diverged: bool = False,
+           need_raw: bool = False) -> Iterator[Tuple[List[Job], List[Job]]]:
     """(ours, theirs): the jobs of a batch this process now holds, and those another process runs or
     has finished. A hold is a lock (flock) on ``<job-id>/.lock``: released with the process, so the
     lock of a process that died is free; removed when the batch is over."""
@@ -122,7 +117,7 @@ def claims(root: Path, batch: List[Job], retry_diverged: bool = False) -> Iterat
     try:
         for job in batch:
             lock = _lock(root / job.id / ".lock")
-            if lock is None or is_done(root, job, retry_diverged):
+            if lock is None or is_done(root, job, retry_diverged, need_raw):
                 theirs.append(job)
                 if lock is not None:
                     _unlock(lock)
@@ -239,6 +234,10 @@ def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, 
 
     def snapshot(i: int, update: int, rgb) -> None:
         snapshots.write(root / batch[i].id / "snapshots", update, rgb)
+
+    if spec.save_every:
+        for job in batch:
+            snapshots.clear(root / job.id / "snapshots")  # a job run again starts its snapshots afresh
 
     runner.run_batch([job.task for job in batch], inputs, on_result=save, save_every=spec.save_every,
                      on_snapshot=snapshot)

@@ -98,7 +98,7 @@ class Worker:
             for batch, inputs in jobs.batches(group, self.runner, self.spec.batch_size, self.spec.max_memory):
                 if self.finishing:
                     continue  # unfinished: the next run does them
-                with jobs.claims(root, batch, self.spec.retry_diverged) as (ours, theirs):
+                with jobs.claims(root, batch, self.spec.retry_diverged, self.spec.keep_raw) as (ours, theirs):
                     if theirs:
                         self.conn.send(Skipped(self.wid, tuple(job.id for job in theirs)))
                     if ours:

@@ -94,14 +94,13 @@ def sha256(path: Path) -> str:
 def check_file(path: str, what: str = "output") -> Path:
     """A file can be written at ``path``: not a folder, its folder exists or can be made, on a writable disk,
     and its name (and the temporary name it is written under first) fits the file system."""
-    if str(path).endswith(("/", os.sep)) or Path(path).is_dir():
-        raise FmiError(f"{what} {path} is a folder: name a file in it")
-    folder = check_folder(Path(path).parent, f"{what} {path}")
-    longest = len(_temporary(Path(path)).name.encode())
-    limit = _name_max(folder)
+    longest, limit = len(_temporary(Path(path)).name.encode()), _name_max(Path(path).parent)
     if longest > limit:
         raise FmiError(f"{what} {path}: its name is too long ({longest} bytes written under a temporary name, "
                        f"at most {limit} here)")
+    if str(path).endswith(("/", os.sep)) or Path(path).is_dir():
+        raise FmiError(f"{what} {path} is a folder: name a file in it")
+    check_folder(Path(path).parent, f"{what} {path}")
     return Path(path)
 
 

@@ -86,7 +86,9 @@ def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], style
     blocks = _blocks(kind, labelled, styles)
     n_rows = sum(len(rows) for _, rows, _, _ in blocks)
     n_cols = max(len(cols) for _, _, cols, _ in blocks)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.2 + 1.4 * n_cols, 0.9 + 1.45 * n_rows), squeeze=False)
+    labels_inch = 1.1  # the row labels' margin
+    width = max(labels_inch + 1.4 * n_cols + 0.2, 0.075 * len(title) + 0.6)  # wide enough for the title too
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, 0.9 + 1.45 * n_rows), squeeze=False)
     r = 0
     for block, rows, cols, cells in blocks:
         for i, row in enumerate(rows):
@@ -104,8 +106,8 @@ def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], style
     fig.suptitle(title, fontsize=10)
     if caption:
         fig.text(0.5, 0.005, caption, ha="center", va="bottom", fontsize=8, color="0.3")
-    fig.subplots_adjust(left=0.16, right=0.98, top=1 - 0.55 / fig.get_figheight(), bottom=0.35 / fig.get_figheight(),
-                        wspace=0.05, hspace=0.25)
+    fig.subplots_adjust(left=labels_inch / width, right=1 - 0.2 / width, top=1 - 0.8 / fig.get_figheight(),
+                        bottom=0.35 / fig.get_figheight(), wspace=0.05, hspace=0.25)
     return fig
 
 

@@ -16,12 +16,12 @@ Layout: ``core/`` the science, ``sweep/`` configs and the worker pool, ``atlas/`
 MXNet and devices; README "Architecture".
 """
 from ._version import __version__
-__all__ = ["invert", "style_transfer", "load_weights", "__version__"]
+__all__ = ["invert", "style_transfer", "visualise", "load_weights", "__version__"]
 
 
 def __getattr__(name: str):
     # loaded on first use, so that importing a submodule (a spawned worker does) stays light
-    if name in ("invert", "style_transfer"):
+    if name in ("invert", "style_transfer", "visualise"):
         from . import api
 
         return getattr(api, name)

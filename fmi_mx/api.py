@@ -23,7 +23,7 @@ from .core import weights as weights_module
 from .core.options import Declared, declared
 from .core.running import RunOptions
 from .core.settings import Settings
-from .core.tasks import Inversion, StyleTransfer, Task, default
+from .core.tasks import Inversion, StyleTransfer, Task, Visualisation, default
 from .errors import FmiError, unknown
 
 Picture = Union[str, np.ndarray]  # a path, ``sample:NAME``, or an RGB (H, W, 3) / gray (H, W) array in 0..255
@@ -60,6 +60,13 @@ def style_transfer(content: Picture, style: Picture, **given) -> Tuple[np.ndarra
     return _call(StyleTransfer, {"content": content, "style": style}, given, "style_transfer")
 
 
+def visualise(**given) -> Tuple[np.ndarray, dict]:
+    """Feature visualisation: the image that makes ``filter`` of ``layer`` fire most (``objective``: ``channel``,
+    ``neuron``, or either negated), with Lucid's settings: a Fourier parameterisation, its random transforms and
+    Adam for 512 updates. ``size``: the picture's side in px."""
+    return _call(Visualisation, {}, given, "visualise")
+
+
 def _call(kind: Type[Task], pictures: Dict[str, Picture], given: Dict[str, Any], name: str) -> Tuple[np.ndarray, dict]:
     allowed = keywords(kind, tuple(pictures))
     for key in given:
@@ -78,6 +85,7 @@ def _call(kind: Type[Task], pictures: Dict[str, Picture], given: Dict[str, Any],
         task_values[field] = picture
     sources = {field: _source(task_values[field]) for field in ("content", "style") if task_values.get(field) is not None}
     task_values.update({field: source.name for field, source in sources.items()})
+    sources.setdefault("content", None)
     for key, (group, d) in allowed.items():  # "relu1_1,relu2_1" for a list of layer names
         if group == "task" and getattr(d.type, "__origin__", None) is tuple and isinstance(task_values.get(d.name), str):
             task_values[d.name] = layer_list(task_values[d.name])
@@ -114,7 +122,8 @@ def _run(task: Task, sources: Dict[str, "_Source"], run: Dict[str, Any], log: Lo
     w = weights_module.resolve(options.weights or None, task.network)
     runner = Runner(w, options.device, log=log, max_memory=options.max_memory)
     style = sources.get("style")
-    inputs = runner.prepare(sources["content"].pixels(), None if style is None else style.pixels(), task.size)
+    inputs = runner.inputs(task) if sources["content"] is None else \
+        runner.prepare(sources["content"].pixels(), None if style is None else style.pixels(), task.size)
     snapshot = (lambda _, update, rgb: on_snapshot(update, rgb)) if on_snapshot else None
     result = runner.run_batch([task], [inputs], save_every=options.save_every, on_snapshot=snapshot)[0]
     return result.image, json.loads(json.dumps(record.record(task, result, w, options.device)))  # as the sidecar reads
@@ -159,3 +168,4 @@ def _signature(function: Callable, kind: Type[Task], positional: Tuple[str, ...]
 
 _signature(invert, Inversion, ("content",))
 _signature(style_transfer, StyleTransfer, ("content", "style"))
+_signature(visualise, Visualisation, ())

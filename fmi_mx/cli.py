@@ -19,7 +19,7 @@ from .core import images, vgg
 from .core import weights as weights_module
 from .core.options import KEY, declared
 from .core.running import RunOptions
-from .core.tasks import Inversion, StyleTransfer, default
+from .core.tasks import Inversion, StyleTransfer, Visualisation, default
 from .errors import FmiError, choice
 from .files import OutputError, check_file, check_folder
 from .sweep.config import INPUTS, RUNS
@@ -84,6 +84,12 @@ def _add_invert(sub) -> None:
     p = sub.add_parser("invert", help="invert an (optionally modified) code of a content image", epilog=EPILOG,
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _add_options(p, Inversion, ("content",))
+
+
+def _add_visualise(sub) -> None:
+    p = sub.add_parser("visualise", help="feature visualisation: the image that makes a filter fire most (Lucid's "
+                                         "settings)", epilog=EPILOG, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_options(p, Visualisation, ())
 
 
 def _add_style(sub) -> None:
@@ -163,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_invert(sub)
     _add_style(sub)
+    _add_visualise(sub)
     _add_weights(sub)
     _add_experiment(sub)
     p = sub.add_parser("inputs", help="download the paper's six images into inputs/ (sha256-checked)")
@@ -222,8 +229,10 @@ def _run(function: Callable, kind, positional: Tuple[str, ...], a: argparse.Name
     record.save(out, image, {"arguments": vars(a), **sidecar})
     if a.animate:
         print(f"{snapshots.animate(folder, out.with_suffix('.gif'), image)}: the animation")
-    errors = ", ".join(f"{k} {v:.4f}" for k, v in sidecar["code_error"].items())
-    print(f"{out}: {sidecar['iterations']} iterations ({sidecar['stop_reason']}), relative code error {errors}, "
+    quality = ", ".join(f"{k} {v:.4f}" for k, v in sidecar["code_error"].items())
+    quality = f"relative code error {quality}" if quality else \
+        "activation " + ", ".join(f"{k} {v:.4g}" for k, v in sidecar.get("activation", {}).items())
+    print(f"{out}: {sidecar['iterations']} iterations ({sidecar['stop_reason']}), {quality}, "
           f"{sidecar['seconds_per_iteration'] * 1e3:.1f} ms/iteration")
     if sidecar["stop_reason"] == "non_finite":
         print(f"fmi-mx: error: the optimisation became NaN/Inf after {sidecar['iterations']} updates; "
@@ -242,6 +251,11 @@ def _invert(a: argparse.Namespace) -> int:
 def _style(a: argparse.Namespace) -> int:
     return _run(api.style_transfer, StyleTransfer, ("content", "style"), a,
                 _out(a, [_stem(a.content), _stem(a.style), a.mode, f"s{a.seed}"]))
+
+
+def _visualise(a: argparse.Namespace) -> int:
+    parts = ["visualise", "-".join(a.layer), f"f{a.filter}", a.objective.replace("-", "neg"), f"s{a.seed}"]
+    return _run(api.visualise, Visualisation, (), a, _out(a, parts))
 
 
 def _weights(a: argparse.Namespace) -> int:
@@ -380,7 +394,7 @@ def _demo(a: argparse.Namespace) -> int:
     return demo.run(Path(a.out), a.image, a.size, a.iterations, a.untrained)
 
 
-COMMANDS = {"invert": _invert, "style": _style, "weights": _weights, "run": _experiment, "atlas": _experiment,
+COMMANDS = {"invert": _invert, "style": _style, "visualise": _visualise, "weights": _weights, "run": _experiment, "atlas": _experiment,
             "claim": _experiment, "figure": _experiment, "check": _experiment,
             "inputs": _inputs, "doctor": _doctor, "demo": _demo, "plot": _plot, "options": _options}
 

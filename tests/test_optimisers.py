@@ -176,7 +176,7 @@ def test_roll_is_numpys_and_jitter_shifts_the_gradient_back():
 
 
 def test_settings_rules_and_job_ids():
-    with pytest.raises(Invalid, match="jitter needs method sgd or adam"):
+    with pytest.raises(Invalid, match="jitter and the other random transforms need method sgd or adam"):
         Settings.from_flat(method="lbfgs", jitter=2)
     with pytest.raises(Invalid, match="unknown method 'bfgs'.*Did you mean 'lbfgs'"):
         Settings.from_flat(method="bfgs")

@@ -8,7 +8,7 @@ import csv
 import hashlib
 import io
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -38,41 +38,61 @@ def grid_of(jobs) -> Grid:
             for layer, (contents, by_filter) in grid.items()}
 
 
+Visuals = Dict[str, Dict[int, str]]  # layer -> filter -> the job id of its visualisation
+
+
+def visuals_of(jobs) -> Visuals:
+    """The atlas's visualisation jobs (mode activation) by layer and filter."""
+    out: Visuals = {}
+    for job in jobs:
+        if job.task.mode == "activation":
+            out.setdefault(job.task.layers[0], {})[job.task.filter] = job.id
+    return out
+
+
 def build(root: Path, name: str, w: Weights, grid: Grid, records: Dict[str, dict], device: str,
-          log: Callable[[str], None] = print, rescore: bool = False) -> Path:
-    """Score (or reuse the score), write the score files, render the site; return its index page."""
-    scores = _scores(root, w, grid, records, device, log, rescore)
+          log: Callable[[str], None] = print, rescore: bool = False, visuals: Optional[Visuals] = None) -> Path:
+    """Score (or reuse the score), write the score files, render the site (and, where there are
+    visualisations, a figure per layer); return its index page."""
+    visuals = visuals or {}
+    scores = _scores(root, w, grid, records, device, log, rescore, visuals)
     site_dir = root / "atlas"
     contents = _contents(site_dir, grid)
     for job_id in records:
         signals.check()
         site.thumbnail(root / job_id / "result.png", site_dir / "thumbs" / f"{job_id}.jpg", site.THUMB)
-    some = next(iter(records.values()))
+    some = next(records[ids[0]] for _, by_filter in grid.values() for ids in by_filter.values())
     h, w_px = some["image_size"]
     atlas = {"name": name, "version": __version__, "weights_text": site.weights_text(w), "size": max(h, w_px),
              "descriptor_layers": DESCRIPTOR_LAYERS, "contents": list(contents.values()),
              "thumb_width": round(site.THUMB * w_px / max(h, w_px)), "thumb_height": round(site.THUMB * h / max(h, w_px))}
     net = vgg.network(w.network)
-    layers = [_layer(name_, net.layer(name_).channels, grid[name_], scores.get(name_, {}), records, contents)
-              for name_ in grid]
+    layers = [_layer(name_, net.layer(name_).channels, grid[name_], scores.get(name_, {}), records, contents,
+                     visuals.get(name_, {})) for name_ in grid]
     index = site.render(site_dir, atlas, layers)
+    for layer_name in visuals:
+        if layer_name in grid:
+            _visual_figure(root, layer_name, grid[layer_name], visuals[layer_name], w)
     log(f"{index}: the atlas ({sum(len(layer['filters']) for layer in layers)} filters in {len(layers)} layers)")
     return index
 
 
 def _layer(name: str, channels: int, cell: Tuple[List[str], Dict[int, List[str]]], score: dict, records,
-           contents) -> dict:
+           contents, visuals: Dict[int, str]) -> dict:
     layer_contents, by_filter = cell
     indices = sorted(by_filter)
     filters = []
+    agreement = score.get("agreement", {}).get("filters", {})
     for n, k in enumerate(indices):
         per = score.get("filters", {}).get(str(k), {})
         page = site.filter_page(k, by_filter[k], records, [contents[c] for c in layer_contents], per.get("ranks"),
                                 (indices[n - 1] if n else None, indices[n + 1] if n + 1 < len(indices) else None))
         accuracy, mrr = per.get("identity_accuracy"), per.get("mean_reciprocal_rank")
-        page.update(accuracy=accuracy, mrr=mrr, sort_score=(accuracy or 0) + (mrr or 0) / 1000)
+        page.update(accuracy=accuracy, mrr=mrr, sort_score=(accuracy or 0) + (mrr or 0) / 1000,
+                    visual=site.visual_page(visuals.get(k), records, agreement.get(str(k))))
         filters.append(page)
     return {"name": name, "channels": channels, "filters": filters,
+            "agreement": score.get("agreement", {}).get("summary"),
             "summary": score.get("summary"), "why": score.get("why", "")}
 
 
@@ -96,7 +116,8 @@ def jobs_digest(root: Path, records: Dict[str, dict]) -> str:
     return hashlib.sha256(stamp.encode()).hexdigest()
 
 
-def _scores(root: Path, w: Weights, grid: Grid, records, device: str, log, rescore: bool) -> Dict[str, dict]:
+def _scores(root: Path, w: Weights, grid: Grid, records, device: str, log, rescore: bool,
+            visuals: Visuals) -> Dict[str, dict]:
     """Per layer {"summary", "filters": {k: accuracy, MRR, ranks}} or {"why"}: cached in scores.json while
     the finished jobs are the same; a cache that does not parse or does not match is computed again."""
     import json
@@ -113,16 +134,18 @@ def _scores(root: Path, w: Weights, grid: Grid, records, device: str, log, resco
         log(f"{cache} {why}: scoring again")
     from ..core.engine import Runner
 
-    layers = compute(root, Runner(w, device), grid, records, log)
+    layers = compute(root, Runner(w, device), grid, records, log, visuals)
     files.write_json(cache, {"weights": w.describe(), "descriptor_layers": list(DESCRIPTOR_LAYERS),
                              "distance": DISTANCE, "jobs_digest": digest, "layers": layers})
     files.write_bytes(root / "scores.csv", _csv(layers))
     return layers
 
 
-def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Callable[[str], None]) -> Dict[str, dict]:
-    """Each layer's score with the descriptors of ``runner``'s network: {"summary", "filters"} or {"why"}."""
-    from .texture import layer_score
+def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Callable[[str], None],
+            visuals: Optional[Visuals] = None) -> Dict[str, dict]:
+    """Each layer's score with the descriptors of ``runner``'s network: {"summary", "filters"} or {"why"}, and
+    where every scored filter has a visualisation, {"agreement": {"summary", "filters"}} too."""
+    from .texture import layer_agreement, layer_score
 
     out = {}
     for name, (contents, by_filter) in grid.items():
@@ -141,6 +164,16 @@ def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Calla
                      "ranks": [{"i": short[i], "j": short[j], "rank": _number(result.ranks[n, i, j])}
                                for i in range(len(contents)) for j in range(len(contents)) if i != j]}
             for n, k in enumerate(complete)}}
+        mine = (visuals or {}).get(name, {})
+        if all(k in mine and mine[k] in records for k in complete):
+            seen = layer_agreement(runner, pictures, [images.read(root / mine[k] / "raw.png") for k in complete],
+                                   list(complete), valid=valid)
+            out[name]["agreement"] = {"summary": seen.summary, "filters": {
+                str(k): {"agreement_accuracy": _number(seen.accuracy[n]), "agreement_mrr": _number(seen.mrr[n]),
+                         "ranks": [{"i": short[i], "rank": _number(seen.ranks[n, i])} for i in range(len(contents))]}
+                for n, k in enumerate(complete)}}
+            log(f"{name}: agreement of visualisations with FMI textures {seen.summary['agreement_accuracy']:.3f} "
+                f"(chance {seen.summary['chance_accuracy']:.3f})")
         dead = f", {result.summary['dead_results']} results of filters that did not fire left out" \
             if result.summary["dead_results"] else ""
         log(f"{name}: identity accuracy {result.summary['identity_accuracy']:.3f} "
@@ -162,9 +195,36 @@ def _number(value) -> object:
 def _csv(layers: Dict[str, dict]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["layer", "filter", "identity_accuracy", "mean_reciprocal_rank", "ranks"])
+    writer.writerow(["layer", "filter", "identity_accuracy", "mean_reciprocal_rank", "ranks", "agreement_accuracy",
+                     "agreement_mrr"])
     for name, layer in layers.items():
+        agreement = layer.get("agreement", {}).get("filters", {})
         for k, f in layer.get("filters", {}).items():
             ranks = " ".join(f"{r['i']}>{r['j']}:{r['rank']}" for r in f["ranks"])
-            writer.writerow([name, k, f["identity_accuracy"], f["mean_reciprocal_rank"], ranks])
+            seen = agreement.get(k, {})
+            writer.writerow([name, k, f["identity_accuracy"], f["mean_reciprocal_rank"], ranks,
+                             seen.get("agreement_accuracy", ""), seen.get("agreement_mrr", "")])
     return buffer.getvalue().encode()
+
+
+def _visual_figure(root: Path, layer: str, cell, visuals: Dict[int, str], w: Weights, most: int = 16) -> List[Path]:
+    """A layer's figure: a row per filter (the first ``most``), its visualisation beside its FMI from each
+    content image (PNG and PDF)."""
+    from ..sweep import figures
+
+    contents, by_filter = cell
+    rows = [k for k in sorted(by_filter) if k in visuals][:most]
+    labelled = []
+    for k in rows:
+        labelled.append(({"layer": layer, "filter": k, "column": "visualisation"},
+                         images.read(root / visuals[k] / "result.png")))
+        for content, job_id in zip(contents, by_filter[k]):
+            labelled.append(({"layer": layer, "filter": k, "column": _short(content)},
+                             images.read(root / job_id / "result.png")))
+    fig = figures.draw("features", labelled, title=f"{layer}: what each filter wants, and what it extracts ({w.title})",
+                       caption=figures.CAPTIONS["features"])
+    return figures.save(fig, root / f"visualisation-{layer}", ("png", "pdf"))
+
+
+def _short(source: str) -> str:
+    return source.split(":", 1)[1] if source.startswith(images.SAMPLE_PREFIX) else Path(source).stem

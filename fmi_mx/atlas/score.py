@@ -32,14 +32,19 @@ def descriptor(code: np.ndarray) -> np.ndarray:
 
 def distances(descriptors: Sequence[np.ndarray]) -> np.ndarray:
     """d between every two of N images, from one (N, d_l) matrix per descriptor layer: (N, N)."""
-    total = 0.0
-    for x in descriptors:
-        x = np.asarray(x, np.float64)
-        squared = np.sum(x * x, axis=1)
-        norms = np.sqrt(squared)
-        diff = np.sqrt(np.maximum(squared[:, None] + squared[None, :] - 2.0 * (x @ x.T), 0.0))
-        total = total + diff / np.maximum(norms[:, None] + norms[None, :], 1e-30)
+    total = cross_distances(descriptors, descriptors)
     np.fill_diagonal(total, 0.0)
+    return total
+
+
+def cross_distances(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> np.ndarray:
+    """d between each of N images and each of M others, from their (N, d_l) and (M, d_l) descriptors: (N, M)."""
+    total = 0.0
+    for x, y in zip(a, b):
+        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        xx, yy = np.sum(x * x, axis=1), np.sum(y * y, axis=1)
+        diff = np.sqrt(np.maximum(xx[:, None] + yy[None, :] - 2.0 * (x @ y.T), 0.0))
+        total = total + diff / np.maximum(np.sqrt(xx)[:, None] + np.sqrt(yy)[None, :], 1e-30)
     return total
 
 
@@ -104,7 +109,7 @@ def _mean(values: np.ndarray) -> float:
 
 
 def per_filter(r: np.ndarray):
-    """Each filter's identity accuracy and MRR over its scored pairs (NaN for a filter with none)."""
+    """Each filter's accuracy and MRR over its scored ranks r[k, ...] (NaN for a filter with none)."""
     flat = r.reshape(r.shape[0], -1)
     valid = ~np.isnan(flat)
     accuracy = np.array([np.mean(row[ok] == 1) if ok.any() else np.nan for row, ok in zip(flat, valid)])
@@ -135,3 +140,46 @@ def harmonic(n: int) -> float:
 def by_filter_and_image(full: np.ndarray, n_filters: int, n_images: int) -> np.ndarray:
     """An (N, N) distance matrix over images ordered filter-major (k * I + i) as d[k, i, k', j]."""
     return full.reshape(n_filters, n_images, n_filters, n_images)
+
+
+@dataclass(frozen=True)
+class AgreementScore:
+    """Does a filter's visualisation look like the texture it extracts? Per filter and its summary."""
+
+    filters: List[int]
+    accuracy: np.ndarray  # per filter: share of content images whose FMI of this filter is the nearest
+    mrr: np.ndarray
+    ranks: np.ndarray  # (K, I), NaN where the filter's FMI from that image is left out
+    summary: Dict[str, float]
+
+
+def agreement(d: np.ndarray, filters: Sequence[int], seed: int = 0, valid: Optional[np.ndarray] = None) -> AgreementScore:
+    """The agreement score of one layer from d[k, k', i], the distance between filter k's visualisation and
+    filter k''s FMI result from content image i: the rank of the right match is
+        r(k, i) = 1 + #{k' != k : d[k, k', i] < d[k, k, i]},
+    accuracy the share of content images with r = 1, MRR the mean of 1/r; beside chance and a control with
+    the visualisations' filter labels shuffled. ``valid[k, i]`` False leaves out filter k's FMI from image i."""
+    n_filters, _, n_images = d.shape
+    valid = np.ones((n_filters, n_images), bool) if valid is None else np.asarray(valid, bool)
+    r = _agreement_ranks(d, valid)
+    accuracy, mrr = per_filter(r[:, :, None])
+    perm = np.random.default_rng(seed).permutation(n_filters)
+    control_accuracy, control_mrr = per_filter(_agreement_ranks(d[perm], valid)[:, :, None])
+    summary = {"filters": n_filters, "content_images": n_images, "filters_scored": int((~np.isnan(accuracy)).sum()),
+               "agreement_accuracy": _mean(accuracy), "agreement_mrr": _mean(mrr),
+               "chance_accuracy": 1.0 / n_filters, "chance_mrr": harmonic(n_filters) / n_filters,
+               "shuffled_accuracy": _mean(control_accuracy), "shuffled_mrr": _mean(control_mrr)}
+    return AgreementScore(list(filters), accuracy, mrr, r, summary)
+
+
+def _agreement_ranks(d: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """r[k, i] (NaN where filter k's own FMI from image i is left out): how many filters' FMIs are nearer to
+    the visualisation labelled k than the FMI labelled k, plus one."""
+    n_filters, _, n_images = d.shape
+    out = np.full((n_filters, n_images), np.nan)
+    for k in range(n_filters):
+        for i in range(n_images):
+            if valid[k, i]:
+                row = d[k, :, i]
+                out[k, i] = 1 + np.count_nonzero(np.delete(row, k) < row[k])
+    return out

@@ -59,6 +59,17 @@ def render(site: Path, atlas: Dict[str, object], layers: List[Dict[str, object]]
     return site / "index.html"
 
 
+def visual_page(job_id: Optional[str], records: Dict[str, dict], agreement: Optional[dict]) -> Optional[dict]:
+    """What a filter's tile and page show of its visualisation (None without one)."""
+    if job_id is None or job_id not in records:
+        return None
+    record = records[job_id]
+    return {"thumb": f"thumbs/{job_id}.jpg", "picture": f"../../{job_id}/result.png", "raw": f"../../{job_id}/raw.png",
+            "activation": next(iter(record.get("activation", {}).values()), float("nan")),
+            "iterations": record["iterations"], "accuracy": (agreement or {}).get("agreement_accuracy"),
+            "mrr": (agreement or {}).get("agreement_mrr"), "ranks": (agreement or {}).get("ranks", [])}
+
+
 def filter_page(index: int, jobs: List[str], records: Dict[str, dict], contents: List[Dict[str, str]],
                 ranks: Optional[List[Dict[str, object]]], neighbours) -> Dict[str, object]:
     """What a filter's tile and detail page show (paths relative to the site's root, or its layer folder)."""

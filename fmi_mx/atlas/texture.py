@@ -39,3 +39,15 @@ def layer_score(runner: Runner, grid: Sequence[Sequence[np.ndarray]], filters: S
     flat = [picture for row in grid for picture in row]
     d = by_filter_and_image(distances(descriptors(runner, flat, pooling)), len(grid), len(grid[0]))
     return score(d, filters, valid=valid)
+
+
+def layer_agreement(runner: Runner, grid: Sequence[Sequence[np.ndarray]], visuals: Sequence[np.ndarray],
+                    filters: Sequence[int], pooling: str = "avg", valid: Optional[np.ndarray] = None):
+    """The agreement score of one layer: each filter's visualisation ``visuals[k]`` against the FMI results
+    ``grid[k'][i]`` of every filter (see ``score.agreement``)."""
+    from .score import agreement, cross_distances
+
+    flat = [picture for row in grid for picture in row]
+    fmi, vis = descriptors(runner, flat, pooling), descriptors(runner, list(visuals), pooling)
+    d = cross_distances(vis, fmi).reshape(len(visuals), len(grid), len(grid[0]))
+    return agreement(d, filters, valid=valid)

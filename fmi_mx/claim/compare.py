@@ -141,7 +141,8 @@ def _gather(exp: Experiment, ws: WeightSet, root: Path, w: weights_module.Weight
         return None
     own = json.loads(scores_file.read_text())["layers"]  # the atlas just checked and wrote it
     grid = atlas_build.grid_of(jobs)
-    reference = _reference_scores(set_root, ref_runner, grid, records, ws.name == ref, own, log, rescore, ref)
+    reference = _reference_scores(set_root, ref_runner, grid, records, ws.name == ref, own, log, rescore, ref,
+                                  atlas_build.visuals_of(jobs))
     result = SetResult(ws.name, w)
     for layer, (contents, by_filter) in grid.items():
         filters = sorted(by_filter)
@@ -161,13 +162,18 @@ def _gather(exp: Experiment, ws: WeightSet, root: Path, w: weights_module.Weight
 
 
 def _per_filter(layer_scores: dict, filters: List[int]) -> Dict[str, np.ndarray]:
-    per = layer_scores.get("filters", {})
-    return {s: np.array([np.nan if per.get(str(k), {}).get(s) is None else per[str(k)][s] for k in filters])
-            for s in SCORES}
+    """Per filter (in ``filters``' order, NaN where missing): identity accuracy, MRR, and where the atlas has
+    visualisations, their agreement with the FMI textures."""
+    def column(per: dict, key: str) -> np.ndarray:
+        return np.array([np.nan if per.get(str(k), {}).get(key) is None else per[str(k)][key] for k in filters])
+
+    out = {s: column(layer_scores.get("filters", {}), s) for s in SCORES}
+    out["agreement_accuracy"] = column(layer_scores.get("agreement", {}).get("filters", {}), "agreement_accuracy")
+    return out
 
 
 def _reference_scores(set_root: Path, ref_runner, grid, records, is_reference: bool, own: dict, log: Log,
-                      rescore: bool, ref: Optional[str]) -> dict:
+                      rescore: bool, ref: Optional[str], visuals) -> dict:
     """The set's score with the reference network's descriptors (the set's own when it is the reference),
     cached in ``scores.reference.json`` against the finished jobs and the reference weights."""
     if ref_runner is None:
@@ -184,7 +190,7 @@ def _reference_scores(set_root: Path, ref_runner, grid, records, is_reference: b
         except ValueError:
             pass  # a damaged cache is computed again
     log(f"{set_root.name}: scoring with the descriptors of {ref} ({ref_runner.weights.title})")
-    layers = atlas_build.compute(set_root, ref_runner, grid, records, log)
+    layers = atlas_build.compute(set_root, ref_runner, grid, records, log, visuals)
     files.write_json(cache, {"digest": digest, "reference": ref, "weights": ref_runner.weights.describe(),
                              "layers": layers})
     return layers
@@ -205,9 +211,9 @@ def rows(results: List[SetResult], ref: Optional[str]) -> List[dict]:
                    "chance_mrr": summary.get("chance_mrr"), "shuffled_accuracy": summary.get("shuffled_accuracy"),
                    "shuffled_mrr": summary.get("shuffled_mrr")}
             for descriptor in ("own", "reference"):
-                for score, short in zip(SCORES, ("accuracy", "mrr")):
+                for score, short in zip(SCORES + ("agreement_accuracy",), ("accuracy", "mrr", "agreement")):
                     values = cell[descriptor][score]
-                    if descriptor == "reference" and (ref is None or np.all(np.isnan(values))):
+                    if np.all(np.isnan(values)) or (descriptor == "reference" and ref is None):
                         continue
                     row.update(_interval(f"{descriptor}_{short}", values))
             for m in MEASURES:
@@ -236,15 +242,17 @@ def compare_pairs(results: List[SetResult]) -> List[dict]:
                     continue
                 row = {"layer": layer, "trained": trained.name, "untrained": untrained.name}
                 for descriptor in ("own", "reference"):
-                    a = trained.layers[layer][descriptor]["identity_accuracy"]
-                    b = untrained.layers[layer][descriptor]["identity_accuracy"]
-                    if np.all(np.isnan(a)) or np.all(np.isnan(b)):
-                        continue
-                    mean, low, high = stats.paired_difference(a, b)
-                    row.update({f"{descriptor}_accuracy_difference": _finite(mean),
-                                f"{descriptor}_accuracy_difference_low": _finite(low),
-                                f"{descriptor}_accuracy_difference_high": _finite(high),
-                                "filters_paired": int(np.sum(~np.isnan(a - b)))})
+                    for score, short in (("identity_accuracy", "accuracy"), ("agreement_accuracy", "agreement")):
+                        a = trained.layers[layer][descriptor][score]
+                        b = untrained.layers[layer][descriptor][score]
+                        if np.all(np.isnan(a)) or np.all(np.isnan(b)):
+                            continue
+                        mean, low, high = stats.paired_difference(a, b)
+                        row.update({f"{descriptor}_{short}_difference": _finite(mean),
+                                    f"{descriptor}_{short}_difference_low": _finite(low),
+                                    f"{descriptor}_{short}_difference_high": _finite(high)})
+                        if short == "accuracy":
+                            row["filters_paired"] = int(np.sum(~np.isnan(a - b)))
                 out.append(row)
     return out
 
@@ -254,7 +262,8 @@ COLUMNS = ("layer", "set", "weights", "filters", "filters_scored", "content_imag
            "reference_accuracy", "reference_accuracy_low", "reference_accuracy_high", "reference_mrr",
            "reference_mrr_low", "reference_mrr_high", "chance_accuracy", "chance_mrr", "shuffled_accuracy",
            "shuffled_mrr", "colourfulness", "colourfulness_low", "colourfulness_high", "complexity",
-           "complexity_low", "complexity_high")
+           "complexity_low", "complexity_high", "own_agreement", "own_agreement_low", "own_agreement_high",
+           "reference_agreement", "reference_agreement_low", "reference_agreement_high")
 
 
 def _csv(table: List[dict]) -> bytes:
@@ -269,21 +278,26 @@ def _csv(table: List[dict]) -> bytes:
 
 
 def markdown(table: List[dict], differences: List[dict], ref: Optional[str]) -> str:
-    """The comparison as Markdown tables: per layer and set, then trained minus untrained."""
-    ref_head = f" | accuracy, {ref}'s descriptors" if ref else ""
-    lines = [f"| layer | weights | filters | dead results | identity accuracy [95% CI] | MRR [95% CI]{ref_head} | "
-             "chance | shuffled | colourfulness | complexity |",
-             "|---|---|---|---|---|---|" + ("---|" if ref else "") + "---|---|---|---|"]
+    """The comparison as Markdown tables: per layer and set, then trained minus untrained. Columns for the
+    reference's descriptors and the visualisations' agreement appear where there are such numbers."""
+    seen = any(row.get("own_agreement") is not None for row in table)
+    columns = [("identity accuracy [95% CI]", "own_accuracy", 2), ("MRR [95% CI]", "own_mrr", 2)]
+    columns += [(f"accuracy, {ref}'s descriptors", "reference_accuracy", 2)] if ref else []
+    columns += [("agreement of visualisations", "own_agreement", 2)] if seen else []
+    lines = ["| layer | weights | filters | dead results | " + " | ".join(c[0] for c in columns)
+             + " | chance | shuffled | colourfulness | complexity |", "|---" * (8 + len(columns)) + "|"]
     for row in table:
-        ref_cell = f" | {ci_text(row, 'reference_accuracy')}" if ref else ""
+        cells = " | ".join(ci_text(row, key, digits) for _, key, digits in columns)
         lines.append(f"| {row['layer']} | {row['weights']} ({row['set']}) | {row['filters']} | {row['dead_results']} | "
-                     f"{ci_text(row, 'own_accuracy')} | {ci_text(row, 'own_mrr')}{ref_cell} | {row['chance_accuracy']:.3f} | "
-                     f"{row['shuffled_accuracy']:.2f} | {ci_text(row, 'colourfulness', 1)} | {ci_text(row, 'complexity')} |")
+                     f"{cells} | {row['chance_accuracy']:.3f} | {row['shuffled_accuracy']:.2f} | "
+                     f"{ci_text(row, 'colourfulness', 1)} | {ci_text(row, 'complexity')} |")
     if differences:
-        lines += ["", "| layer | trained | untrained | filters | accuracy difference, own descriptors [95% CI]"
-                  + (f" | with {ref}'s descriptors" if ref else "") + " |", "|---|---|---|---|---|" + ("---|" if ref else "")]
+        columns = [("accuracy difference, own descriptors [95% CI]", "own_accuracy_difference")]
+        columns += [(f"with {ref}'s descriptors", "reference_accuracy_difference")] if ref else []
+        columns += [("agreement difference", "own_agreement_difference")] if seen else []
+        lines += ["", "| layer | trained | untrained | filters | " + " | ".join(c[0] for c in columns) + " |",
+                  "|---" * (4 + len(columns)) + "|"]
         for d in differences:
-            ref_cell = f" | {ci_text(d, 'reference_accuracy_difference')}" if ref else ""
             lines.append(f"| {d['layer']} | {d['trained']} | {d['untrained']} | {d.get('filters_paired', '')} | "
-                         f"{ci_text(d, 'own_accuracy_difference')}{ref_cell} |")
+                         + " | ".join(ci_text(d, key) for _, key in columns) + " |")
     return "\n".join(lines) + "\n"

@@ -16,8 +16,10 @@ def draw(table: List[dict], title: str):
 
     layers = sorted({row["layer"] for row in table}, key=lambda name: vgg.VGG19.layer(name).index)  # a superset of VGG-16's names
     sets = list(dict.fromkeys(row["set"] for row in table))
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.6))
-    for ax, (key, label) in zip(axes, PANELS):
+    panels = PANELS + ((("own_agreement", "agreement of visualisations\nwith their FMI textures"),)
+                       if any(row.get("own_agreement") is not None for row in table) else ())
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6))
+    for ax, (key, label) in zip(axes, panels):
         for n, name in enumerate(sets):
             mine = {row["layer"]: row for row in table if row["set"] == name and row.get(key) is not None}
             xs = [i for i, layer in enumerate(layers) if layer in mine]
@@ -29,7 +31,7 @@ def draw(table: List[dict], title: str):
             ax.plot(xs, ys, "o-", color=colour, label=f"{weights} ({name})" if weights not in name else name)
             ax.fill_between(xs, [mine[layers[i]][f"{key}_low"] for i in xs],
                             [mine[layers[i]][f"{key}_high"] for i in xs], color=colour, alpha=0.18, linewidth=0)
-        if key == "own_accuracy":
+        if key in ("own_accuracy", "own_agreement"):
             chance = {row["layer"]: row["chance_accuracy"] for row in table}
             ax.plot(range(len(layers)), [chance[layer] for layer in layers], "k--", linewidth=1, label="chance")
             ax.set_ylim(0, 1.02)

@@ -14,7 +14,8 @@ def render(root: Path, name: str, rows: List[dict], differences: List[dict], ref
     atlas = {"name": name, "version": __version__, "weights_text": text, "home": "claim.html",
              "kind": "trained against untrained"}
     page = site.environment().get_template("claim.html").render(
-        atlas=atlas, rows=rows, differences=differences, reference=reference, ci=ci_text, up="")
+        atlas=atlas, rows=rows, differences=differences, reference=reference, ci=ci_text, up="",
+        agreement=any(row.get("own_agreement") is not None for row in rows))
     root.mkdir(parents=True, exist_ok=True)
     site.copy_static(root)
     (root / "claim.html").write_text(page)

@@ -71,7 +71,10 @@ class Runner:
         return images.preprocess(content, mean), style_x
 
     def inputs(self, task: Task) -> Inputs:
-        """The network inputs of a task's content and (if any) style image."""
+        """The network inputs of a task's content and (if any) style image; without a content image (a
+        visualisation), a picture of the mean colour, ``size`` px square."""
+        if task.content is None:
+            return np.zeros((1, 3, task.size, task.size), np.float32), None
         return self.prepare(images.read(task.content), images.read(task.style) if task.style else None, task.size)
 
     def run(self, task: Task) -> Result:
@@ -108,7 +111,10 @@ class Runner:
 
         def stopped(indices: List[int], outcomes: List[Outcome]) -> None:
             final = graph.current_codes()  # the batch's data holds these samples' final images
+            pictures = graph.images() if graph.view.param != "pixel" else None
             for i, o in zip(indices, outcomes):
+                if pictures is not None:
+                    o.x = pictures[i:i + 1]  # the image the optimised spectrum stands for
                 t = batch[i]
                 results[i] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o,
                                     t.metrics(terms, targets[i], _sample(content, i), _sample(style, i),

@@ -10,6 +10,23 @@ from .losses import Term, TotalVariation
 
 
 @dataclass(frozen=True)
+class View:
+    """How the network sees the optimised variable: its parameterisation (``core.param``) and whether a
+    transform stage (``core.transforms``) with ``pad`` px of padding sits in between (None: no stage)."""
+
+    param: str = "pixel"
+    decay: float = 1.0
+    pad: Optional[int] = None
+
+    @classmethod
+    def of(cls, settings) -> "View":
+        from . import transforms
+
+        stage = settings.transform.pad if transforms.in_graph(settings) else None
+        return cls(settings.image.param, settings.image.fourier_decay, stage)
+
+
+@dataclass(frozen=True)
 class GraphKey:
     """One graph's identity; ``batch`` 0 stands for any batch size (a family of graphs)."""
 
@@ -19,6 +36,7 @@ class GraphKey:
     prior: Optional[TotalVariation] = None
     state_images: int = 0  # image-sized buffers of optimiser and prior state beyond SGD's
     batch: int = 0
+    view: View = View()
 
     @classmethod
     def of(cls, terms: Tuple[Term, ...], image: Tuple[int, int, int], pooling: str, settings,
@@ -28,7 +46,7 @@ class GraphKey:
 
         prior = settings.prior.term()
         state = METHODS[settings.method].state_images(settings) + (TotalVariation.BUFFERS if prior else 0)
-        return cls(tuple(terms), tuple(image), pooling, prior, state, batch)
+        return cls(tuple(terms), tuple(image), pooling, prior, state, batch, View.of(settings))
 
     @property
     def family(self) -> "GraphKey":
@@ -42,6 +60,12 @@ class GraphKey:
     def shape(self) -> Tuple[int, int, int, int]:
         """(N, C, H, W) of the graph's data."""
         return (self.batch,) + self.image
+
+    @property
+    def network_shape(self) -> Tuple[int, int, int, int]:
+        """(N, C, H, W) of what the network reads: the image, padded where a transform stage pads it."""
+        pad = self.view.pad or 0
+        return (self.batch, self.image[0], self.image[1] + 2 * pad, self.image[2] + 2 * pad)
 
     @property
     def layers(self) -> Tuple[str, ...]:

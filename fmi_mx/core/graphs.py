@@ -54,7 +54,7 @@ class GraphCache:
         """The loss graph of ``key`` (its batch set), bound now if need be."""
         return self._get(key, key.layers, lambda: memory.estimate(self.net, key),
                          lambda: LossGraph(self.weights, key.terms, key.shape, self.ctx, key.pooling,
-                                           params=self._params, prior=key.prior))
+                                           params=self._params, prior=key.prior, view=key.view))
 
     def encoder(self, layers: Sequence[str], shape: Tuple[int, int, int, int], pooling: str = "avg") -> Encoder:
         """A forward-only encoder of ``layers`` for images of ``shape`` (N, 3, H, W), bound now if need be."""

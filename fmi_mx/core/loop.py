@@ -10,13 +10,16 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import signals
+from . import param
 from .optimisers import make
 from .settings import Settings
 
 
 def initial_image(shape: Tuple[int, ...], seed: int, s: Settings) -> np.ndarray:
-    """x0 ~ uniform(-init_range, init_range) in the mean-removed space."""
-    return np.random.default_rng([seed, 0]).uniform(-s.init_range, s.init_range, shape).astype(np.float32)
+    """The optimised variable's start for images of ``shape`` (N, 3, H, W): pixels uniform in +-init_range
+    in the mean-removed space (the original's), or a spectrum (``param.initial``)."""
+    kind = s.image.param
+    return param.initial(kind, param.variable_shape(kind, shape[0], shape[2], shape[3]), seed, s.init_range)
 
 
 @dataclass
@@ -81,7 +84,7 @@ def minimise(graph, x0: np.ndarray, s: Settings, log: Optional[Callable[[str], N
         if log and (update % s.log_every == 0 or update == 1):
             _log(log, update, n - len(frozen), n, float(np.sum(losses)), change, running, method.describe(update))
         if on_snapshot and save_every and update % save_every == 0:
-            on_snapshot(update, running, x.asnumpy())  # note: a copy to the host every save_every updates
+            on_snapshot(update, running, graph.images())  # note: a copy to the host every save_every updates
         newly = [i for i in running if i in frozen]
         if newly and len(frozen) < n:
             stop(newly, update)

@@ -183,3 +183,53 @@ class TotalVariation:
         inner = x[:, :-1, :-1]
         squared = np.square(x[:, :-1, 1:] - inner) + np.square(x[:, 1:, :-1] - inner) + TV_EPS
         return float(self.weight * np.sum(squared ** (self.beta / 2.0)))
+
+
+@dataclass(frozen=True)
+class ChannelObjective(Term):
+    """Feature visualisation: -sign * weight * the mean over positions of the filter that the target (a one-hot
+    selector over channels) picks; minimising it drives that filter's activation up (sign 1) or down (-1).
+    The filter is in the target, not the graph, so visualisations of different filters share a batch."""
+
+    sign: int = 1
+
+    NAME: ClassVar[str] = "channel"
+    RESIDENT_BUFFERS: ClassVar[int] = 1
+
+    def statistic(self, code):
+        """Each channel's mean activation."""
+        return code.mean(axis=(1, 2), dtype=np.float64)
+
+    def target_shape(self, height, width):
+        return vgg.output_shape(self.layer, height, width)[:1]
+
+    def picked(self, mx, feature, h: int, w: int):
+        """(batch, C) symbol of each channel's contribution, before the selector picks one."""
+        return mx.sym.mean(feature, axis=(2, 3))
+
+    def plan_floats(self, c, h, w):
+        return c * h * w  # the broadcast gradient
+
+    def symbol(self, feature, target, height, width):
+        from ..backend.mx import mx
+
+        _, h, w = vgg.output_shape(self.layer, height, width)
+        chosen = mx.sym.sum(self.picked(mx, feature, h, w) * target, axis=1)
+        return mx.sym.MakeLoss(-self.sign * self.weight * chosen)
+
+    def value(self, code, target):
+        return float(-self.sign * self.weight * np.dot(self.statistic(code.astype(np.float64)), target))
+
+
+@dataclass(frozen=True)
+class NeuronObjective(ChannelObjective):
+    """Feature visualisation of one neuron: ``ChannelObjective`` at the centre position (H // 2, W // 2) only."""
+
+    NAME: ClassVar[str] = "neuron"
+
+    def statistic(self, code):
+        return code[:, code.shape[1] // 2, code.shape[2] // 2].astype(np.float64)
+
+    def picked(self, mx, feature, h, w):
+        centre = mx.sym.slice(feature, begin=(None, None, h // 2, w // 2), end=(None, None, h // 2 + 1, w // 2 + 1))
+        return mx.sym.Reshape(centre, shape=(0, -1))

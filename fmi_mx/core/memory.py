@@ -79,7 +79,8 @@ def planned(net: vgg.Network, terms, shape: Tuple[int, int, int, int]) -> int:
 def estimate(net: vgg.Network, key: GraphKey) -> int:
     """Bytes one bound graph holds, weights excluded: the plan, what the process holds beyond it, and
     the optimiser's and prior's state."""
-    return planned(net, key.terms, key.shape) + resident_bytes(key.terms, key.shape) + state_bytes(key)
+    shape = key.network_shape
+    return planned(net, key.terms, shape) + resident_bytes(key.terms, shape) + state_bytes(key)
 
 
 def encoder_bytes(net: vgg.Network, layers: Sequence[str], shape: Tuple[int, int, int, int]) -> int:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Optional
 
 from .losses import TotalVariation
+from .param import PARAMETERISATIONS
 from .options import Declared, by_name, check_all, declared, get, option
 from .rules import Problem, number, raise_problems, whole
 
@@ -66,10 +67,32 @@ class Prior:
 
 @dataclass(frozen=True)
 class Transform:
-    """Transformation robustness (Lucid): what happens to the image before each gradient."""
+    """Transformation robustness (Lucid): what happens to the image before each gradient (0: off). With pad,
+    scale, rotate or shift set (or a parameterisation other than pixels), all happen in the graph
+    (``core.transforms``); jitter alone shifts the image circularly on the host, as it first did."""
 
     jitter: int = option(0, "random shift (px) of the image before each gradient (0: off; sgd and adam)",
                          rule=whole("jitter (px)", 0))
+    pad: int = option(0, "pad the image by this many px (the mean colour) before the random transforms",
+                      rule=whole("pad (px)", 0))
+    scale: float = option(0.0, "random scale of the image in 1 +- this before each gradient",
+                          rule=number("scale", 0, 1, high_open=True))
+    rotate: float = option(0.0, "random rotation of the image in +- this many degrees before each gradient",
+                           rule=number("rotate (degrees)", 0, 180))
+    shift: int = option(0, "a second random shift (px), after scale and rotation", rule=whole("shift (px)", 0))
+
+    def any(self) -> bool:
+        return bool(self.jitter or self.pad or self.scale or self.rotate or self.shift)
+
+
+@dataclass(frozen=True)
+class Image:
+    """How the optimised image is represented (``core.param``)."""
+
+    param: str = option("pixel", "the optimised variable: pixel (the image itself, the original's) or fourier "
+                        "(a 1/f-scaled spectrum with decorrelated colours, Lucid's)", choices=PARAMETERISATIONS)
+    fourier_decay: float = option(1.0, "fourier: the spectrum is scaled by 1 / frequency^this",
+                                  rule=number("fourier_decay", 0))
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,7 @@ class Settings:
     adam: Adam = Adam()
     prior: Prior = Prior()
     transform: Transform = Transform()
+    image: Image = Image()
     stop: Stopping = Stopping()
 
     def __post_init__(self):
@@ -110,9 +134,10 @@ class Settings:
     def problems(self) -> Iterator[Problem]:
         """Every rule the settings break, as (public name, value, message)."""
         yield from check_all(self)
-        if self.transform.jitter and self.method == "lbfgs":
+        if self.transform.any() and self.method == "lbfgs":
             yield "jitter", self.transform.jitter, \
-                "jitter needs method sgd or adam (L-BFGS's line search needs a fixed loss)"
+                "jitter and the other random transforms need method sgd or adam (L-BFGS's line search needs a " \
+                "fixed loss)"
 
     @classmethod
     def from_flat(cls, base: Optional["Settings"] = None, **values) -> "Settings":

@@ -14,7 +14,7 @@ import numpy as np
 from . import codes, vgg
 from ..errors import unknown
 from .graphkey import GraphKey
-from .losses import ChannelSumTerm, CodeTerm, GramTerm, Term
+from .losses import ChannelObjective, ChannelSumTerm, CodeTerm, GramTerm, NeuronObjective, Term
 from .options import KEY, check_all, option
 from .settings import Settings
 from .rules import Problem, check, given, number, raise_problems, whole
@@ -68,6 +68,7 @@ class Task(Common):
     optimise: Settings = Settings()
 
     KIND: ClassVar[str] = ""  # the name job ids know the kind by
+    PICTURE_TARGETS: ClassVar[bool] = True  # its targets are made from pictures, at their size
 
     def __post_init__(self):
         raise_problems(self.problems())
@@ -75,6 +76,9 @@ class Task(Common):
     def problems(self) -> Iterator[Problem]:
         """Every rule the fields break, as (field, value, message); the settings checked themselves."""
         yield from check_all(self, groups=False)
+        if self.optimise.transform.pad and self.PICTURE_TARGETS:
+            yield "pad", self.optimise.transform.pad, "pad changes the size the network sees, which targets made " \
+                "from a picture cannot follow: pad is for visualisations"
 
     def identity(self, picture: Callable[[str], str] = str) -> Dict[str, Any]:
         """The fields that decide the result, as a job's id sees them: those in the first ids always
@@ -218,7 +222,67 @@ class StyleTransfer(Task):
                 "style": self.style, "seed": self.seed}
 
 
-TASK_KINDS: Tuple[Type[Task], ...] = (Inversion, StyleTransfer)
+OBJECTIVES = {"channel": (ChannelObjective, 1), "neuron": (NeuronObjective, 1), "-channel": (ChannelObjective, -1),
+              "-neuron": (NeuronObjective, -1)}
+#: Lucid's standard settings for feature visualisation: Adam at its rate on a Fourier spectrum, 512 updates, and
+#: its transforms (pad 12, jitter 8, scale 0.9..1.1, rotate -10..10 degrees, jitter 4)
+LUCID = Settings().replace(method="adam", adam_learning_rate=0.05, weight_decay=0.0, stop_eps=0.0,
+                           max_iterations=512, param="fourier", pad=12, jitter=8, scale=0.1, rotate=10.0, shift=4)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Visualisation(Task):
+    """Feature visualisation (activation maximisation; Erhan et al. 2009, Olah et al. 2017): the image that
+    drives ``filter`` of ``layers[0]`` up (``channel``: its mean over positions; ``neuron``: the centre
+    position) or down (``-channel``, ``-neuron``). No content image: the picture is ``size`` px square."""
+
+    content: Optional[str] = option(None, "none: a visualisation starts from noise, not from a picture", flag=None,
+                                    first_ids=True, picture=True, api=False)
+    style: Optional[str] = option(None, "none", flag=None, first_ids=True, picture=True, api=False)
+    layers: Tuple[str, ...] = option(dataclasses.MISSING, "the layer whose filter is visualised (one)",
+                                     first_ids=True, flag="--layer")
+    filter: int = option(dataclasses.MISSING, "the filter index (0-based)", first_ids=True)
+    mode: str = option("activation", "activation: what image makes the filter fire most", choices=("activation",),
+                       first_ids=True)
+    objective: str = option("channel", "channel, neuron (the centre position) or either negated (-channel, -neuron)",
+                            choices=tuple(OBJECTIVES), first_ids=True)
+    optimise: Settings = LUCID
+
+    KIND: ClassVar[str] = "Visualisation"
+    PICTURE_TARGETS: ClassVar[bool] = False
+
+    def problems(self) -> Iterator[Problem]:
+        yield from super().problems()
+        yield from _layer_list("layers", self.layers, self.net)
+        if isinstance(self.layers, (tuple, list)) and len(self.layers) > 1:
+            yield "layers", self.layers, "a visualisation is of one filter of one layer"
+        for name in filter(self.net.is_layer, self.layers if isinstance(self.layers, (tuple, list)) else ()):
+            yield from check("filter", self.filter, functools.partial(self.net.check_filter, name))
+
+    def layers_read(self) -> Tuple[str, ...]:
+        return tuple(self.layers)
+
+    def terms(self, height: int, width: int) -> Tuple[Term, ...]:
+        term, sign = OBJECTIVES[self.objective]
+        return (term(self.layers[0], sign=sign),)
+
+    def targets(self, terms, content, style):
+        selector = np.zeros(terms[0].target_shape(1, 1), np.float32)
+        selector[self.filter] = 1.0
+        return [selector]
+
+    def metrics(self, terms, targets, content, style, final):
+        layer = self.layers[0]
+        return {"final_loss": final_loss(terms, targets, final), "code_error": {},
+                "activation": {layer: float(terms[0].statistic(final[layer])[self.filter])},
+                "filter_energy_share": {layer: {"content": None, "result": energy_share(final[layer], self.filter)}}}
+
+    def labels(self):
+        return {"content": None, "mode": self.mode, "layer": "+".join(self.layers), "filter": self.filter,
+                "style": None, "seed": self.seed}
+
+
+TASK_KINDS: Tuple[Type[Task], ...] = (Inversion, StyleTransfer, Visualisation)
 
 
 def modes(kind: Type[Task]) -> Tuple[str, ...]:

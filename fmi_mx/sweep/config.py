@@ -18,7 +18,8 @@ from ..core.settings import Settings
 from ..core.rules import number
 from ..core.options import check_all, declared, option
 from ..core.running import RunOptions
-from ..core.tasks import MODES, TASK_KINDS, Common, Inversion, StyleTransfer, Task, default, kind_of, modes
+from ..core.tasks import (MODES, TASK_KINDS, Common, Inversion, StyleTransfer, Task, Visualisation, default, kind_of,
+                          modes)
 from ..errors import FmiError, Invalid, Problems, choice
 
 FIGURES = ("fig3", "fig4", "fig5", "atlas", "claim", "none")
@@ -37,10 +38,12 @@ class Panel:
 
     mode: str = option(dataclasses.MISSING, "original, feature_map, random, purposeful (inversions) or gram, pmci "
                                             "(style transfer)", flag=None)
-    contents: Tuple[str, ...] = option(dataclasses.MISSING, "content images: one job each", flag=None)
-    layers: Tuple[str, ...] = option((), "inversions: one job per layer", flag=None)
-    filters: Union[Tuple[int, ...], str] = option((), "feature_map: one job per filter index (0-based): a list, all "
-                                                      "(every filter of each layer) or a range A-B", flag=None)
+    contents: Tuple[str, ...] = option((), "content images: one job each (every mode but activation needs them)",
+                                       flag=None)
+    layers: Tuple[str, ...] = option((), "inversions and visualisations: one job per layer", flag=None)
+    filters: Union[Tuple[int, ...], str] = option((), "feature_map, activation: one job per filter index (0-based): "
+                                                      "a list, all (every filter of each layer) or a range A-B",
+                                                  flag=None)
     seeds: Tuple[int, ...] = option((default(Task, "seed"),), "one job per seed (initial image, random codes)",
                                     flag=None)
     styles: Tuple[str, ...] = option((), "purposeful, gram, pmci: one job per style image", flag=None)
@@ -145,8 +148,15 @@ def _style_transfers(exp: Experiment, panel: Panel) -> Iterator[Dict[str, Any]]:
                 yield dict(content=exp.image(content), style=exp.image(style) if style else None, seed=seed)
 
 
+def _visualisations(exp: Experiment, panel: Panel) -> Iterator[Dict[str, Any]]:
+    for layer in panel.layers or (None,):
+        for k in filter_indices(panel.filters, layer, exp.net):
+            for seed in panel.seeds:
+                yield dict(layers=(layer,) if layer else (), filter=k, seed=seed)
+
+
 #: how a panel becomes tasks, per task kind
-PANEL_TASKS = {Inversion: _inversions, StyleTransfer: _style_transfers}
+PANEL_TASKS = {Inversion: _inversions, StyleTransfer: _style_transfers, Visualisation: _visualisations}
 
 
 #: keys that hold a list of mappings, each read into its own dataclass
@@ -275,12 +285,16 @@ def _variants(exp: Experiment, problems: Problems) -> Tuple[Experiment, ...]:
     """The experiments whose tasks must hold: a claim's atlas for each of its weight sets, else the experiment;
     a claim's own rules (its sets and their names) and an atlas's (FMI of two or more images) checked here."""
     if exp.figure in ("atlas", "claim"):
-        for i, panel in enumerate(p for p in exp.panels if p is not None):
-            if panel.mode != "feature_map":
-                problems.add(f"panels[{i}].mode", f"an {exp.figure} inverts filters: mode feature_map, not {panel.mode}")
-            if len(set(panel.contents)) < 2:
+        panels = [p for p in exp.panels if p is not None]
+        for i, panel in enumerate(panels):
+            if panel.mode not in ("feature_map", "activation"):
+                problems.add(f"panels[{i}].mode", f"an {exp.figure} inverts filters (feature_map) and may visualise "
+                                                  f"them (activation), not {panel.mode}")
+            if panel.mode == "feature_map" and len(set(panel.contents)) < 2:
                 problems.add(f"panels[{i}].contents", f"an {exp.figure} needs two or more different content "
                                                       "images (the score compares a filter's textures across them)")
+        if panels and not any(p.mode == "feature_map" for p in panels):
+            problems.add("panels", f"an {exp.figure} needs a feature_map panel (its visualisations go beside FMIs)")
     if exp.figure != "claim":
         if exp.weight_sets or exp.reference:
             problems.add("weight_sets" if exp.weight_sets else "reference", "only for figure: claim")
@@ -314,8 +328,8 @@ def _check_name(name: str) -> None:
 
 def _check_panel(exp: Experiment, i: int, panel: Panel, problems: Problems, checked: Dict[str, str]) -> None:
     at = f"panels[{i}]"
-    if not panel.contents:
-        problems.add(f"{at}.contents", "needs at least one image")
+    if not panel.contents and panel.mode != "activation":
+        problems.add(f"{at}.contents", f"needs at least one image (mode {panel.mode})")
     for key in ("contents", "styles"):
         for j, name in enumerate(getattr(panel, key)):
             source = exp.image(name)

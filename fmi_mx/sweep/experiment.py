@@ -215,7 +215,7 @@ def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, d
 
         _write_table(root / stem, [records[job.id] for job in jobs])
         return build.build(root, exp.name, w, build.grid_of(jobs), records, sharding.parse_devices(exp.device)[0],
-                           log, rescore)
+                           log, rescore, build.visuals_of(jobs))
     drawn = root / f"{stem if exp.figure != 'none' else 'curves'}.{formats[0]}"
     newest = max((root / job_id / results.SIDECAR).stat().st_mtime_ns for job_id in records)
     if not redraw and drawn.is_file() and drawn.stat().st_mtime_ns >= newest:
@@ -231,7 +231,7 @@ def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, d
         from ..atlas import build
 
         return build.build(root, exp.name, w, build.grid_of(jobs), records, sharding.parse_devices(exp.device)[0],
-                           log, rescore)
+                           log, rescore, build.visuals_of(jobs))
     labelled = [(job.labels, _picture(root / job.id / "result.png", records.get(job.id))) for job in jobs]
     shape = next(p for _, p in labelled if p is not None).shape[:2]
     styles = {style: images.resize(images.read(style), shape).astype("uint8")

@@ -20,6 +20,7 @@ LAYOUTS = {
     "fig3": lambda l: (l["content"], l["layer"], f"filter {l['filter']}"),
     "fig4": lambda l: (l["content"], l["layer"], f"draw {l['seed']}"),
     "fig5": lambda l: (l["content"], l["style"], {"gram": "Gatys", "pmci": "PMCI"}.get(l["mode"], l["mode"])),
+    "features": lambda l: (l["layer"], f"filter {l['filter']}", l["column"]),
 }
 TABLE_COLUMNS = ("job", "content", "mode", "layer", "filter", "style", "seed", "iterations", "stop_reason",
                  "seconds_per_iteration", "final_loss", "code_error", "energy_share_content",
@@ -113,7 +114,8 @@ def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], style
 
 CAPTIONS = {"fig3": "Filters are numbered from 0, as --filter and the configs number them.",
             "fig4": "Draws are the seeds of the random re-mixing.",
-            "fig5": "Per style image: the style, Gatys' Gram loss, the channel-sum (PMCI) loss."}
+            "fig5": "Per style image: the style, Gatys' Gram loss, the channel-sum (PMCI) loss.",
+            "features": "Per filter: its feature visualisation (Lucid's settings), then its FMI from each content image."}
 FORMATS = ("png", "pdf")
 
 

@@ -159,6 +159,9 @@ def image_shapes(jobs: List[Job]) -> Dict[str, Tuple[int, int, int]]:
     out = {}
     for job in jobs:
         t = job.task
+        if t.content is None:  # a visualisation: size px square
+            out[job.id] = (3, t.size, t.size)
+            continue
         if t.content not in headers:
             headers[t.content] = images.check(t.content)
         out[job.id] = (3,) + images.long_edge_shape(*headers[t.content], t.size)

@@ -7,7 +7,9 @@ stopped (the loop restores the others after each step).
 """
 from typing import Sequence
 
+from .. import transforms
 from ..jitter import Jitter
+from ..transforms import Transforms
 from ..settings import Settings
 from .adam import Adam
 from .lbfgs import LBFGS
@@ -17,7 +19,12 @@ METHODS = {"sgd": SGD, "lbfgs": LBFGS, "adam": Adam}
 
 
 def make(graph, s: Settings, seeds: Sequence[int]):
-    """The method ``s.method`` on ``graph``; its gradients jittered by ``s.transform.jitter`` px if that is set."""
-    jitter = s.transform.jitter
-    gradient = Jitter(graph, jitter, seeds).gradient if jitter else graph.step
+    """The method ``s.method`` on ``graph``; its gradients taken at randomly transformed images if the settings
+    ask for that: in the graph (``transforms``), or for a plain jitter of pixels by shifting them on the host."""
+    if transforms.in_graph(s):
+        gradient = Transforms(graph, s.transform, seeds).gradient
+    elif s.transform.jitter:
+        gradient = Jitter(graph, s.transform.jitter, seeds).gradient
+    else:
+        gradient = graph.step
     return METHODS[s.method](graph, s, gradient)

@@ -15,6 +15,7 @@ from ..backend import devices
 from ..backend.mx import context
 from ..errors import FmiError
 from .graphkey import GraphKey
+from . import stream
 from .graphs import Cached, GraphCache
 from .loop import Outcome, initial_image, minimise
 from .settings import Settings
@@ -132,6 +133,59 @@ class Runner:
                             padding=padding)
         self._last_run[graph_key.family] = (outcomes[0].seconds_per_iteration, max(o.iterations for o in outcomes))
         return [results[i] for i in range(n)]
+
+    def run_stream(self, batch: Sequence[Task], inputs: Sequence[Inputs], slots: int,
+                   on_result: Optional[Callable[[int, Result], None]] = None) -> List[Result]:
+        """Run tasks of one batch key through a graph of ``slots`` samples by continuous batching
+        (``core.stream``): a task that stops hands its slot to the next at once. Each content and style
+        picture goes through the encoder once, however many tasks read it."""
+        shape = inputs[0][0].shape
+        key = batch_key(batch[0], shape)
+        if any(batch_key(t, x.shape) != key for t, (x, _) in zip(batch, inputs)):
+            raise ValueError("tasks of different batch keys cannot share a stream")
+        graph_key = key.graph.sized(min(slots, len(batch)))
+        terms, s = graph_key.terms, key.settings
+        self._check_memory(graph_key)
+        encoder = self.graphs.encoder(graph_key.layers, (1,) + shape[1:], graph_key.pooling)
+        graph = self.graphs.loss_graph(graph_key).graph
+        known: Dict[int, Dict[str, np.ndarray]] = {}
+        order = iter(range(len(batch)))
+
+        def codes(x: Optional[np.ndarray]) -> Dict[str, np.ndarray]:
+            if x is None:
+                return {}
+            if id(x) not in known:
+                known[id(x)] = _sample(encoder.codes(x), 0)
+            return known[id(x)]
+
+        def next_job() -> Optional[stream.Job]:
+            j = next(order, None)
+            if j is None:
+                return None
+            t, (x, y) = batch[j], inputs[j]
+            content, style = codes(x), codes(y) if key.styled else {}
+            targets = t.targets(terms, content, style)
+            return stream.Job(initial_image(shape, t.seed, t.optimise), targets, t.seed, (j, content, style, targets))
+
+        results: Dict[int, Result] = {}
+        info = {"batch_size": graph_key.batch, "padding": 0, "continuous": True,
+                "estimate_mb": round(self.graphs.loss_graph(graph_key).estimate / 2 ** 20, 1)}
+
+        def stopped(ended: List[tuple]) -> None:
+            final = graph.current_codes()
+            pictures = graph.images() if graph.view.param != "pixel" else None
+            for i, job, o in ended:
+                j, content, style, targets = job.tag
+                if pictures is not None:
+                    o.x = pictures[i:i + 1]
+                t = batch[j]
+                results[j] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o,
+                                    t.metrics(terms, targets, content, style, _sample(final, i)), info)
+                if on_result:
+                    on_result(j, results[j])
+
+        stream.minimise_stream(graph, s, next_job, stopped, self.log)
+        return [results[j] for j in range(len(batch))]
 
     def _padded(self, key: GraphKey) -> Optional[Cached]:
         """A bound graph with a larger batch, if running these samples in it (the rest frozen, but computed

@@ -16,6 +16,10 @@ class Jitter:
         self.graph, self.pixels = graph, pixels
         self.rngs = [np.random.default_rng([seed, 2]) for seed in seeds]
 
+    def reseed(self, i: int, seed: int) -> None:
+        """Sample ``i`` is a new job: its shifts come from its own seed, as in a separate run."""
+        self.rngs[i] = np.random.default_rng([seed, 2])
+
     def gradient(self) -> None:
         shifts = [tuple(int(v) for v in rng.integers(-self.pixels, self.pixels + 1, 2)) for rng in self.rngs]
         for i, (dy, dx) in enumerate(shifts):

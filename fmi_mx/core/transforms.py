@@ -55,6 +55,10 @@ class Transforms:
         self.graph, self.transform = graph, transform
         self.rngs = [np.random.default_rng([seed, 3]) for seed in seeds]
 
+    def reseed(self, i: int, seed: int) -> None:
+        """Sample ``i`` is a new job: its transforms come from its own seed, as in a separate run."""
+        self.rngs[i] = np.random.default_rng([seed, 3])
+
     def matrices(self) -> np.ndarray:
         """The next matrix of every sample, (N, 6)."""
         height, width = self.graph.image_size

@@ -17,6 +17,7 @@ class WorkerSpec:
     keep_raw: bool = False  # also save each image before denoising (the atlas scores those)
     save_every: int = 0  # snapshots every N updates into <job-id>/snapshots/
     animate: bool = False  # and <job-id>/animation.gif of them
+    continuous: bool = False  # continuous batching: a group's jobs stream through one graph
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,24 @@ class Adam:
                           beta2=s.adam.beta2, epsilon=s.adam.epsilon, wd=s.weight_decay)
         return relative_change(x, self.previous), self.graph.sample_losses()
 
+    def step_slots(self, counts: np.ndarray, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
+        """One update with each sample at its own update count (its own bias correction)."""
+        mx, x, s = self.mx, self.graph.data, self.s
+        x.copyto(self.previous)
+        self.gradient()
+        self.evaluations += 1
+        for i, count in enumerate(counts):  # the same fused update, per sample: its own bias correction
+            part = slice(i, i + 1)
+            mx.nd.adam_update(x[part], self.graph.grad[part], self.mean[part], self.var[part], out=x[part],
+                              lr=self.rate(max(1, int(count))), beta1=s.adam.beta1, beta2=s.adam.beta2,
+                              epsilon=s.adam.epsilon, wd=s.weight_decay)
+        return relative_change(x, self.previous), self.graph.sample_losses()
+
+    def reset(self, i: int) -> None:
+        """Sample ``i`` starts afresh: no moments."""
+        self.mean[i:i + 1] = 0
+        self.var[i:i + 1] = 0
+
     def rate(self, update: int) -> float:
         a = self.s.adam
         return a.learning_rate * math.sqrt(1.0 - a.beta2 ** update) / (1.0 - a.beta1 ** update)

@@ -48,5 +48,28 @@ class SGD:
         mx.nd.broadcast_div(moved, norm, out=change)
         return change.asnumpy(), self.graph.sample_losses()  # note: the one host sync per update
 
+    def step_slots(self, counts: np.ndarray, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
+        """One update with each sample at its own update count ``counts[i]``, so its own learning rate (a
+        stream's slots hold jobs that started at different times): the same fused update, per sample where
+        the rates differ, so each sample's numbers are those of a separate run."""
+        mx, x, s = self.mx, self.graph.data, self.s
+        x.copyto(self.previous)
+        self.gradient()
+        self.evaluations += 1
+        rates = [learning_rate(max(1, int(c)), s) for c in counts]
+        parts = [(slice(None), rates[0])] if len(set(rates)) == 1 else [(slice(i, i + 1), r) for i, r in enumerate(rates)]
+        for part, rate in parts:
+            mx.nd.sgd_mom_update(x[part], self.graph.grad[part], self.mom[part], out=x[part], lr=rate,
+                                 momentum=s.sgd.momentum, wd=s.weight_decay, clip_gradient=s.sgd.clip_gradient)
+        moved, norm, change = self._norms
+        mx.nd.norm(self._flat_mom, axis=1, out=moved)
+        mx.nd.norm(self._flat_x, axis=1, out=norm)
+        mx.nd.broadcast_div(moved, norm, out=change)
+        return change.asnumpy(), self.graph.sample_losses()
+
+    def reset(self, i: int) -> None:
+        """Sample ``i`` starts afresh (a new job in its slot): no momentum."""
+        self.mom[i:i + 1] = 0
+
     def describe(self, update: int) -> str:
         return f"lr {learning_rate(update, self.s):.4g}"

@@ -148,14 +148,14 @@ def test_an_option_is_declared_once_and_spelled_only_where_it_is_used():
     """The command line, the API and the config schema are made from the declarations, so they spell no
     option of what a task computes; and an option appears in its declaration plus the modules that use
     it: at most three. More: the weight decay (each optimiser method reads it, and the style transfers and
-    visualisations have their own), the update count (the loop, the sweep's costs, the demo, the
-    visualisations' own 512) and the stopping threshold (the loop, the curves, the visualisations' own)."""
+    visualisations have their own), the update count (the loop and the stream, the sweep's costs, the demo,
+    the visualisations' own 512) and the stopping threshold (the loop, the curves, the visualisations' own)."""
     spelled = _spelled()
     interfaces = {"fmi_mx/api.py", "fmi_mx/cli.py", "fmi_mx/sweep/config.py"}
     assert {(name, m) for name, modules in spelled.items() for m in modules if m in interfaces} == \
         {("weight_decay", "fmi_mx/sweep/config.py")}  # style_weight_decay: the style kinds' own weight decay
     assert {name: len(modules) for name, modules in spelled.items() if len(modules) > 3} == \
-        {"weight_decay": 6, "max_iterations": 6, "stop_eps": 4}
+        {"weight_decay": 6, "max_iterations": 7, "stop_eps": 4}
     assert spelled["lbfgs_history"] == ["fmi_mx/core/settings.py"]  # its user reads it as lbfgs.history
 
 

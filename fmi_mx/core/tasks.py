@@ -16,7 +16,7 @@ from ..errors import unknown
 from .graphkey import GraphKey
 from .losses import ChannelObjective, ChannelSumTerm, CodeTerm, GramTerm, NeuronObjective, Term
 from .options import KEY, check_all, option
-from .settings import Settings
+from .settings import THROUGHPUT, Settings
 from .rules import Problem, check, given, number, raise_problems, whole
 
 Codes = Dict[str, np.ndarray]  # one image's codes (C, H, W) by layer name
@@ -69,6 +69,7 @@ class Task(Common):
 
     KIND: ClassVar[str] = ""  # the name job ids know the kind by
     PICTURE_TARGETS: ClassVar[bool] = True  # its targets are made from pictures, at their size
+    THROUGHPUT: ClassVar[Dict[str, object]] = {}  # what a config's ``throughput: true`` changes in its settings
 
     def __post_init__(self):
         raise_problems(self.problems())
@@ -135,6 +136,7 @@ class Inversion(Task):
     filter: Optional[int] = option(None, "filter index for feature_map (0-based)", first_ids=True)
 
     KIND: ClassVar[str] = "Inversion"
+    THROUGHPUT: ClassVar[Dict[str, object]] = THROUGHPUT
 
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()

@@ -66,7 +66,8 @@ sweep-slurm: setup
 	CONFIG=$(CONFIG) sbatch --array=0-$$(($(TASKS) - 1)) experiments/slurm/sweep.sbatch
 
 # Benchmarks (benchmarks/): one step against the original loop and PyTorch (override BENCH_TORCH for another
-# build), then time to the same quality for each optimiser, and the worker's memory against its budget
+# build), then time to the same quality for each optimiser, the worker's memory against its budget, bfloat16,
+# and the claim demo end to end, faithful and fast
 BENCH_TORCH ?= torch==2.13.0
 bench: setup
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(BENCH_TORCH)" \
@@ -74,6 +75,8 @@ bench: setup
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/quality.py --figure docs/optimisers.png
 	$(BIN)/python benchmarks/worker_memory.py
+	$(BIN)/python benchmarks/bfloat16.py
+	$(BIN)/python benchmarks/claim_speed.py  # the claim demo end to end, five ways: about two hours on 2 cores
 
 doctor: setup
 	$(BIN)/fmi-mx doctor

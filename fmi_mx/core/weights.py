@@ -191,7 +191,7 @@ def resolve(spec: Union[None, str, Path, Weights], network: Optional[str] = None
     else:
         w = load(spec)
     if net is not None and w.network != net.name:
-        flag = f"--network {w.network} (a config: network: {w.network})"
+        flag = f"--network {w.network} (a config: network: {w.network}; Python: network='{w.network}')"
         raise FmiError(f"weights {w.source.removeprefix('file:')} are {vgg.network(w.network).title}, but the "
                        f"network asked for is {net.title}: add {flag}")
     return w

@@ -5,7 +5,7 @@ MXNET_EXTRA ?= cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
-.PHONY: setup test demo atlas atlas-vgg16 claim inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
+.PHONY: setup test demo atlas atlas-vgg16 claim visualisation inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
 	fig5-vgg16 sweep-slurm doctor bench clean
 
 setup: $(STAMP)
@@ -34,6 +34,11 @@ claim: setup models/vgg16.params
 # The trained atlas demo: 32 filters of relu2_2 and relu3_2 of ImageNet VGG-16 (runs/atlas-vgg16-demo/atlas/)
 atlas-vgg16: setup models/vgg16.params
 	$(BIN)/fmi-mx atlas experiments/vgg16/atlas-demo.yaml
+
+# Feature visualisation beside FMI: 16 filters of relu2_2, relu3_2 and relu4_2 of ImageNet VGG-16, the atlas
+# with its visualisation column and agreement score (runs/visualisation-demo/atlas/)
+visualisation: setup models/vgg16.params
+	$(BIN)/fmi-mx atlas experiments/vgg16/visualisation-demo.yaml
 
 inputs: setup
 	$(BIN)/fmi-mx inputs --out inputs
@@ -66,17 +71,19 @@ sweep-slurm: setup
 	CONFIG=$(CONFIG) sbatch --array=0-$$(($(TASKS) - 1)) experiments/slurm/sweep.sbatch
 
 # Benchmarks (benchmarks/): one step against the original loop and PyTorch (override BENCH_TORCH for another
-# build), then time to the same quality for each optimiser, the worker's memory against its budget, bfloat16,
-# and the claim demo end to end, faithful and fast
+# build), where a step's time goes (oneDNN's own timings), time to the same quality for each optimiser, the
+# worker's memory against its budget, bfloat16, continuous batching, and the claim demo end to end, faithful and fast
 BENCH_TORCH ?= torch==2.13.0
 bench: setup
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(BENCH_TORCH)" \
 		|| echo "PyTorch could not be installed: its baseline will be skipped"
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/where_time_goes.py
 	$(BIN)/python benchmarks/quality.py --figure docs/optimisers.png
 	$(BIN)/python benchmarks/worker_memory.py
 	$(BIN)/python benchmarks/bfloat16.py
-	$(BIN)/python benchmarks/claim_speed.py  # the claim demo end to end, five ways: about two hours on 2 cores
+	$(BIN)/python benchmarks/continuous.py
+	$(BIN)/python benchmarks/claim_speed.py  # the claim demo end to end, faithful, continuous, throughput, L-BFGS 40 and 60: about 45 min on 2 cores
 
 doctor: setup
 	$(BIN)/fmi-mx doctor

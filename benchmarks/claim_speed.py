@@ -26,8 +26,8 @@ VARIANTS: Dict[str, List[str]] = {
     "faithful": [],
     "continuous": ["continuous=true"],
     "throughput": ["throughput=true"],
+    "lbfgs40": ["optimise.method=lbfgs", "optimise.max_iterations=40"],
     "lbfgs60": ["optimise.method=lbfgs", "optimise.max_iterations=60"],
-    "lbfgs30": ["optimise.method=lbfgs", "optimise.max_iterations=30"],
 }
 
 

@@ -42,7 +42,7 @@ def _tree(folder: Path) -> set:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("option", ["adam_epsilon=1e-8", "learning_rate=1e-3", "stop_loss=1e3", "max_seconds=1e-9"])
-def test_01_option_values_are_numbers_as_in_configs(tmp_path, capsys, option):
+def test_option_values_are_numbers_as_in_configs(tmp_path, capsys, option):
     out = tmp_path / "r.png"
     assert main(B + ["--method", "adam", "--option", option, "--out", str(out)]) == 0
     name, _, text = option.partition("=")
@@ -62,7 +62,7 @@ class _Dropped:
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped exception: the point
-def test_02_a_stop_dropped_in_a_finaliser_still_ends_the_atlas_with_130(tmp_path, capsys, monkeypatch):
+def test_a_stop_dropped_in_a_finaliser_still_ends_the_atlas_with_130(tmp_path, capsys, monkeypatch):
     from fmi_mx.atlas import build
 
     config = tmp_path / "t.yaml"
@@ -81,7 +81,7 @@ def test_02_a_stop_dropped_in_a_finaliser_still_ends_the_atlas_with_130(tmp_path
     assert err[-1] == "fmi-mx: interrupted; finished outputs are kept"
 
 
-def test_03_a_snapshots_folder_in_the_way_is_refused_before_compute(tmp_path, capsys):
+def test_a_snapshots_folder_in_the_way_is_refused_before_compute(tmp_path, capsys):
     out = tmp_path / "D" / "r.png"
     out.parent.mkdir()
     (tmp_path / "D" / "r.snapshots").write_text("a file")
@@ -95,7 +95,7 @@ def test_03_a_snapshots_folder_in_the_way_is_refused_before_compute(tmp_path, ca
 
 
 @pytest.mark.slow
-def test_04_the_snapshots_folder_holds_this_run_alone(tmp_path, capsys):
+def test_the_snapshots_folder_holds_this_run_alone(tmp_path, capsys):
     out = tmp_path / "r.png"
     folder = tmp_path / "r.snapshots"
     folder.mkdir()
@@ -109,7 +109,7 @@ def test_04_the_snapshots_folder_holds_this_run_alone(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("command", ["run", "atlas"])
-def test_05_a_sweep_over_its_memory_budget_is_one_line(tmp_path, capsys, command):
+def test_a_sweep_over_its_memory_budget_is_one_line(tmp_path, capsys, command):
     config = tmp_path / "t.yaml"
     config.write_text(ATLAS if command == "atlas" else SMOKE.read_text())
     assert main([command, str(config), "--runs", str(tmp_path / "runs"), "--set", "max_memory=1"]) == 2
@@ -118,7 +118,7 @@ def test_05_a_sweep_over_its_memory_budget_is_one_line(tmp_path, capsys, command
 
 
 @pytest.mark.parametrize("contents", ["[sample:astronaut]", "[sample:astronaut, sample:astronaut]"])
-def test_06_an_atlas_of_one_content_image_is_refused_at_config_check(tmp_path, capsys, contents):
+def test_an_atlas_of_one_content_image_is_refused_at_config_check(tmp_path, capsys, contents):
     config = tmp_path / "t.yaml"
     config.write_text(ATLAS.replace("[sample:astronaut, sample:coffee]", contents))
     assert main(["atlas", str(config), "--runs", str(tmp_path / "runs")]) == 2
@@ -127,27 +127,27 @@ def test_06_an_atlas_of_one_content_image_is_refused_at_config_check(tmp_path, c
     assert not (tmp_path / "runs").exists()
 
 
-def test_07_a_long_experiment_name_is_refused_at_config_check(tmp_path, capsys):
+def test_a_long_experiment_name_is_refused_at_config_check(tmp_path, capsys):
     assert main(["run", str(SMOKE), "--runs", str(tmp_path / "runs"), "--set", "name=" + "n" * 300, "--dry-run"]) == 2
     err, _ = _lines(capsys)
     assert "name: must be at most 100 characters long, not 300" in err[0] and not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize("length", [245, 300])
-def test_08_an_output_name_too_long_for_its_temporary_name_is_refused_first(tmp_path, capsys, length):
+def test_an_output_name_too_long_for_its_temporary_name_is_refused_first(tmp_path, capsys, length):
     out = tmp_path / ("n" * (length - 4) + ".png")
     assert main(B + ["--out", str(out)]) == 2
     err, _ = _lines(capsys)
     assert len(err) == 1 and "its name is too long" in err[0] and "at most 255" in err[0]
 
 
-def test_09_random_weights_into_a_folder_are_refused_first(tmp_path, capsys):
+def test_random_weights_into_a_folder_are_refused_first(tmp_path, capsys):
     assert main(["weights", "random", "--out", str(tmp_path)]) == 2
     err, _ = _lines(capsys)
     assert err == [f"fmi-mx: error: weights output {tmp_path} is a folder: name a file in it"]
 
 
-def test_10_converting_a_missing_or_random_file_is_one_plain_line(tmp_path, capsys):
+def test_converting_a_missing_or_random_file_is_one_plain_line(tmp_path, capsys):
     noise = tmp_path / "noise.params"
     noise.write_bytes(np.random.default_rng(0).bytes(5000))
     assert main(["weights", "convert", "/missing.params"]) == 2
@@ -158,7 +158,7 @@ def test_10_converting_a_missing_or_random_file_is_one_plain_line(tmp_path, caps
 
 
 @pytest.mark.slow
-def test_11_the_api_takes_numpy_scalars_and_names_a_wrong_type():
+def test_the_api_takes_numpy_scalars_and_names_a_wrong_type():
     image, record = fmi_mx.invert("sample:astronaut", layers="relu1_1", mode="feature_map", weights="random",
                                   size=np.int64(32), filter=np.int64(2), iterations=np.int32(3), seed=np.int64(1),
                                   stop_eps=np.float32(0.01))
@@ -173,7 +173,7 @@ def test_11_the_api_takes_numpy_scalars_and_names_a_wrong_type():
     (dict(layers=None), "layers must be a list of layer names, not None"),
     (dict(layers=5), "layers must be a list of layer names, not 5 (type int)"),
 ])
-def test_12_the_api_answers_bad_arguments_with_fmi_errors(given, message):
+def test_the_api_answers_bad_arguments_with_fmi_errors(given, message):
     arguments = dict(dict(content="sample:astronaut", layers="relu1_1", weights="random", size=32), **given)
     content = arguments.pop("content")
     with pytest.raises(FmiError) as info:
@@ -181,7 +181,7 @@ def test_12_the_api_answers_bad_arguments_with_fmi_errors(given, message):
     assert message in str(info.value)
 
 
-def test_13_image_arrays_of_each_accepted_type_and_the_rest_refused():
+def test_image_arrays_of_each_accepted_type_and_the_rest_refused():
     from fmi_mx.core.images import as_rgb
 
     rng = np.random.default_rng(0)
@@ -197,7 +197,7 @@ def test_13_image_arrays_of_each_accepted_type_and_the_rest_refused():
             as_rgb(bad)
 
 
-def test_14_a_figure_of_nothing_writes_nothing_and_names_the_command(tmp_path, capsys):
+def test_a_figure_of_nothing_writes_nothing_and_names_the_command(tmp_path, capsys):
     config = tmp_path / "t.yaml"
     config.write_text(ATLAS)
     (tmp_path / "empty").mkdir()
@@ -206,7 +206,7 @@ def test_14_a_figure_of_nothing_writes_nothing_and_names_the_command(tmp_path, c
     assert "none of the 8 jobs has finished; run `fmi-mx atlas` first" in out and not _tree(tmp_path / "empty")
 
 
-def test_15_nothing_is_written_before_the_checks_pass(tmp_path, capsys):
+def test_nothing_is_written_before_the_checks_pass(tmp_path, capsys):
     assert main(["run", str(SMOKE), "--runs", str(tmp_path / "runs"), "--devices", "gpu:0"]) == 2
     assert main(["demo", "--out", str(tmp_path / "demo"), "--image", "/nope.png"]) == 2
     err, _ = _lines(capsys)
@@ -214,14 +214,14 @@ def test_15_nothing_is_written_before_the_checks_pass(tmp_path, capsys):
     assert not _tree(tmp_path)
 
 
-def test_16_a_bad_option_with_untrained_weights_is_one_line(tmp_path, capsys):
+def test_a_bad_option_with_untrained_weights_is_one_line(tmp_path, capsys):
     assert main(B + ["--filter", "70", "--mode", "feature_map", "--out", str(tmp_path / "r.png")]) == 2
     err, _ = _lines(capsys)
     assert err == ["fmi-mx: error: filter 70 does not exist at relu1_1 (allowed: 0..63)"]
 
 
 @pytest.mark.slow
-def test_17_18_plots_refuse_an_unwritable_folder_and_write_each_format_once(tmp_path, capsys):
+def test_plots_refuse_an_unwritable_folder_and_write_each_format_once(tmp_path, capsys):
     out = tmp_path / "r.png"
     assert main(B + ["--out", str(out)]) == 0
     capsys.readouterr()
@@ -238,7 +238,7 @@ def test_17_18_plots_refuse_an_unwritable_folder_and_write_each_format_once(tmp_
 
 
 @pytest.mark.slow
-def test_19_sigterm_stops_invert_as_ctrl_c_does(tmp_path):
+def test_sigterm_stops_invert_as_ctrl_c_does(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "fmi_mx.cli"] + B[:-2] + [
         "--size", "64", "--iterations", "1000", "--stop-eps", "0", "--log-every", "1", "--out", str(tmp_path / "r.png")],
         stderr=subprocess.PIPE, text=True, cwd=ROOT)
@@ -251,14 +251,14 @@ def test_19_sigterm_stops_invert_as_ctrl_c_does(tmp_path):
     assert not list(tmp_path.glob("*"))
 
 
-def test_20_a_config_that_is_a_folder_is_called_a_folder(tmp_path, capsys):
+def test_a_config_that_is_a_folder_is_called_a_folder(tmp_path, capsys):
     assert main(["run", str(tmp_path)]) == 2
     err, _ = _lines(capsys)
     assert err == [f"fmi-mx: error: config {tmp_path} is a folder: name a YAML file in it"]
 
 
 @pytest.mark.slow
-def test_21_a_finished_figure_is_drawn_again_only_when_a_job_is_newer_or_asked(tmp_path, capsys):
+def test_a_finished_figure_is_drawn_again_only_when_a_job_is_newer_or_asked(tmp_path, capsys):
     runs = tmp_path / "runs"
     assert main(["run", str(SMOKE), "--runs", str(runs)]) == 0
     figure = runs / "smoke-fig3" / "fig3.png"

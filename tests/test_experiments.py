@@ -195,3 +195,18 @@ def test_filters_all_ranges_and_lists(tmp_path):
         with pytest.raises(FmiError) as info:
             load(bad)
         assert f"panels[0].filters: {message}" in str(info.value)
+
+
+def test_throughput_is_lbfgs_for_a_fixed_budget_for_inversions_and_optimise_keys_win(tmp_path):
+    from fmi_mx.core.settings import THROUGHPUT
+    from fmi_mx.core.tasks import StyleTransfer
+
+    path = _config(tmp_path, GOOD)
+    plain, fast = config.load(path), config.load(path, ["throughput=true"])
+    assert (plain.settings().method, plain.settings().stop.max_iterations) == ("sgd", 1000)
+    assert (fast.settings().method, fast.settings().stop.max_iterations) == (THROUGHPUT["method"],
+                                                                             THROUGHPUT["max_iterations"])
+    assert {j.id for j in jobs.expand(plain, "sha")}.isdisjoint(j.id for j in jobs.expand(fast, "sha"))
+    assert fast.settings(StyleTransfer).method == "sgd"  # style transfers keep the original's optimiser
+    mine = config.load(path, ["throughput=true", "optimise.max_iterations=7"]).settings()
+    assert (mine.method, mine.stop.max_iterations) == ("lbfgs", 7)

@@ -79,7 +79,7 @@ class Experiment(Common, RunOptions):
                                                 "weights)", flag=None)
     reference: str = option("", "figure claim: the set whose network describes every set's textures too (default: "
                             "the first pretrained)", flag=None)
-    throughput: bool = option(False, "the throughput setting for inversions: L-BFGS for 40 updates instead of the "
+    throughput: bool = option(False, "the throughput setting for inversions: L-BFGS for 50 updates instead of the "
                               "original's SGD (measured to keep the claim demo's scores; the results are not the "
                               "original's); optimise keys still win", flag=None, result=False)
 

@@ -210,3 +210,35 @@ def test_throughput_is_lbfgs_for_a_fixed_budget_for_inversions_and_optimise_keys
     assert fast.settings(StyleTransfer).method == "sgd"  # style transfers keep the original's optimiser
     mine = config.load(path, ["throughput=true", "optimise.max_iterations=7"]).settings()
     assert (mine.method, mine.stop.max_iterations) == ("lbfgs", 7)
+
+
+MIXED = """
+name: t
+weights: random:0
+size: 32
+throughput: true
+panels:
+  - {mode: feature_map, contents: [sample:astronaut], layers: [relu1_1], filters: [0]}
+  - {mode: activation, layers: [relu1_1], filters: [0], optimise: {max_iterations: 7}}
+"""
+
+
+def test_a_panel_of_its_own_optimiser_settings_changes_only_its_jobs(tmp_path):
+    from fmi_mx.core.settings import THROUGHPUT
+
+    exp = config.load(_config(tmp_path, MIXED))
+    (_, fmi), (_, visual) = exp.tasks()
+    assert (fmi.optimise.method, fmi.optimise.stop.max_iterations) == ("lbfgs", THROUGHPUT["max_iterations"])
+    assert visual.optimise.stop.max_iterations == 7
+    assert visual.optimise.method == config.default(config.Visualisation, "optimise").method  # the rest: its kind's
+    without = config.load(_config(tmp_path, MIXED.replace(", optimise: {max_iterations: 7}", "")))
+    ids = [j.id for j in jobs.expand(exp, "sha")]
+    assert ids[0] == jobs.expand(without, "sha")[0].id and ids[1] != jobs.expand(without, "sha")[1].id
+
+
+def test_a_panel_s_bad_optimiser_settings_are_named_by_their_panel(tmp_path):
+    bad = MIXED.replace("optimise: {max_iterations: 7}", "optimise: {max_iterations: 0, adam_beta: 0.5}")
+    with pytest.raises(FmiError) as e:
+        config.load(_config(tmp_path, bad))
+    text = str(e.value)
+    assert "panels[1].optimise.adam_beta: unknown key" in text and "panels[1].optimise.max_iterations" in text

@@ -47,6 +47,7 @@ class Panel:
     seeds: Tuple[int, ...] = option((default(Task, "seed"),), "one job per seed (initial image, random codes)",
                                     flag=None)
     styles: Tuple[str, ...] = option((), "purposeful, gram, pmci: one job per style image", flag=None)
+    optimise: Dict[str, Any] = field(default_factory=dict)  # this panel's optimiser settings, over the config's
     options: Tuple[Tuple[str, Any], ...] = ()  # other options of the task kind, (name, value) in the config's order
 
 
@@ -89,15 +90,15 @@ class Experiment(Common, RunOptions):
         return dataclasses.replace(self, name=ws.name, network=ws.network, weights=weights, figure="atlas",
                                    weight_sets=(), reference="")
 
-    def settings(self, kind: Type[Task] = Inversion) -> Settings:
+    def settings(self, kind: Type[Task] = Inversion, panel: Optional[Panel] = None) -> Settings:
         """A kind's optimiser settings: its own defaults (style transfers: ``style_weight_decay``), then the
-        config's ``optimise`` overrides."""
+        config's ``optimise`` overrides, then the panel's (a visualisation panel's own budget, say)."""
         base = default(kind, "optimise")
         if base.weight_decay != default(Task, "optimise").weight_decay:  # a kind with a weight decay of its own
             base = base.replace(weight_decay=self.style_weight_decay)
         if self.throughput:
             base = base.replace(**kind.THROUGHPUT)
-        return base.replace(**self.optimise)
+        return base.replace(**self.optimise).replace(**(panel.optimise if panel else {}))
 
     def image(self, name: str) -> str:
         """A panel's image name as a path (relative to ``inputs``) or ``sample:NAME``."""
@@ -107,7 +108,7 @@ class Experiment(Common, RunOptions):
         """The kind of a panel's tasks and the keyword arguments of each, in a stable order."""
         kind = kind_of(panel.mode)
         common = {d.name: getattr(self, d.name) for d in declared(Common)}
-        common.update(panel.options, mode=panel.mode, optimise=self.settings(kind))
+        common.update(panel.options, mode=panel.mode, optimise=self.settings(kind, panel))
         return kind, (dict(common, **kwargs) for kwargs in PANEL_TASKS[kind](self, panel))
 
     def tasks(self) -> Iterator[Tuple[int, Task]]:
@@ -231,7 +232,7 @@ def _build(cls, data: dict, prefix: str, errors: Problems):
                 _check_filters(value)
                 values[key] = value
         elif key == "optimise" and isinstance(value, dict):
-            values[key] = _overrides(value, "optimise.", errors)
+            values[key] = _overrides(value, f"{prefix}optimise.", errors)
         elif key in NESTED:
             if not isinstance(value, list) or not value:
                 errors.add(f"{prefix}{key}", f"expected a non-empty list of {key.replace('_', ' ')}")
@@ -346,6 +347,13 @@ def _check_panel(exp: Experiment, i: int, panel: Panel, problems: Problems, chec
                     checked[source] = str(e)
             if checked[source]:
                 problems.add(f"{at}.{key}[{j}]", checked[source])
+    if panel.optimise and panel.mode in MODES:
+        try:
+            exp.settings(kind_of(panel.mode), panel)
+        except Invalid as e:
+            for name, _, message in e.problems:
+                problems.add(f"{at}.optimise.{name}", message)
+            return
     try:
         kind, arguments = exp.panel_tasks(panel)
     except FmiError as e:

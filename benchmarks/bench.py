@@ -199,6 +199,15 @@ def machine() -> str:
     return re.sub(r"[^a-z0-9]+", "-", f"{model} {os.cpu_count()} cores".lower()).strip("-")
 
 
+def publish(text: str, out: str, kind: str) -> Path:
+    """Print a result and write it to ``<out>/<machine>-<kind>.md``."""
+    print(text)
+    path = Path(out) / f"{machine()}-{kind}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
 def _table(rows, size: int, repeats: int, gemm: float) -> str:
     head = (f"# fmi-mx bench on {machine()}\n\n{size} px, seeded random VGG-19, median of {repeats} interleaved "
             f"steps after 3 warm-up steps; mxnet {mx.__version__}, {os.cpu_count()} cores; ceiling (the best float32 "

@@ -77,7 +77,7 @@ def _inside(row: dict, base: dict) -> bool:
 
 
 def main(argv=None) -> int:
-    from bench import machine
+    from bench import publish
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default=",".join(VARIANTS))
@@ -98,9 +98,7 @@ def main(argv=None) -> int:
                 shutil.move(str(root / "claim-demo"), str(kept))
             shutil.rmtree(root, ignore_errors=True)
     text = table(results)
-    print(text)
-    Path(a.out).mkdir(parents=True, exist_ok=True)
-    (Path(a.out) / f"{machine()}-claim.md").write_text(text)
+    publish(text, a.out, "claim")
     return 0
 
 

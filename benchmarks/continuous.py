@@ -46,7 +46,7 @@ def sweep(path: Path, continuous: bool, root: Path) -> Dict[str, float]:
 
 def main(argv=None) -> int:
     sys.path.insert(0, str(HERE))
-    from bench import machine
+    from bench import publish
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(HERE / "results"))
@@ -67,9 +67,7 @@ def main(argv=None) -> int:
                          f"{rate[True]:.1f} | {rate[True] / rate[False]:.2f}x |")
             print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"
-    print(text)
-    Path(a.out).mkdir(parents=True, exist_ok=True)
-    (Path(a.out) / f"{machine()}-continuous.md").write_text(text)
+    publish(text, a.out, "continuous")
     return 0
 
 

@@ -106,7 +106,7 @@ def main(argv=None) -> int:
         _child(*json.loads(a.child))
         return 0
     sys.path.insert(0, str(HERE))
-    from bench import machine
+    from bench import publish
 
     try:
         import torch  # noqa: F401
@@ -120,9 +120,7 @@ def main(argv=None) -> int:
             results[case, variant] = measure(case, variant, a.size, a.steps)
             print(f"{case}, {variant}: {results[case, variant]['wall_ms']:.0f} ms", flush=True)
     text = table(results, a.size, a.steps)
-    print(text)
-    Path(a.out).mkdir(parents=True, exist_ok=True)
-    (Path(a.out) / f"{machine()}-time.md").write_text(text)
+    publish(text, a.out, "time")
     return 0
 
 

@@ -26,9 +26,8 @@ def _child(case_name: str, variant: str, size: int, steps: int) -> None:
     """Build one variant of one case, warm it up, time ``steps`` steps; print the time as the last line."""
     sys.path.insert(0, str(HERE))
     from fmi_mx.core.weights import random_he
-    from steps import content_image, cases
     from baselines import Torch
-    from steps import Ours
+    from steps import Ours, cases, content_image
 
     case = next(c for c in cases(size) if c.name == case_name)
     runner = {"fmi_mx": Ours, "PyTorch eager": Torch}[variant](random_he(0), case, content_image(size))

@@ -1,4 +1,4 @@
-"""Shared fixtures: seeded weights and small images, all made on the fly (no downloads, no ../shared)."""
+"""Shared fixtures: seeded weights and small images, all made on the fly, so no test downloads or reads files from outside the repository."""
 import numpy as np
 import pytest
 

@@ -232,8 +232,8 @@ def test_a_panel_of_its_own_optimiser_settings_changes_only_its_jobs(tmp_path):
     assert visual.optimise.stop.max_iterations == 7
     assert visual.optimise.method == config.default(config.Visualisation, "optimise").method  # the rest: its kind's
     without = config.load(_config(tmp_path, MIXED.replace(", optimise: {max_iterations: 7}", "")))
-    ids = [j.id for j in jobs.expand(exp, "sha")]
-    assert ids[0] == jobs.expand(without, "sha")[0].id and ids[1] != jobs.expand(without, "sha")[1].id
+    ids, plain_ids = ([j.id for j in jobs.expand(e, "sha")] for e in (exp, without))
+    assert ids[0] == plain_ids[0] and ids[1] != plain_ids[1]
 
 
 def test_a_panel_s_bad_optimiser_settings_are_named_by_their_panel(tmp_path):

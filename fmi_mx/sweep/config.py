@@ -464,6 +464,7 @@ def table() -> str:
     lines += [row(d.name, d) for d in sorted(declared(Experiment, groups=False), key=lambda d: d.name not in own)]
     lines += [row(f"optimise.{d.name}", d) for d in declared(Settings)]
     lines += [row(f"panels[].{d.name}", d) for d in declared(Panel)]
+    lines.append("| `panels[].optimise.*` | — | any `optimise` key, for this panel's jobs alone, over the config's |")
     for kind in TASK_KINDS:
         for name in panel_options(modes(kind)[0]):
             d = next(d for d in declared(kind, groups=False) if d.name == name)

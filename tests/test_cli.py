@@ -87,9 +87,9 @@ def test_style_and_weights_commands(tmp_path, capsys):
     assert set(record["gram_distance"]) == {"relu1_1", "relu2_1"}
 
 
-def test_fetch_offline_exits_2(tmp_path, monkeypatch, capsys):
+def test_the_gluon_zoo_offline_exits_2(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MXNET_GLUON_REPO", "http://127.0.0.1:9/")
     monkeypatch.setenv("MXNET_HOME", str(tmp_path / "mxhome"))
-    assert main(["weights", "fetch", "--out", str(tmp_path / "vgg19.params")]) == 2
+    assert main(["weights", "fetch", "--from", "gluon", "--out", str(tmp_path / "vgg19.params")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "download http://127.0.0.1:9/gluon/models/vgg19-" in err[0]

@@ -107,8 +107,8 @@ def catalogued(vgg16_onnx, monkeypatch):
     """The catalogue's VGG-16 entry pointed at a test wheel (same conventions, our file's checksum)."""
     data = vgg16_onnx.read_bytes()
     spec = dataclasses.replace(pretrained.VGG16_KERAS, requirement="fmi-test-vgg==1.0",
-                               member="fmi_test_vgg/vgg16.onnx", sha256=hashlib.sha256(data).hexdigest())
-    monkeypatch.setitem(pretrained.WHEELS, "vgg16", spec)
+                               member="fmi_test_vgg/vgg16.onnx", sha256=hashlib.sha256(data).hexdigest(), arrays_sha256=None)
+    monkeypatch.setitem(pretrained.CATALOGUE, "vgg16", spec)
     return spec, data
 
 

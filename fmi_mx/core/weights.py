@@ -5,7 +5,9 @@ File format: MXNet ``nd.save`` dict of float32 arrays ``arg:conv1_1_weight`` ...
 to ``arg:conv5_4_bias``; VGG-16: 26 up to ``arg:conv5_3_bias``) expecting RGB in 0..255 minus a mean.
 Files written here add ``meta:network`` (``vgg16`` or ``vgg19``, UTF-8), ``meta:mean_rgb`` (3 floats,
 the mean those weights expect; without it the Caffe mean applies) and their provenance:
-``meta:pretrained`` (1 or 0) and ``meta:origin`` (UTF-8 text). A file without ``meta:network`` is
+``meta:pretrained`` (1 or 0) and ``meta:origin`` (UTF-8 text), and ``meta:arrays_sha256``: a digest of
+the network's name and its arrays, made when the file was written, so that a damaged or edited file is
+refused rather than trusted by its label. A file without ``meta:network`` is
 VGG-19 when it has ``conv3_4``, else VGG-16; a file without provenance (the neural-style file, say)
 is recorded as ``pretrained: null``: we cannot tell.
 """
@@ -25,6 +27,7 @@ MEAN_KEY = "meta:mean_rgb"
 PRETRAINED_KEY = "meta:pretrained"
 ORIGIN_KEY = "meta:origin"
 NETWORK_KEY = "meta:network"
+DIGEST_KEY = "meta:arrays_sha256"
 MODELS = Path("models")
 UNKNOWN_ORIGIN = "no provenance recorded in the file"
 
@@ -67,12 +70,21 @@ class Weights:
         return f"{net}, ImageNet" if self.pretrained else net
 
 
+class DamagedWeights(FmiError):
+    """A weights file whose arrays no longer match the digest recorded when it was written."""
+
+
 def _sha256_arrays(arrays: Dict[str, np.ndarray]) -> str:
     digest = hashlib.sha256()
     for key in sorted(arrays):
         digest.update(key.encode())
         digest.update(np.ascontiguousarray(arrays[key], dtype=np.float32).tobytes())
     return digest.hexdigest()
+
+
+def content_sha256(arrays: Dict[str, np.ndarray], network: str) -> str:
+    """What a file records of its contents: the sha256 of its network's name and of its arrays."""
+    return hashlib.sha256(f"{network}\n{_sha256_arrays(arrays)}".encode()).hexdigest()
 
 
 def load(path) -> Weights:
@@ -112,6 +124,10 @@ def load(path) -> Weights:
         mean = tuple(float(v) for v in stored)
     pretrained = bool(loaded[PRETRAINED_KEY].asnumpy()[0]) if PRETRAINED_KEY in loaded else None
     origin = _text(loaded[ORIGIN_KEY]) if ORIGIN_KEY in loaded else UNKNOWN_ORIGIN
+    if DIGEST_KEY in loaded and _text(loaded[DIGEST_KEY]) != content_sha256(arrays, net.name):
+        raise DamagedWeights(f"weights file {path} is damaged: its arrays or its network no longer match the "
+                             f"digest recorded when it was written; fetch or convert it again "
+                             f"(`fmi-mx weights fetch {net.name} --force`)")
     return Weights(arrays, mean, f"file:{path}", files.sha256(path), origin, pretrained, net.name)
 
 
@@ -151,6 +167,7 @@ def save(path, arrays: Dict[str, np.ndarray], mean_rgb, *, origin: str, pretrain
     if pretrained is not None:
         data[PRETRAINED_KEY] = mx.nd.array([1 if pretrained else 0], dtype=np.uint8)
     data[ORIGIN_KEY] = _bytes(origin)
+    data[DIGEST_KEY] = _bytes(content_sha256(arrays, net.name))
     with files.atomic(path) as tmp:
         mx.nd.save(str(tmp), data)
     return path

@@ -118,7 +118,7 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
         progress.update(1)
 
     spec = WorkerSpec(str(root), exp.name, exp.weights, exp.network, exp.batch_size, exp.max_memory, retry_diverged,
-                      keep_raw=exp.figure == "atlas", save_every=exp.save_every, animate=exp.animate,
+                      keep_raw=exp.figure in ("atlas", "fig5"), save_every=exp.save_every, animate=exp.animate,
                       continuous=exp.continuous)
     report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices), shapes))
     progress.close()

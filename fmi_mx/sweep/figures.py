@@ -15,11 +15,13 @@ def mark_failed(picture: np.ndarray) -> np.ndarray:
     return out
 
 
-#: figure -> job labels -> (block, row, column); blocks stack vertically, one per content image
+#: figure -> job labels -> (block, row, column); blocks stack vertically, one per content image, except in
+#: figure 5, laid out as the original's: a row per style image, a column per content and loss
 LAYOUTS = {
     "fig3": lambda l: (l["content"], l["layer"], f"filter {l['filter']}"),
     "fig4": lambda l: (l["content"], l["layer"], f"draw {l['seed']}"),
-    "fig5": lambda l: (l["content"], l["style"], {"gram": "Gatys", "pmci": "PMCI"}.get(l["mode"], l["mode"])),
+    "fig5": lambda l: ("", l["style"],
+                       f"{_short(l['content'])}\n{ {'gram': 'Gatys', 'pmci': 'PMCI'}.get(l['mode'], l['mode'])}"),
     "features": lambda l: (l["layer"], f"filter {l['filter']}", l["column"]),
 }
 TABLE_COLUMNS = ("job", "content", "mode", "layer", "filter", "style", "seed", "iterations", "stop_reason",
@@ -101,7 +103,7 @@ def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], style
                     ax.imshow(picture, interpolation="nearest")
                 if i == 0 and j < len(cols):
                     ax.set_title(cols[j], fontsize=9)
-            axes[r, 0].text(-0.08, 0.5, f"{block}\n{_short(row)}", transform=axes[r, 0].transAxes, ha="right",
+            axes[r, 0].text(-0.08, 0.5, f"{block}\n{_short(row)}".strip(), transform=axes[r, 0].transAxes, ha="right",
                             va="center", fontsize=9)
             r += 1
     fig.suptitle(title, fontsize=10)
@@ -114,7 +116,7 @@ def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], style
 
 CAPTIONS = {"fig3": "Filters are numbered from 0, as --filter and the configs number them.",
             "fig4": "Draws are the seeds of the random re-mixing.",
-            "fig5": "Per style image: the style, Gatys' Gram loss, the channel-sum (PMCI) loss.",
+            "fig5": "Per style image: the style, then per content image Gatys' Gram loss and the channel-sum (PMCI) loss.",
             "features": "Per filter: its feature visualisation (Lucid's settings), then its FMI from each content image."}
 FORMATS = ("png", "pdf")
 
@@ -168,5 +170,5 @@ def curve_groups(kind: str, labelled: Sequence[Tuple[dict, dict]]) -> List[Tuple
     groups: dict = {}
     for labels, record in labelled:
         block, row, col = LAYOUTS[kind](labels) if kind in LAYOUTS else (labels["content"], labels["layer"], labels["filter"])
-        groups.setdefault(f"{_short(block)}, {_short(str(row))}", []).append((str(col), record))
+        groups.setdefault(", ".join(filter(None, (_short(block), _short(str(row))))), []).append((str(col), record))
     return list(groups.items())

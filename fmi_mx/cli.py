@@ -1,4 +1,4 @@
-"""Command line: ``fmi-mx invert | style | weights | run | atlas | claim | figure | plot | inputs | doctor | demo``.
+"""Command line: ``fmi-mx invert | style | weights | run | atlas | claim | figure | plot | original | inputs | doctor | demo``.
 
 ``main(argv)`` returns the exit status: 0 done; 1 a runtime fault (an optimisation went non-finite,
 the last finite image is kept; a sweep job failed or diverged; results could not be written); 2 bad
@@ -176,6 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_visualise(sub)
     _add_weights(sub)
     _add_experiment(sub)
+    p = sub.add_parser("original", help="measure figures 3 and 4 against the original code's own outputs (the "
+                                        "output/ folder of a copy of its repository you fetched)")
+    p.add_argument("folder", help="the original repository's output/ folder")
+    p.add_argument("--fig3", default="experiments/fig3.yaml", help="our figure 3's config")
+    p.add_argument("--fig4", default="experiments/fig4.yaml", help="our figure 4's config ('' to skip it)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key of both configs, e.g. --set size=256 (as they were run)")
+    p.add_argument("--weights", default=None, help="the network whose texture descriptors judge (default: the "
+                                                   "paper's trained VGG-19, models/vgg19.params)")
+    p.add_argument("--runs", default=str(RUNS), help="where our runs are (default runs/)")
+    p.add_argument("--out", default=str(RUNS / "original"), help="where the agreement and the side-by-side go")
     p = sub.add_parser("inputs", help="download the paper's six images into inputs/ (sha256-checked)")
     p.add_argument("--out", default=str(INPUTS))
     sub.add_parser("doctor", help="MXNet build features, GPUs and their compute capability, CUDA libraries")
@@ -353,6 +364,18 @@ def _outcome(report) -> int:
     return 0
 
 
+def _original(a: argparse.Namespace) -> int:
+    from .original import report
+    from .sweep import config
+
+    fig3 = config.load(a.fig3, a.set)
+    fig4 = config.load(a.fig4, a.set) if a.fig4 else None
+    reference = weights_module.resolve(a.weights, None if a.weights else vgg.DEFAULT)
+    check_folder(Path(a.out), "--out folder")
+    report.run(Path(a.folder), fig3, fig4, Path(a.runs), Path(a.out), reference)
+    return 0
+
+
 def _inputs(a: argparse.Namespace) -> int:
     from .tools import inputs
 
@@ -405,7 +428,7 @@ def _demo(a: argparse.Namespace) -> int:
 
 COMMANDS = {"invert": _invert, "style": _style, "visualise": _visualise, "weights": _weights, "run": _experiment, "atlas": _experiment,
             "claim": _experiment, "figure": _experiment, "check": _experiment,
-            "inputs": _inputs, "doctor": _doctor, "demo": _demo, "plot": _plot, "options": _options}
+            "inputs": _inputs, "original": _original, "doctor": _doctor, "demo": _demo, "plot": _plot, "options": _options}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -115,3 +115,43 @@ def test_results_of_a_filter_that_did_not_fire_are_left_out():
     assert result.summary["dead_results"] == 2 and result.summary["filters_scored"] == 2
     assert result.summary["identity_accuracy"] == 1.0  # the mean over the filters that were scored
     np.testing.assert_array_equal(score.score(d, [0, 1, 2], valid=np.ones((3, 3), bool)).ranks, blind.ranks)
+
+
+def test_the_shuffled_control_sits_at_chance_on_perfectly_identifiable_data():
+    """Each filter's results are identical across pictures and far from every other filter's: identity is
+    perfect, and with labels shuffled the accuracy is what labels that mean nothing give, 1/K."""
+    for n_filters, n_images in ((16, 3), (32, 3), (8, 5)):
+        d = np.ones((n_filters, n_images, n_filters, n_images))
+        for k in range(n_filters):
+            d[k, :, k, :] = 0.0
+        summary = score.score(d, list(range(n_filters))).summary
+        assert summary["identity_accuracy"] == 1.0
+        assert abs(summary["shuffled_accuracy"] - 1.0 / n_filters) < 0.25 / n_filters
+
+
+def test_ranks_count_the_other_filters_closer_than_the_right_one():
+    rng = np.random.default_rng(4)
+    d = rng.random((6, 4, 6, 4))
+    valid = rng.random((6, 4)) > 0.2
+    r = score.ranks(d, valid)
+    for k in range(6):
+        for i in range(4):
+            for j in range(4):
+                if i == j or not (valid[k, i] and valid[k, j]):
+                    assert np.isnan(r[k, i, j])
+                else:
+                    assert r[k, i, j] == 1 + sum(d[k, i, other, j] < d[k, i, k, j] for other in range(6) if other != k)
+
+
+def test_style_metrics_place_the_content_at_one_and_the_style_at_zero():
+    from fmi_mx.atlas import style
+
+    rng = np.random.default_rng(5)
+    shapes = {name: (8 * (i + 1), 6, 6) for i, name in enumerate(style.STYLE_LAYERS + (style.CONTENT_LAYER,))}
+    content, picture = ({k: rng.random(s) for k, s in shapes.items()} for _ in range(2))
+    assert style.metrics(content, content, picture) == pytest.approx(
+        {"gram_style_distance": 1.0, "channel_sum_style_distance": 1.0, "content_error": 0.0})
+    at_style = style.metrics(picture, content, picture)
+    assert at_style["gram_style_distance"] == pytest.approx(0.0, abs=1e-6)
+    assert at_style["channel_sum_style_distance"] == pytest.approx(0.0, abs=1e-6)
+    assert at_style["content_error"] > 0.3

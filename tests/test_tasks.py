@@ -101,3 +101,21 @@ def test_kinds_answer_for_themselves():
 def test_too_small_image_is_refused(runner):
     with pytest.raises(FmiError, match="too small for relu5_1"):
         runner.run(tasks.Inversion(content=IMAGE, layers=("relu5_1",), size=8))
+
+
+@pytest.mark.parametrize("mode", ["gram", "pmci"])
+def test_style_scores_are_one_for_the_content_and_zero_for_the_style(mode):
+    """The sidecar's style score: the result's distance to the style over the content's own distance."""
+    rng = np.random.default_rng(3)
+    task = tasks.StyleTransfer(content=IMAGE, style="sample:brick", style_layers=("relu1_1", "relu2_1"), mode=mode)
+    shapes = {"relu1_1": (64, 8, 8), "relu2_1": (128, 4, 4), "relu2_2": (128, 4, 4)}
+    content, style = ({k: rng.random(s).astype(np.float32) for k, s in shapes.items()} for _ in range(2))
+    terms = task.terms(8, 8)
+    targets = task.targets(terms, content, style)
+    halfway = {k: (content[k] + style[k]) / 2 for k in shapes}
+    for final, want in ((content, 1.0), (style, 0.0)):
+        metrics = task.metrics(terms, targets, content, style, final)
+        for name in ("gram", "channel_sum"):
+            assert metrics[f"{name}_style_score"] == pytest.approx({"relu1_1": want, "relu2_1": want}, abs=1e-9)
+    between = task.metrics(terms, targets, content, style, halfway)["channel_sum_style_score"]
+    assert between == pytest.approx({"relu1_1": 0.5, "relu2_1": 0.5})  # channel sums are linear in the code

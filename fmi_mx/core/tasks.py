@@ -215,8 +215,13 @@ class StyleTransfer(Task):
         metrics = {"final_loss": final_loss(terms, targets, final),
                    "code_error": {self.content_layer: relative(final[self.content_layer], targets[0])}}
         for term in STYLE_TERMS.values():  # both distances for both modes, to compare them in figure 5
-            metrics[f"{term.NAME}_distance"] = {name: relative(term(name).target(final[name]), term(name).target(style[name]))
-                                                for name in self.style_layers}
+            statistic = {name: term(name).target for name in self.style_layers}
+            metrics[f"{term.NAME}_distance"] = {name: relative(f(final[name]), f(style[name]))
+                                                for name, f in statistic.items()}
+            # the same relative to the content picture's own distance: 1, no style taken; 0, the style exactly
+            metrics[f"{term.NAME}_style_score"] = {
+                name: metrics[f"{term.NAME}_distance"][name] / max(relative(f(content[name]), f(style[name])), 1e-30)
+                for name, f in statistic.items()}
         return metrics
 
     def labels(self):

@@ -17,6 +17,7 @@ import yaml
 from .. import files
 from ..backend.mx import context as check_device
 from ..core import images, record
+from ..core.tasks import STYLE_MODES
 from ..core import weights as weights_module
 from ..errors import FmiError
 from .config import RUNS, Experiment, to_dict
@@ -118,7 +119,7 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
         progress.update(1)
 
     spec = WorkerSpec(str(root), exp.name, exp.weights, exp.network, exp.batch_size, exp.max_memory, retry_diverged,
-                      keep_raw=exp.figure in ("atlas", "fig5"), save_every=exp.save_every, animate=exp.animate,
+                      keep_raw=_keeps_raw(exp), save_every=exp.save_every, animate=exp.animate,
                       continuous=exp.continuous)
     report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices), shapes))
     progress.close()
@@ -137,6 +138,12 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
             f"{stats['graphs_peak_mb']:.0f} MB by the estimate, {stats['graphs_released']} released)"
             if per_iteration else f"worker {wid} on {stats['device']}: no jobs")
     return report
+
+
+def _keeps_raw(exp: Experiment) -> bool:
+    """Atlases score the image before denoising; style transfers keep it so that the denoising, which decides
+    how much brushwork a saved picture shows, can be judged and done again."""
+    return exp.figure == "atlas" or any(panel.mode in STYLE_MODES for panel in exp.panels)
 
 
 def _progress(total: int):
@@ -188,6 +195,15 @@ def finished(root: Path, jobs: List[Job], need_raw: bool = False) -> Dict[str, d
     """The records of the finished, intact jobs, by job id."""
     found = {job.id: results.examine(root / job.id, job.id, need_raw) for job in jobs}
     return {job_id: f.record for job_id, f in found.items() if f.done}
+
+
+def finished_results(exp: Experiment, runs: Path = RUNS) -> List[Tuple[dict, Path, dict]]:
+    """(labels, picture, record) of every finished, intact job of a config, in the config's order."""
+    w = weights_module.resolve(exp.weights, exp.network)
+    jobs = expand(exp, w.sha256)
+    root = folder(exp, runs)
+    records = finished(root, jobs, exp.figure == "atlas") if root.is_dir() else {}
+    return [(job.labels, root / job.id / "result.png", records[job.id]) for job in jobs if job.id in records]
 
 
 COMMANDS = {"atlas": "atlas", "claim": "claim"}  # the command that runs a figure kind's config (else run)

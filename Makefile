@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
 .PHONY: setup test demo atlas atlas-vgg19 atlas-vgg16 claim claim-vgg19 visualisation inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
-	fig5-vgg16 sweep-slurm doctor bench clean
+	fig5-vgg16 compare-original fig5-diagnosis sweep-slurm doctor bench clean
 
 setup: $(STAMP)
 
@@ -68,6 +68,18 @@ weights-vgg16: models/vgg16.params
 SIZE ?=
 fig3 fig4 fig5: setup models/vgg19.params inputs
 	$(BIN)/fmi-mx run experiments/$@.yaml $(if $(SIZE),--set size=$(SIZE))
+
+# Figures 3 and 4 measured against the original code's own outputs, from a copy of its repository you fetched:
+# make compare-original ORIGINAL=path/to/FeatureMapInversion/output SIZE=256 (runs/original/: agreement.md and a
+# side-by-side picture, which holds the authors' tiles: look at it, do not commit it)
+compare-original: setup models/vgg19.params
+	@test -n "$(ORIGINAL)" || { echo "usage: make compare-original ORIGINAL=path/to/FeatureMapInversion/output [SIZE=256]"; exit 2; }
+	$(BIN)/fmi-mx original "$(ORIGINAL)" $(if $(SIZE),--set size=$(SIZE))
+
+# Why figure 5 shows little style at small sizes: style and content against size, denoising, stop rule, beta
+# and network (docs/fig5-diagnosis.md, docs/fig5-style.png); about 40 min on 2 cores
+fig5-diagnosis: setup models/vgg19.params models/vgg16.params inputs
+	$(BIN)/python benchmarks/fig5_diagnosis.py
 
 # The same figures with the trained VGG-16 at 256 px (experiments/vgg16/): a CPU can run them
 fig3-vgg16 fig4-vgg16 fig5-vgg16: setup models/vgg16.params inputs

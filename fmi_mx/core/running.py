@@ -1,9 +1,11 @@
 """How tasks are run, as opposed to what they compute: the weights, the device, the memory budget, the
 batch size and the snapshots. None of these is part of a job's identity: changing them re-runs nothing
 (the weights enter ids by their sha256, not by where they lie)."""
+import os
 from dataclasses import dataclass
 
 from ..backend import devices
+from ..errors import FmiError
 from . import memory
 from .options import option
 from .rules import whole
@@ -14,12 +16,23 @@ def _device(text: str) -> None:
         devices.parse(name)
 
 
+def _weights(value) -> None:
+    """A params file (a path, as text or ``os.PathLike``), ``random``/``random:SEED``, or loaded ``Weights``."""
+    from .weights import Weights
+
+    if isinstance(value, Weights) or (isinstance(value, os.PathLike) and os.fspath(value)):
+        return
+    if not isinstance(value, str) or not value:
+        raise FmiError(f"weights {value!r}: expected a params file path, 'random' or 'random:SEED' (untrained), or "
+                       "loaded Weights; leave weights out for models/<network>.params")
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunOptions:
     """Options of the command line, the API and configs that change how, not what."""
 
     weights: str = option("", "params file (default: models/<network>.params), or random[:SEED] (untrained)",
-                          result=False)
+                          rule=_weights, result=False)
     device: str = option(devices.DEFAULT, "cpu, gpu or gpu:N (a config: a comma-separated list, one worker each)",
                          rule=_device, result=False)
     max_memory: float = option(memory.DEFAULT_MAX_MEMORY, "MB one worker's graphs and weights may hold together, "

@@ -395,18 +395,57 @@ def _set(data: dict, assignment: str) -> None:
         raise FmiError(f"{raw!r} is not a YAML value ({getattr(e, 'problem', None) or e})") from None
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few hundred bytes; lists of filters take ranges (A-B) or all
+MAX_ALIASES = 64  # anchors reused (*name, <<: *name); far more means an expansion bomb, not a figure
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML that a config may not be: a duplicate key, too many aliases."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML as configs need it: a key given twice is an error naming both lines, and aliases are bounded."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _Refused(problem=f"more than {MAX_ALIASES} aliases (*anchor): refused, as an expansion bomb "
+                                       "would be", problem_mark=self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:  # the mapping's own keys; merged ones (<<: *anchor) may be overridden
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in seen:
+                    raise _Refused(problem=f"key '{key_node.value}' is given twice (lines {seen[key_node.value] + 1} "
+                                           f"and {key_node.start_mark.line + 1})", problem_mark=key_node.start_mark)
+                seen[key_node.value] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
 def _read(path: Path):
     """The YAML document of a config; a syntax error as ``file:line:column: problem``."""
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise FmiError(f"config {path} is {size:,} bytes, over the {MAX_CONFIG_BYTES:,} a config may have: give "
+                           "filters as a range (0-511) or all, not one by one")
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as e:
         raise FmiError(f"config {path} cannot be read ({getattr(e, 'strerror', None) or e})") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise FmiError(f"{where}: YAML syntax error: {e.problem or e.context}") from None
+        kind = "" if isinstance(e, _Refused) else "YAML syntax error: "
+        raise FmiError(f"{where}: {kind}{e.problem or e.context}") from None
     except yaml.YAMLError as e:
         raise FmiError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
 

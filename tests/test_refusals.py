@@ -1,0 +1,71 @@
+"""What a hostile or careless user gives must be refused in one line that names it, before any compute:
+API weights of the wrong type, duplicate YAML keys, configs that would expand without bound."""
+import re
+import time
+
+import pytest
+
+import fmi_mx
+from fmi_mx.cli import main
+from fmi_mx.errors import FmiError
+
+
+@pytest.mark.parametrize("bad", [{}, 0, False, [], "", 123, 1.5, b"random", ["random"]])
+def test_api_weights_of_the_wrong_kind_are_one_line(bad):
+    with pytest.raises(FmiError, match=r"^weights .*: expected a params file path, 'random' or 'random:SEED'") as info:
+        fmi_mx.invert("sample:astronaut", layers="relu1_1", weights=bad, size=16, iterations=1)
+    assert "\n" not in str(info.value)
+
+
+def test_api_weights_may_be_a_path(tmp_path):
+    from fmi_mx.core import weights as W
+
+    path = W.save(tmp_path / "r.params", W.random_he(0).arrays, W.CAFFE_MEAN_RGB, origin="random-he:seed=0",
+                  pretrained=False)
+    image, record = fmi_mx.invert("sample:astronaut", layers="relu1_1", weights=path, size=16, iterations=1)
+    assert record["weights"]["source"] == f"file:{path}" and image.shape[2] == 3
+
+
+def write(tmp_path, text, name="c.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+PANEL = "  - mode: feature_map\n    contents: [sample:astronaut]\n    layers: [relu1_1]\n    filters: [0]\n"
+
+
+@pytest.mark.parametrize("text,message", [
+    ("name: a\npanels:\n" + PANEL + "panels:\n" + PANEL, r"c.yaml:7:1: key 'panels' is given twice \(lines 2 and 7\)"),
+    ("name: a\noptimise: {max_iterations: 2, max_iterations: 5}\npanels:\n" + PANEL,
+     r"c.yaml:2:31: key 'max_iterations' is given twice \(lines 2 and 2\)"),
+])
+def test_a_key_given_twice_is_an_error_naming_it_and_its_lines(tmp_path, capsys, text, message):
+    assert main(["run", str(write(tmp_path, text)), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(message, err[0])
+
+
+def test_a_merged_key_may_be_overridden(tmp_path, capsys):
+    text = ("name: a\nfigure: none\npanels:\n  - &p\n    mode: feature_map\n    contents: [sample:astronaut]\n"
+            "    layers: [relu1_1]\n    filters: [0]\n  - {<<: *p, filters: [1]}\n")
+    assert main(["run", str(write(tmp_path, text)), "--dry-run"]) == 0
+    assert "2 jobs" in capsys.readouterr().out
+
+
+def test_an_alias_bomb_and_an_oversized_config_are_refused_at_once(tmp_path, capsys):
+    from fmi_mx.sweep import config
+
+    rows = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    rows += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    bomb = write(tmp_path, "\n".join(rows) + "\n", "bomb.yaml")
+    start = time.perf_counter()
+    with pytest.raises(FmiError, match=f"bomb.yaml:.*more than {config.MAX_ALIASES} aliases"):
+        config.load(bomb)
+    assert time.perf_counter() - start < 1.0
+    huge = write(tmp_path, "name: a\npanels:\n" + PANEL.replace("[0]", "[" + ", ".join(["0"] * 400_000) + "]"),
+                 "huge.yaml")
+    start = time.perf_counter()
+    with pytest.raises(FmiError, match=r"huge.yaml is [\d,]+ bytes, over the 1,048,576 a config may have"):
+        config.load(huge)
+    assert time.perf_counter() - start < 1.0

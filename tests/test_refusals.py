@@ -69,3 +69,13 @@ def test_an_alias_bomb_and_an_oversized_config_are_refused_at_once(tmp_path, cap
     with pytest.raises(FmiError, match=r"huge.yaml is [\d,]+ bytes, over the 1,048,576 a config may have"):
         config.load(huge)
     assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize("figure", ["fig3", "fig4", "fig5"])
+def test_activation_panels_in_a_paper_figure_are_refused_before_compute(tmp_path, capsys, figure):
+    text = (f"name: a\nfigure: {figure}\nweights: random\npanels:\n" + PANEL +
+            "  - mode: activation\n    layers: [relu1_1]\n    filters: [0]\n")
+    assert main(["run", str(write(tmp_path, text)), "--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"panels[1].mode: {figure} lays out inversions and style transfers" in err[0]
+    assert not (tmp_path / "runs" / "a").exists() or not list((tmp_path / "runs" / "a").glob("*/result.json"))

@@ -9,7 +9,7 @@ import pytest
 import fmi_mx
 from fmi_mx.backend.mx import mx
 from fmi_mx.cli import main
-from fmi_mx.core import param, transforms
+from fmi_mx.core import images, param, transforms
 from fmi_mx.core import weights as W
 from fmi_mx.core.graph import LossGraph
 from fmi_mx.core.graphkey import View
@@ -124,3 +124,29 @@ def test_the_atlas_shows_each_visualisation_and_scores_its_agreement(tmp_path):
     assert 'id="visual"' in page and "agreement with its FMI textures" in page
     assert 'class="visual"' in (root / "atlas" / "relu2_2.html").read_text()
     assert (root / "visualisation-relu2_2.png").is_file() and (root / "visualisation-relu2_2.pdf").is_file()
+
+
+def test_the_command_line_the_api_and_a_config_make_the_same_visualisation(tmp_path):
+    """One default per task kind, whatever the entry point: the same job gives the same bytes."""
+    import json
+
+    from fmi_mx.cli import main
+
+    settings = dict(layer="relu2_1", filter=3, size=32, iterations=5, seed=2)
+    image, record = fmi_mx.visualise(weights="random", pad=0, jitter=0, scale=0.0, rotate=0.0, shift=0, **settings)
+    out = tmp_path / "cli.png"
+    assert main(["visualise", "--weights", "random", "--layer", "relu2_1", "--filter", "3", "--size", "32",
+                 "--iterations", "5", "--seed", "2", "--pad", "0", "--jitter", "0", "--scale", "0", "--rotate", "0",
+                 "--shift", "0", "--out", str(out)]) == 0
+    config = tmp_path / "v.yaml"
+    config.write_text("name: v\nfigure: none\nweights: random\nsize: 32\noptimise: {max_iterations: 5, pad: 0, "
+                      "jitter: 0, scale: 0, rotate: 0, shift: 0}\npanels:\n  - mode: activation\n    layers: [relu2_1]\n"
+                      "    filters: [3]\n    seeds: [2]\n")
+    assert main(["run", str(config), "--runs", str(tmp_path / "runs")]) == 0
+    from_config = next((tmp_path / "runs" / "v").glob("*/result.png"))
+    cli_record = json.loads(out.with_suffix(".json").read_text())
+    config_record = json.loads(from_config.with_name("result.json").read_text())
+    assert record["task"]["optimise"]["weight_decay"] == 0.0
+    assert cli_record["task"]["optimise"] == config_record["task"]["optimise"] == record["task"]["optimise"]
+    assert from_config.read_bytes() == out.read_bytes()
+    np.testing.assert_array_equal(images.read(str(out)), image)

@@ -93,8 +93,8 @@ class Experiment(Common, RunOptions):
     def settings(self, kind: Type[Task] = Inversion, panel: Optional[Panel] = None) -> Settings:
         """A kind's optimiser settings: its own defaults (style transfers: ``style_weight_decay``), then the
         config's ``optimise`` overrides, then the panel's (a visualisation panel's own budget, say)."""
-        base = default(kind, "optimise")
-        if base.weight_decay != default(Task, "optimise").weight_decay:  # a kind with a weight decay of its own
+        base = default(kind, "optimise")  # every entry point starts from the kind's own defaults
+        if issubclass(kind, StyleTransfer):
             base = base.replace(weight_decay=self.style_weight_decay)
         if self.throughput:
             base = base.replace(**kind.THROUGHPUT)
@@ -301,6 +301,11 @@ def _variants(exp: Experiment, problems: Problems) -> Tuple[Experiment, ...]:
                                                       "images (the score compares a filter's textures across them)")
         if panels and not any(p.mode == "feature_map" for p in panels):
             problems.add("panels", f"an {exp.figure} needs a feature_map panel (its visualisations go beside FMIs)")
+    if exp.figure in ("fig3", "fig4", "fig5"):
+        for i, panel in enumerate(p for p in exp.panels if p is not None):
+            if panel.mode == "activation":
+                problems.add(f"panels[{i}].mode", f"{exp.figure} lays out inversions and style transfers; activation "
+                                                  "panels go in figure: none, atlas or claim")
     if exp.figure != "claim":
         if exp.weight_sets or exp.reference:
             problems.add("weight_sets" if exp.weight_sets else "reference", "only for figure: claim")

@@ -74,8 +74,9 @@ def _blocks(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], st
     return out
 
 
-def _short(name: str) -> str:
-    return name.split(":")[-1].split("/")[-1].rsplit(".", 1)[0]
+def _short(name: Optional[str]) -> str:
+    """A picture's name without its folder or suffix; empty for none (a visualisation has no content)."""
+    return "" if name is None else str(name).split(":")[-1].split("/")[-1].rsplit(".", 1)[0]
 
 
 def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], styles: Optional[dict] = None,
@@ -145,13 +146,15 @@ def curves(groups: Sequence[Tuple[str, Sequence[Tuple[str, dict]]]], title: str 
 
     fig, axes = plt.subplots(len(groups), 2, figsize=(9, 0.8 + 2.2 * len(groups)), squeeze=False)
     for (group, jobs), (loss_ax, change_ax) in zip(groups, axes):
+        positive = True
         for label, record in jobs:
             history = np.asarray(record["history"], dtype=float).reshape(-1, 3)
             loss_ax.plot(history[:, 0], history[:, 1], lw=1, label=label)
             change_ax.plot(history[:, 0], history[:, 2], lw=1)
+            positive = positive and bool(np.all(history[:, 1] > 0))
         stop = jobs[0][1]["task"]["optimise"]["stop_eps"] if jobs else 0
         change_ax.axhline(stop, ls="--", color="0.3", lw=1, label=f"stop ({stop:g})")
-        loss_ax.set_yscale("log")
+        loss_ax.set_yscale("log" if positive else "symlog")  # a visualisation's loss is its activation, negated
         change_ax.set_yscale("log")
         loss_ax.set_ylabel(f"{group}\nloss")
         change_ax.set_ylabel("relative change")

@@ -249,6 +249,10 @@ def _run(function: Callable, kind, positional: Tuple[str, ...], a: argparse.Name
         "activation " + ", ".join(f"{k} {v:.4g}" for k, v in sidecar.get("activation", {}).items())
     print(f"{out}: {sidecar['iterations']} iterations ({sidecar['stop_reason']}), {quality}, "
           f"{sidecar['seconds_per_iteration'] * 1e3:.1f} ms/iteration")
+    if sidecar["stop_reason"] == "never_fired":
+        print(f"fmi-mx: error: the filter never fired, from the first start or from {sidecar.get('restarts', 0)} "
+              f"fresh ones: nothing to climb (its gradient is zero); {out} is the last start", file=sys.stderr)
+        return 1
     if sidecar["stop_reason"] == "non_finite":
         print(f"fmi-mx: error: the optimisation became NaN/Inf after {sidecar['iterations']} updates; "
               f"kept the last finite image in {out}", file=sys.stderr)
@@ -277,14 +281,14 @@ def _weights(a: argparse.Namespace) -> int:
     from . import pretrained
 
     if a.action == "fetch":
-        if a.out:
+        if a.out is not None:
             check_file(a.out, "weights output")
         path, wrote = pretrained.fetch(a.network, a.out, a.source, force=a.force,
                                        say=lambda line: print(f"fmi-mx: {line}", file=sys.stderr))
         w = weights_module.load(path)
         print(f"{'wrote' if wrote else 'already there:'} {path} ({w.title}; {w.origin})")
     elif a.action == "convert":
-        if a.out:
+        if a.out is not None:
             check_file(a.out, "weights output")
         path, _ = pretrained.convert(a.source, a.out, bgr=a.bgr, mean_rgb=a.mean)
         w = weights_module.load(path)
@@ -315,6 +319,8 @@ def _experiment(a: argparse.Namespace) -> int:
     from .claim import compare
 
     exp = config.load(a.config, a.set)
+    if Path(a.runs).exists() and not Path(a.runs).is_dir():
+        raise FmiError(f"--runs {a.runs} is a file: name the folder that holds (or will hold) the runs")
     if a.command == "atlas" and exp.figure != "atlas":
         raise FmiError(f"{a.config} is not an atlas config (figure: atlas); use fmi-mx "
                        f"{'claim' if exp.figure == 'claim' else 'run'}")

@@ -94,6 +94,8 @@ def sha256(path: Path) -> str:
 def check_file(path: str, what: str = "output") -> Path:
     """A file can be written at ``path``: not a folder, its folder exists or can be made, on a writable disk,
     and its name (and the temporary name it is written under first) fits the file system."""
+    if not str(path).strip():
+        raise FmiError(f"{what}: an empty path; name a file")
     longest, limit = len(_temporary(Path(path)).name.encode()), _name_max(Path(path).parent)
     if longest > limit:
         raise FmiError(f"{what} {path}: its name is too long ({longest} bytes written under a temporary name, "

@@ -79,3 +79,13 @@ def test_activation_panels_in_a_paper_figure_are_refused_before_compute(tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"panels[1].mode: {figure} lays out inversions and style transfers" in err[0]
     assert not (tmp_path / "runs" / "a").exists() or not list((tmp_path / "runs" / "a").glob("*/result.json"))
+
+
+def test_empty_outputs_and_a_file_as_runs_folder_are_refused(tmp_path, capsys):
+    assert main(["weights", "fetch", "vgg16", "--out", ""]) == 2
+    a_file = write(tmp_path, "not a folder", "runs")
+    config = write(tmp_path, "name: a\nweights: random\npanels:\n" + PANEL)
+    assert main(["check", str(config), "--runs", str(a_file)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].endswith("weights output: an empty path; name a file")
+    assert err[1].endswith(f"--runs {a_file} is a file: name the folder that holds (or will hold) the runs")

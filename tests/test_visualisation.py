@@ -150,3 +150,35 @@ def test_the_command_line_the_api_and_a_config_make_the_same_visualisation(tmp_p
     assert cli_record["task"]["optimise"] == config_record["task"]["optimise"] == record["task"]["optimise"]
     assert from_config.read_bytes() == out.read_bytes()
     np.testing.assert_array_equal(images.read(str(out)), image)
+
+
+def test_a_filter_that_never_fires_is_restarted_then_reported(tmp_path, capsys):
+    """Filter 3 of relu2_1 with a bias of -1e6 is zero for every picture: each fresh start finds no slope,
+    and after the restarts the run says so in one line and exits 1 (not "converged")."""
+    import json
+
+    from fmi_mx.core import engine
+
+    arrays = dict(W.random_he(0).arrays)
+    arrays["conv2_1_bias"] = arrays["conv2_1_bias"].copy()
+    arrays["conv2_1_bias"][3] = -1e6
+    path = W.save(tmp_path / "dead.params", arrays, W.CAFFE_MEAN_RGB, origin="test: a dead filter", pretrained=False)
+    out = tmp_path / "v.png"
+    assert main(["visualise", "--weights", str(path), "--layer", "relu2_1", "--filter", "3", "--size", "32",
+                 "--iterations", "5", "--pad", "0", "--jitter", "0", "--scale", "0", "--rotate", "0", "--shift", "0",
+                 "--out", str(out)]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fmi-mx: error")]
+    assert len(err) == 1 and f"from {engine.RESTARTS} fresh ones" in err[0]
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["stop_reason"] == "never_fired" and record["restarts"] == engine.RESTARTS
+    assert record["activation"]["relu2_1"] == 0.0
+    live, live_record = fmi_mx.visualise(layer="relu2_1", filter=4, weights=str(path), size=32, iterations=5,
+                                         pad=0, jitter=0, scale=0.0, rotate=0.0, shift=0)
+    assert live_record["stop_reason"] != "never_fired" and "restarts" not in live_record
+
+
+def test_fresh_starts_differ_from_the_first_and_repeat():
+    first = param.initial("fourier", (1, 3, 8, 5, 2), 7, 0.1)
+    again = param.initial("fourier", (1, 3, 8, 5, 2), 7, 0.1, restart=1)
+    assert not np.array_equal(first, again)
+    np.testing.assert_array_equal(again, param.initial("fourier", (1, 3, 8, 5, 2), 7, 0.1, restart=1))

@@ -166,14 +166,17 @@ def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Calla
             for n, k in enumerate(complete)}}
         mine = (visuals or {}).get(name, {})
         if all(k in mine and mine[k] in records for k in complete):
+            alive = np.array([records[mine[k]]["stop_reason"] != "never_fired" for k in complete])
             seen = layer_agreement(runner, pictures, [images.read(root / mine[k] / "raw.png") for k in complete],
-                                   list(complete), valid=valid)
+                                   list(complete), valid=valid & alive[:, None])  # a dead visualisation is not scored
+            seen.summary["dead_visualisations"] = int((~alive).sum())
             out[name]["agreement"] = {"summary": seen.summary, "filters": {
                 str(k): {"agreement_accuracy": _number(seen.accuracy[n]), "agreement_mrr": _number(seen.mrr[n]),
                          "ranks": [{"i": short[i], "rank": _number(seen.ranks[n, i])} for i in range(len(contents))]}
                 for n, k in enumerate(complete)}}
+            never = f", {int((~alive).sum())} visualisations whose filter never fired left out" if (~alive).any() else ""
             log(f"{name}: agreement of visualisations with FMI textures {seen.summary['agreement_accuracy']:.3f} "
-                f"(chance {seen.summary['chance_accuracy']:.3f})")
+                f"(chance {seen.summary['chance_accuracy']:.3f}){never}")
         dead = f", {result.summary['dead_results']} results of filters that did not fire left out" \
             if result.summary["dead_results"] else ""
         log(f"{name}: identity accuracy {result.summary['identity_accuracy']:.3f} "

@@ -23,6 +23,8 @@ from .tasks import Task
 from .weights import Weights
 
 Inputs = Tuple[np.ndarray, Optional[np.ndarray]]  # network inputs (1, 3, H, W) of the content and the style
+RESTARTS = 3  # fresh starts for a sample whose objective never fired
+NEVER_FIRED = "never_fired"
 
 
 @dataclass
@@ -83,11 +85,14 @@ class Runner:
 
     def run_batch(self, batch: Sequence[Task], inputs: Optional[Sequence[Inputs]] = None,
                   on_result: Optional[Callable[[int, Result], None]] = None, save_every: int = 0,
-                  on_snapshot: Optional[Callable[[int, int, np.ndarray], None]] = None) -> List[Result]:
+                  on_snapshot: Optional[Callable[[int, int, np.ndarray], None]] = None,
+                  restart: int = 0) -> List[Result]:
         """Run tasks of one batch key in one graph: of batch size len(batch), or a larger one already
         bound when padding it (the extra samples frozen) is cheaper than binding. ``on_result(i, result)``
         hears of each sample as soon as it stops, so a caller can save it before the others finish;
-        ``on_snapshot(i, update, rgb)`` gets each running sample's image every ``save_every`` updates."""
+        ``on_snapshot(i, update, rgb)`` gets each running sample's image every ``save_every`` updates.
+        A sample whose objective never fired starts again from fresh noise of its seed (``RESTARTS`` times at
+        most, as Lucid's users do); its record says how many restarts it took, or ``never_fired``."""
         inputs = list(inputs) if inputs is not None else [self.inputs(t) for t in batch]
         shape = inputs[0][0].shape
         key = batch_key(batch[0], shape)
@@ -108,6 +113,7 @@ class Runner:
         graph = cached.graph
         graph.set_targets([np.stack(per_term) for per_term in zip(*targets)])
         results: Dict[int, Result] = {}
+        retry: List[int] = []
         info = {"batch_size": cached.batch, "padding": padding, "estimate_mb": round(cached.estimate / 2 ** 20, 1)}
 
         def stopped(indices: List[int], outcomes: List[Outcome]) -> None:
@@ -117,9 +123,15 @@ class Runner:
                 if pictures is not None:
                     o.x = pictures[i:i + 1]  # the image the optimised spectrum stands for
                 t = batch[i]
-                results[i] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o,
-                                    t.metrics(terms, targets[i], _sample(content, i), _sample(style, i),
-                                              _sample(final, i)), info)
+                metrics = t.metrics(terms, targets[i], _sample(content, i), _sample(style, i), _sample(final, i))
+                results[i] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o, metrics, info)
+                if t.never_fired(metrics) and restart < RESTARTS and i < n:
+                    retry.append(i)  # not reported: a fresh start takes its place
+                    continue
+                if t.never_fired(metrics):
+                    o.stop_reason = NEVER_FIRED
+                if restart:
+                    metrics["restarts"] = restart
                 if on_result:
                     on_result(i, results[i])
 
@@ -127,11 +139,16 @@ class Runner:
             for i in running:
                 on_snapshot(i, update, images.deprocess(x[i], self.weights.mean_rgb))
 
-        x0 = np.concatenate([initial_image(shape, t.seed, t.optimise) for t in batch])
+        x0 = np.concatenate([initial_image(shape, t.seed, t.optimise, restart) for t in batch])
         outcomes = minimise(graph, x0, s, self.log, on_stop=stopped, save_every=save_every,
                             on_snapshot=snapshot if on_snapshot else None, seeds=[t.seed for t in batch],
                             padding=padding)
         self._last_run[graph_key.family] = (outcomes[0].seconds_per_iteration, max(o.iterations for o in outcomes))
+        if retry:
+            again = self.run_batch([batch[i] for i in retry], [inputs[i] for i in retry],
+                                   on_result=(lambda j, r: on_result(retry[j], r)) if on_result else None,
+                                   restart=restart + 1)
+            results.update(zip(retry, again))
         return [results[i] for i in range(n)]
 
     def run_stream(self, batch: Sequence[Task], inputs: Sequence[Inputs], slots: int,

@@ -15,11 +15,11 @@ from .optimisers import make
 from .settings import Settings
 
 
-def initial_image(shape: Tuple[int, ...], seed: int, s: Settings) -> np.ndarray:
+def initial_image(shape: Tuple[int, ...], seed: int, s: Settings, restart: int = 0) -> np.ndarray:
     """The optimised variable's start for images of ``shape`` (N, 3, H, W): pixels uniform in +-init_range
-    in the mean-removed space (the original's), or a spectrum (``param.initial``)."""
+    in the mean-removed space (the original's), or a spectrum (``param.initial``); ``restart``: a fresh one."""
     kind = s.image.param
-    return param.initial(kind, param.variable_shape(kind, shape[0], shape[2], shape[3]), seed, s.init_range)
+    return param.initial(kind, param.variable_shape(kind, shape[0], shape[2], shape[3]), seed, s.init_range, restart)
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Outcome:
 
     x: np.ndarray
     iterations: int
-    stop_reason: str  # "converged" | "max_iterations" | "non_finite" | "reached_loss" | "max_seconds"
+    stop_reason: str  # "converged" | "max_iterations" | "non_finite" | "reached_loss" | "max_seconds" | "never_fired"
     seconds_per_iteration: float
     history: List[Tuple[int, float, float]] = field(default_factory=list)  # (update, loss, relative change)
     batch_size: int = 1

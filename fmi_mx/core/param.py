@@ -85,10 +85,10 @@ def variable_shape(param: str, batch: int, height: int, width: int) -> Tuple[int
     return (batch, 3, height, width) if param == "pixel" else (batch, 2, 3) + spectrum_shape(height, width)
 
 
-def initial(param: str, shape: Tuple[int, ...], seed: int, init_range: float) -> np.ndarray:
+def initial(param: str, shape: Tuple[int, ...], seed: int, init_range: float, restart: int = 0) -> np.ndarray:
     """The optimised variable's start: pixels uniform in +-init_range (the original's), a spectrum normal
-    with Lucid's spread."""
-    rng = np.random.default_rng([seed, 0])
+    with Lucid's spread; ``restart`` k > 0 draws the k-th fresh start of the same seed."""
+    rng = np.random.default_rng([seed, 0] if restart == 0 else [seed, 0, restart])
     if param == "pixel":
         return rng.uniform(-init_range, init_range, shape).astype(np.float32)
     return (rng.standard_normal(shape) * INIT_SD).astype(np.float32)

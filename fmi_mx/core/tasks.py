@@ -124,6 +124,11 @@ class Task(Common):
         """Where the result goes in a figure and its table."""
         raise NotImplementedError
 
+    def never_fired(self, metrics: Dict[str, object]) -> bool:
+        """Did the optimisation have nothing to climb (its objective zero from start to end)? Then a fresh
+        start may find a slope; only objectives that drive a filter up can be dead."""
+        return False
+
 
 @dataclass(frozen=True, kw_only=True)
 class Inversion(Task):
@@ -287,6 +292,10 @@ class Visualisation(Task):
     def labels(self):
         return {"content": None, "mode": self.mode, "layer": "+".join(self.layers), "filter": self.filter,
                 "style": None, "seed": self.seed}
+
+    def never_fired(self, metrics):
+        _, sign = OBJECTIVES[self.objective]
+        return sign > 0 and metrics["activation"][self.layers[0]] == 0.0
 
 
 TASK_KINDS: Tuple[Type[Task], ...] = (Inversion, StyleTransfer, Visualisation)

@@ -1,6 +1,7 @@
 """Job identity: made from the fields declared result-changing, pictures by their bytes; pinned for every
 shipped config; unchanged by how a run is run; old run folders recognised."""
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -135,3 +136,36 @@ def test_a_run_folder_made_with_path_ids_is_recognised(tmp_path, capsys):
     assert "2 finished job(s) renamed" in out and "all 2 jobs are finished" in out
     for job in jobs.expand(exp, sha):
         assert json.loads((runs / "m" / job.id / "result.json").read_text())["job"] == job.id
+
+
+@pytest.mark.slow
+def test_migration_gives_older_results_integrity_records(tmp_path, capsys):
+    """Sidecars of an older fmi_mx list no pictures: migration decodes each once and records its size and
+    sha256, so a picture blanked afterwards (a valid PNG) is noticed and redone, not called finished."""
+    picture = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    images.write(tmp_path / "in" / "p.png", picture)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"name: m\nweights: random\nsize: 32\ninputs: {tmp_path / 'in'}\noptimise: {{max_iterations: 2}}\n"
+                   "panels:\n  - {mode: feature_map, contents: [p.png], layers: [relu1_1], filters: [0, 1]}\n")
+    runs = tmp_path / "runs"
+    assert main(["run", str(cfg), "--runs", str(runs)]) == 0
+    from fmi_mx.core import weights as W
+
+    sha = W.resolve("random").sha256
+    expanded = jobs.expand(config.load(cfg), sha)
+    for job in expanded:  # as an earlier fmi_mx left them: path ids, sidecars without a files list
+        sidecar = runs / "m" / job.id / "result.json"
+        record = json.loads(sidecar.read_text())
+        del record["files"]
+        sidecar.write_text(json.dumps(record))
+        (runs / "m" / job.id).rename(runs / "m" / jobs.job_id(job.task, sha))
+    assert main(["run", str(cfg), "--runs", str(runs)]) == 0
+    first = runs / "m" / expanded[0].id
+    listed = json.loads((first / "result.json").read_text())["files"]
+    assert listed["result.png"]["sha256"] == hashlib.sha256((first / "result.png").read_bytes()).hexdigest()
+    images.write(first / "result.png", np.zeros((24, 32, 3), np.uint8))  # blanked: still a valid PNG
+    capsys.readouterr()
+    assert main(["check", str(cfg), "--runs", str(runs)]) == 1
+    assert f"{expanded[0].id}: result.png" in capsys.readouterr().out
+    assert main(["run", str(cfg), "--runs", str(runs)]) == 0
+    assert images.read(str(first / "result.png")).max() > 0

@@ -36,6 +36,11 @@ def record(task: Task, result: "Result", weights: Weights, device: str) -> Dict[
     }
 
 
+def listed_file(data: bytes) -> Dict[str, object]:
+    """How a sidecar lists one of its pictures: its size and sha256."""
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
 def save(path, image: np.ndarray, sidecar: Dict[str, object], raw: Optional[np.ndarray] = None) -> Path:
     """Write the picture (and, if given, the optimised image before denoising as ``raw.png``) and its
     sidecar (``.json`` beside it) all or nothing, the sidecar last: it marks the result finished, and
@@ -44,7 +49,7 @@ def save(path, image: np.ndarray, sidecar: Dict[str, object], raw: Optional[np.n
     path = Path(path)
     pictures = [(path, images.encode(path, image))]
     pictures += [] if raw is None else [(path.with_name("raw.png"), images.encode(".png", raw))]
-    listed = {p.name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()} for p, data in pictures}
+    listed = {p.name: listed_file(data) for p, data in pictures}
     sidecar_file = (path.with_suffix(".json"), files.json_bytes({**sidecar, "files": listed}))
     files.write_all(pictures + [sidecar_file])
     return path

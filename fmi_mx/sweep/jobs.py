@@ -90,11 +90,30 @@ def migrate(root: Path, jobs: List[Job], weights_sha256: str) -> List[str]:
         sidecar = root / job.id / "result.json"
         try:
             record = json.loads(sidecar.read_text())
-            files.write_json(sidecar, {**record, "job": job.id})
-        except (OSError, ValueError):
+            files.write_json(sidecar, {**record, "job": job.id, **_integrity(root / job.id, record)})
+        except (OSError, ValueError, AttributeError):
             pass  # a damaged sidecar: the job is redone like any damaged one
         moved.append(job.id)
     return moved
+
+
+def _integrity(folder: Path, record: dict) -> dict:
+    """The ``files`` list an older sidecar lacks, made once at migration from pictures that decode; none when
+    one does not (the job is then redone), so that later damage is noticed like any other."""
+    from ..core import images, record as record_module
+
+    if isinstance(record.get("files"), dict):
+        return {}
+    listed = {}
+    for name in ("result.png", "raw.png"):
+        path = folder / name
+        if path.is_file():
+            try:
+                images.check(str(path), decode=True)
+            except FmiError:
+                return {}
+            listed[name] = record_module.listed_file(path.read_bytes())
+    return {"files": listed} if "result.png" in listed else {}
 
 
 def is_done(root: Path, job: Job, retry_diverged: bool = False, need_raw: bool = False) -> bool:

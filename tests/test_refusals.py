@@ -89,3 +89,14 @@ def test_empty_outputs_and_a_file_as_runs_folder_are_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].endswith("weights output: an empty path; name a file")
     assert err[1].endswith(f"--runs {a_file} is a file: name the folder that holds (or will hold) the runs")
+
+
+def test_a_claim_with_one_weight_set_twice_and_an_unused_visualisation_is_refused(tmp_path, capsys):
+    text = ("name: c\nfigure: claim\nweight_sets:\n  - {name: a, network: vgg19, weights: 'random:0'}\n"
+            "  - {name: b, network: vgg19, weights: random}\n"
+            "panels:\n  - {mode: feature_map, contents: [sample:astronaut, sample:coffee], layers: [relu1_1], "
+            "filters: [0, 1]}\n  - {mode: activation, layers: [relu2_1], filters: [0]}\n")
+    assert main(["claim", str(write(tmp_path, text)), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "weight_sets[1]: the same network and weights as weight_sets[0] ('a')" in err
+    assert "panels[1].layers: relu2_1: no feature_map panel inverts this layer" in err

@@ -287,6 +287,7 @@ class Visualisation(Task):
         layer = self.layers[0]
         return {"final_loss": final_loss(terms, targets, final), "code_error": {},
                 "activation": {layer: float(terms[0].statistic(final[layer])[self.filter])},
+                "activation_of": "the optimised image, before denoising and rounding to 8 bits",
                 "filter_energy_share": {layer: {"content": None, "result": energy_share(final[layer], self.filter)}}}
 
     def labels(self):

@@ -301,6 +301,12 @@ def _variants(exp: Experiment, problems: Problems) -> Tuple[Experiment, ...]:
                                                       "images (the score compares a filter's textures across them)")
         if panels and not any(p.mode == "feature_map" for p in panels):
             problems.add("panels", f"an {exp.figure} needs a feature_map panel (its visualisations go beside FMIs)")
+        inverted = {layer for p in panels if p.mode == "feature_map" for layer in p.layers}
+        for i, panel in enumerate(panels):
+            lonely = [layer for layer in panel.layers if layer not in inverted] if panel.mode == "activation" else []
+            if lonely:
+                problems.add(f"panels[{i}].layers", f"{', '.join(lonely)}: no feature_map panel inverts this layer, "
+                                                    f"so its visualisations would be used nowhere in the {exp.figure}")
     if exp.figure in ("fig3", "fig4", "fig5"):
         for i, panel in enumerate(p for p in exp.panels if p is not None):
             if panel.mode == "activation":
@@ -321,10 +327,20 @@ def _variants(exp: Experiment, problems: Problems) -> Tuple[Experiment, ...]:
                 raise FmiError(f"'{ws.name}' names two weight sets; each needs its own folder")
         with problems.at(f"weight_sets[{i}].network"):
             vgg.network(ws.network)
+        same = [j for j, other in enumerate(sets[:i]) if (other.network, _weights_of(other)) == (ws.network, _weights_of(ws))]
+        if same:
+            problems.add(f"weight_sets[{i}]", f"the same network and weights as weight_sets[{same[0]}] "
+                                              f"('{sets[same[0]].name}'): it would be computed twice")
     if exp.reference and exp.reference not in names:
         with problems.at("reference"):
             choice("reference (a weight set's name)", exp.reference, names)
     return tuple(exp.for_set(ws) for ws in sets if ws.network in vgg.NETWORKS) or (exp,)
+
+
+def _weights_of(ws: WeightSet) -> str:
+    """A weight set's weights as a run resolves them: its file (the network's default when empty) or random:SEED."""
+    text = ws.weights or str(weights_module.default_path(ws.network)) if ws.network in vgg.NETWORKS else ws.weights
+    return "random:0" if text == "random" else str(Path(text).resolve()) if not text.startswith("random") else text
 
 
 MAX_NAME = 100  # characters of an experiment's name: its folder, and the files named after it, stay short

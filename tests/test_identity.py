@@ -169,3 +169,33 @@ def test_migration_gives_older_results_integrity_records(tmp_path, capsys):
     assert f"{expanded[0].id}: result.png" in capsys.readouterr().out
     assert main(["run", str(cfg), "--runs", str(runs)]) == 0
     assert images.read(str(first / "result.png")).max() > 0
+
+
+@pytest.mark.slow
+def test_migration_finds_jobs_whose_inputs_moved_and_ignores_stale_locks(tmp_path, capsys):
+    """Results of an older fmi_mx, whose pictures were moved before this version first ran: found by what
+    they read, not where it lay; a new folder holding only a dead process's lock does not block them."""
+    picture = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    images.write(tmp_path / "in" / "p.png", picture)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("name: m\nweights: random\nsize: 32\noptimise: {max_iterations: 2}\n"
+                   "panels:\n  - {mode: feature_map, contents: [p.png], layers: [relu1_1], filters: [0, 1]}\n")
+    runs = tmp_path / "runs"
+    assert main(["run", str(cfg), "--runs", str(runs), "--set", f"inputs={tmp_path / 'in'}"]) == 0
+    from fmi_mx.core import weights as W
+
+    sha = W.resolve("random").sha256
+    expanded = jobs.expand(config.load(cfg, [f"inputs={tmp_path / 'in'}"]), sha)
+    results = {job.id: (runs / "m" / job.id / "result.png").read_bytes() for job in expanded}
+    for job in expanded:
+        (runs / "m" / job.id).rename(runs / "m" / jobs.job_id(job.task, sha))
+    (runs / "m" / expanded[0].id).mkdir()
+    (runs / "m" / expanded[0].id / ".lock").write_text("host 999999\n")  # its process is gone
+    (tmp_path / "in").rename(tmp_path / "moved")
+    capsys.readouterr()
+    assert main(["run", str(cfg), "--runs", str(runs), "--set", f"inputs={tmp_path / 'moved'}"]) == 0
+    out = capsys.readouterr().out
+    assert "2 finished job(s) renamed" in out and "all 2 jobs are finished" in out
+    for job in expanded:
+        assert (runs / "m" / job.id / "result.png").read_bytes() == results[job.id]
+    assert sorted(p.name for p in (runs / "m").iterdir() if p.is_dir()) == sorted(results)

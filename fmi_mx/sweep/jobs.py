@@ -79,22 +79,77 @@ def folder(exp: Experiment, runs: Path) -> Path:
 
 def migrate(root: Path, jobs: List[Job], weights_sha256: str) -> List[str]:
     """Finished jobs in folders named the way ids were made before pictures entered them by their bytes
-    (by their path then): each moved to its job's folder, its sidecar's ``job`` field updated. Returns the
+    (by their path then): each moved to its job's folder, its sidecar's ``job`` field updated, and its
+    pictures given integrity records. A job is found by what it reads: where its pictures lay when it ran
+    (as its old sidecar says), so moving the inputs before the first run of this version loses nothing.
+    A job folder holding only the lock of a process that is gone does not stand in the way. Returns the
     ids moved."""
     moved = []
+    earlier = _earlier_paths(root, {job.id for job in jobs})
     for job in jobs:
-        old = job_id(job.task, weights_sha256)  # the path itself in place of the picture's bytes
-        if old == job.id or (root / job.id).exists() or not (root / old / "result.json").is_file():
+        if (root / job.id).exists() and not _clear_stale(root / job.id):
             continue
-        os.replace(root / old, root / job.id)
-        sidecar = root / job.id / "result.json"
-        try:
-            record = json.loads(sidecar.read_text())
-            files.write_json(sidecar, {**record, "job": job.id, **_integrity(root / job.id, record)})
-        except (OSError, ValueError, AttributeError):
-            pass  # a damaged sidecar: the job is redone like any damaged one
-        moved.append(job.id)
+        for old in _old_ids(job, weights_sha256, earlier):
+            if old == job.id or not (root / old / "result.json").is_file():
+                continue
+            os.replace(root / old, root / job.id)
+            sidecar = root / job.id / "result.json"
+            try:
+                record = json.loads(sidecar.read_text())
+                files.write_json(sidecar, {**record, "job": job.id, **_integrity(root / job.id, record)})
+            except (OSError, ValueError, AttributeError):
+                pass  # a damaged sidecar: the job is redone like any damaged one
+            moved.append(job.id)
+            break
     return moved
+
+
+def _earlier_paths(root: Path, current: set) -> Dict[str, set]:
+    """Picture name -> the paths finished jobs of other ids read it from (their sidecars' task)."""
+    out: Dict[str, set] = {}
+    if not root.is_dir():
+        return out
+    for folder in root.iterdir():
+        if folder.name in current or not (folder / "result.json").is_file():
+            continue
+        try:
+            task = json.loads((folder / "result.json").read_text()).get("task", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        for key in ("content", "style"):
+            if isinstance(task.get(key), str):
+                out.setdefault(Path(task[key]).name, set()).add(task[key])
+    return out
+
+
+def _old_ids(job: Job, weights_sha256: str, earlier: Dict[str, set]) -> Iterator[str]:
+    """The ids ``job`` had when ids held the pictures' paths: where its pictures are now, then where jobs
+    of other ids read a picture of the same name from."""
+    import dataclasses
+
+    yield job_id(job.task, weights_sha256)
+    pictures = {key: getattr(job.task, key, None) for key in ("content", "style")}
+    options = {key: sorted(earlier.get(Path(value).name, ())) for key, value in pictures.items()
+               if isinstance(value, str) and not value.startswith("sample:")}
+    for key, paths in options.items():
+        for path in paths:
+            if path != pictures[key]:
+                yield job_id(dataclasses.replace(job.task, **{key: path}), weights_sha256)
+
+
+def _clear_stale(folder: Path) -> bool:
+    """Remove a job folder that holds nothing but a lock nobody holds (its process is gone); True if removed."""
+    if [p.name for p in folder.iterdir()] != [".lock"]:
+        return False
+    lock = _lock(folder / ".lock")
+    if lock is None:
+        return False  # a live process holds it
+    _unlock(lock)
+    try:
+        folder.rmdir()
+    except OSError:
+        return False
+    return True
 
 
 def _integrity(folder: Path, record: dict) -> dict:

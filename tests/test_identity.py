@@ -193,7 +193,12 @@ def test_migration_finds_jobs_whose_inputs_moved_and_ignores_stale_locks(tmp_pat
     (runs / "m" / expanded[0].id / ".lock").write_text("host 999999\n")  # its process is gone
     (tmp_path / "in").rename(tmp_path / "moved")
     capsys.readouterr()
-    assert main(["run", str(cfg), "--runs", str(runs), "--set", f"inputs={tmp_path / 'moved'}"]) == 0
+    moved = f"inputs={tmp_path / 'moved'}"
+    assert main(["run", str(cfg), "--runs", str(runs), "--set", moved, "--dry-run"]) == 0
+    assert "0 to run, 2 finished in folders of an earlier fmi_mx (renamed, not run)" in capsys.readouterr().out
+    assert main(["check", str(cfg), "--runs", str(runs), "--set", moved]) == 0
+    assert "0 not run, 2 finished in folders of an earlier fmi_mx" in capsys.readouterr().out
+    assert main(["run", str(cfg), "--runs", str(runs), "--set", moved]) == 0
     out = capsys.readouterr().out
     assert "2 finished job(s) renamed" in out and "all 2 jobs are finished" in out
     for job in expanded:

@@ -21,7 +21,8 @@ from ..core.tasks import STYLE_MODES
 from ..core import weights as weights_module
 from ..errors import FmiError
 from .config import RUNS, Experiment, to_dict
-from .jobs import Job, diverged, expand, folder, group, image_shapes, job_cost, migrate, over_budget, select_shard
+from .jobs import (Job, diverged, expand, folder, group, image_shapes, job_cost, migratable, migrate, over_budget,
+                   select_shard)
 from .messages import WorkerSpec
 from .pool import Pool, Report, Worker
 from . import results, sharding
@@ -58,7 +59,7 @@ def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Opti
     todo = [job for job in jobs if not found[job.id].done or (retry_diverged and diverged(found[job.id].record))]
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     if dry_run:
-        _list(jobs, todo, where, log, w)
+        _list(jobs, todo, where, log, w, migratable(root, every, w.sha256))
         return None
     devices = devices or sharding.parse_devices(exp.device)
     for device in devices:
@@ -95,12 +96,15 @@ def _refuse_over_budget(todo: List[Job], max_memory: float, shapes) -> None:
 
 
 def _list(jobs: List[Job], todo: List[Job], where: str, log: Callable[[str], None],
-          w: weights_module.Weights) -> None:
+          w: weights_module.Weights, moving: Dict[str, str]) -> None:
+    """The dry run's listing: each job done, to run, or found in an older folder (``moving``: renamed, not run)."""
+    todo = [job for job in todo if job.id not in moving]
     for job in jobs:
-        state = "todo" if job in todo else "done"
+        state = "todo" if job in todo else "moves" if job.id in moving else "done"
         log(f"{job.id}  {state}  " + "  ".join(f"{k}={v}" for k, v in job.labels.items() if v is not None))
     flops = sum(job_cost(job) for job in todo) * 4  # multiply-adds -> FLOPs, forward and backward
-    log(f"{len(jobs)} jobs{where} on {w.title} ({w.source}), {len(todo)} to run; expected cost at most {flops / 1e15:.2f} PFLOP of convolutions "
+    found = f", {len(moving)} finished in folders of an earlier fmi_mx (renamed, not run)" if moving else ""
+    log(f"{len(jobs)} jobs{where} on {w.title} ({w.source}), {len(todo)} to run{found}; expected cost at most {flops / 1e15:.2f} PFLOP of convolutions "
         f"(every job running max_iterations): {flops / 1e12 / 3600:.1f} h at 1 TFLOP/s sustained, "
         f"{flops / 0.15e12 / 3600:.1f} h at 150 GFLOP/s (2 CPU cores)")
 
@@ -186,8 +190,10 @@ def check(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = print
             log(f"{cache}: does not parse (the next run scores again)")
             damaged["scores.json"] = "does not parse"
     done = sum(f.done for f in found.values())
+    moving = {job_id for job_id in migratable(root, jobs, w.sha256) if not found[job_id].done}
+    renamed = f", {len(moving)} finished in folders of an earlier fmi_mx (the next run renames them)" if moving else ""
     log(f"{root}: {done} of {len(jobs)} jobs finished, {len(damaged)} damaged (the next run redoes them), "
-        f"{len(jobs) - done - sum(1 for k in damaged if k in found)} not run")
+        f"{len(jobs) - done - len(moving) - sum(1 for k in damaged if k in found)} not run{renamed}")
     return len(damaged)
 
 

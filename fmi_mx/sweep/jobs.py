@@ -85,23 +85,33 @@ def migrate(root: Path, jobs: List[Job], weights_sha256: str) -> List[str]:
     A job folder holding only the lock of a process that is gone does not stand in the way. Returns the
     ids moved."""
     moved = []
+    for job_id_, old in migratable(root, jobs, weights_sha256, clear=True).items():
+        os.replace(root / old, root / job_id_)
+        sidecar = root / job_id_ / "result.json"
+        try:
+            record = json.loads(sidecar.read_text())
+            files.write_json(sidecar, {**record, "job": job_id_, **_integrity(root / job_id_, record)})
+        except (OSError, ValueError, AttributeError):
+            pass  # a damaged sidecar: the job is redone like any damaged one
+        moved.append(job_id_)
+    return moved
+
+
+def migratable(root: Path, jobs: List[Job], weights_sha256: str, clear: bool = False) -> Dict[str, str]:
+    """The ids of the jobs ``migrate`` would move, each with the folder it would move from; ``clear``: remove
+    the stale-lock folders in the way (a dry run leaves them)."""
+    out: Dict[str, str] = {}
+    if not Path(root).is_dir():
+        return out
     earlier = _earlier_paths(root, {job.id for job in jobs})
     for job in jobs:
-        if (root / job.id).exists() and not _clear_stale(root / job.id):
+        if (root / job.id).exists() and not (_clear_stale(root / job.id) if clear else _only_lock(root / job.id)):
             continue
-        for old in _old_ids(job, weights_sha256, earlier):
-            if old == job.id or not (root / old / "result.json").is_file():
-                continue
-            os.replace(root / old, root / job.id)
-            sidecar = root / job.id / "result.json"
-            try:
-                record = json.loads(sidecar.read_text())
-                files.write_json(sidecar, {**record, "job": job.id, **_integrity(root / job.id, record)})
-            except (OSError, ValueError, AttributeError):
-                pass  # a damaged sidecar: the job is redone like any damaged one
-            moved.append(job.id)
-            break
-    return moved
+        old = next((old for old in _old_ids(job, weights_sha256, earlier)
+                    if old != job.id and (root / old / "result.json").is_file()), None)
+        if old is not None:
+            out[job.id] = old
+    return out
 
 
 def _earlier_paths(root: Path, current: set) -> Dict[str, set]:
@@ -137,9 +147,13 @@ def _old_ids(job: Job, weights_sha256: str, earlier: Dict[str, set]) -> Iterator
                 yield job_id(dataclasses.replace(job.task, **{key: path}), weights_sha256)
 
 
+def _only_lock(folder: Path) -> bool:
+    return folder.is_dir() and [p.name for p in folder.iterdir()] == [".lock"]
+
+
 def _clear_stale(folder: Path) -> bool:
     """Remove a job folder that holds nothing but a lock nobody holds (its process is gone); True if removed."""
-    if [p.name for p in folder.iterdir()] != [".lock"]:
+    if not _only_lock(folder):
         return False
     lock = _lock(folder / ".lock")
     if lock is None:

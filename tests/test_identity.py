@@ -113,16 +113,23 @@ def test_a_picture_enters_ids_by_its_bytes(tmp_path):
     assert ids("a")[0] == ids("b")[0] != ids("c")[0]
 
 
-@pytest.mark.slow
-def test_a_run_folder_made_with_path_ids_is_recognised(tmp_path, capsys):
-    """Results made when ids held the picture's path are moved to their new folders, not run again."""
+def _finished_run(tmp_path, inputs: str = ""):
+    """Two FMIs of a picture in tmp_path/in, run to the end: (config, runs folder)."""
     picture = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
     images.write(tmp_path / "in" / "p.png", picture)
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"name: m\nweights: random\nsize: 32\ninputs: {tmp_path / 'in'}\noptimise: {{max_iterations: 2}}\n"
+    folder = "" if inputs else f"inputs: {tmp_path / 'in'}\n"  # else given on the command line
+    cfg.write_text(f"name: m\nweights: random\nsize: 32\n{folder}optimise: {{max_iterations: 2}}\n"
                    "panels:\n  - {mode: feature_map, contents: [p.png], layers: [relu1_1], filters: [0, 1]}\n")
     runs = tmp_path / "runs"
-    assert main(["run", str(cfg), "--runs", str(runs)]) == 0
+    assert main(["run", str(cfg), "--runs", str(runs)] + (["--set", inputs] if inputs else [])) == 0
+    return cfg, runs
+
+
+@pytest.mark.slow
+def test_a_run_folder_made_with_path_ids_is_recognised(tmp_path, capsys):
+    """Results made when ids held the picture's path are moved to their new folders, not run again."""
+    cfg, runs = _finished_run(tmp_path)
     exp = config.load(cfg)
     from fmi_mx.core import weights as W
 
@@ -142,13 +149,7 @@ def test_a_run_folder_made_with_path_ids_is_recognised(tmp_path, capsys):
 def test_migration_gives_older_results_integrity_records(tmp_path, capsys):
     """Sidecars of an older fmi_mx list no pictures: migration decodes each once and records its size and
     sha256, so a picture blanked afterwards (a valid PNG) is noticed and redone, not called finished."""
-    picture = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
-    images.write(tmp_path / "in" / "p.png", picture)
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"name: m\nweights: random\nsize: 32\ninputs: {tmp_path / 'in'}\noptimise: {{max_iterations: 2}}\n"
-                   "panels:\n  - {mode: feature_map, contents: [p.png], layers: [relu1_1], filters: [0, 1]}\n")
-    runs = tmp_path / "runs"
-    assert main(["run", str(cfg), "--runs", str(runs)]) == 0
+    cfg, runs = _finished_run(tmp_path)
     from fmi_mx.core import weights as W
 
     sha = W.resolve("random").sha256
@@ -175,13 +176,7 @@ def test_migration_gives_older_results_integrity_records(tmp_path, capsys):
 def test_migration_finds_jobs_whose_inputs_moved_and_ignores_stale_locks(tmp_path, capsys):
     """Results of an older fmi_mx, whose pictures were moved before this version first ran: found by what
     they read, not where it lay; a new folder holding only a dead process's lock does not block them."""
-    picture = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
-    images.write(tmp_path / "in" / "p.png", picture)
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text("name: m\nweights: random\nsize: 32\noptimise: {max_iterations: 2}\n"
-                   "panels:\n  - {mode: feature_map, contents: [p.png], layers: [relu1_1], filters: [0, 1]}\n")
-    runs = tmp_path / "runs"
-    assert main(["run", str(cfg), "--runs", str(runs), "--set", f"inputs={tmp_path / 'in'}"]) == 0
+    cfg, runs = _finished_run(tmp_path, inputs=f"inputs={tmp_path / 'in'}")
     from fmi_mx.core import weights as W
 
     sha = W.resolve("random").sha256

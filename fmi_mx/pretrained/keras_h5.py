@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core import vgg
 from ..errors import FmiError
+from . import registry
 
 
 def _h5py():
@@ -34,12 +35,7 @@ def group_name(conv: vgg.Layer) -> str:
 def read(source: Union[str, Path, bytes], name: str = "") -> Tuple[vgg.Network, Dict[str, np.ndarray]]:
     """A Keras VGG weights file (a path, or its bytes named ``name``) as (network, arrays keyed conv1_1_weight...)."""
     h5py = _h5py()
-    name = name or str(source)
-    if not isinstance(source, bytes):
-        path = Path(source)
-        if not path.is_file():
-            raise FmiError(f"{path} not found" if not path.exists() else f"{path} is not a file")
-        source = path.read_bytes()
+    source, name = registry.file_bytes(source, name)
     try:
         handle = h5py.File(io.BytesIO(source), "r")
     except Exception as e:

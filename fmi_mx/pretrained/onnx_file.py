@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core import vgg
 from ..errors import FmiError
+from . import registry
 
 WANTED = {"kernel_shape": [3, 3], "strides": [1, 1], "pads": [1, 1, 1, 1], "dilations": [1, 1], "group": 1}
 
@@ -30,12 +31,7 @@ def _onnx():
 def read(source: Union[str, Path, bytes], name: str = "") -> Tuple[vgg.Network, Dict[str, np.ndarray]]:
     """An ONNX model (a path, or the file's bytes named ``name``) as (network, arrays keyed conv1_1_weight...)."""
     onnx, numpy_helper = _onnx()
-    name = name or str(source)
-    if not isinstance(source, bytes):
-        path = Path(source)
-        if not path.is_file():
-            raise FmiError(f"{path} not found" if not path.exists() else f"{path} is not a file")
-        source = path.read_bytes()
+    source, name = registry.file_bytes(source, name)
     try:
         model = onnx.load_from_string(source)
     except Exception as e:

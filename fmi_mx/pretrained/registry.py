@@ -9,7 +9,7 @@ import sys
 import tarfile
 import zipfile
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple, Union
 
 from .. import files
 from ..errors import FmiError
@@ -117,6 +117,16 @@ def members(archive: Path, suffix: str) -> List[str]:
             return [n for n in z.namelist() if n.endswith(suffix)]
     except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile) as e:
         raise FmiError(f"{archive} is not a readable archive ({e})") from None
+
+
+def file_bytes(source: Union[str, Path, bytes], name: str = "") -> Tuple[bytes, str]:
+    """A weights file's bytes and the name to call it by: ``source`` itself when it is bytes, else the file read."""
+    if isinstance(source, bytes):
+        return source, name or "the file"
+    path = Path(source)
+    if not path.is_file():
+        raise FmiError(f"{path} not found" if not path.exists() else f"{path} is not a file")
+    return path.read_bytes(), name or str(path)
 
 
 def is_archive(path: Path) -> bool:

@@ -119,3 +119,13 @@ def test_style_scores_are_one_for_the_content_and_zero_for_the_style(mode):
             assert metrics[f"{name}_style_score"] == pytest.approx({"relu1_1": want, "relu2_1": want}, abs=1e-9)
     between = task.metrics(terms, targets, content, style, halfway)["channel_sum_style_score"]
     assert between == pytest.approx({"relu1_1": 0.5, "relu2_1": 0.5})  # channel sums are linear in the code
+
+
+def test_denoising_scaled_with_the_size_is_off_by_default_and_keeps_ids():
+    from fmi_mx.sweep import jobs
+
+    plain = tasks.StyleTransfer(content=IMAGE, style="sample:brick", size=128)
+    scaled = tasks.StyleTransfer(content=IMAGE, style="sample:brick", size=128, denoise_size=512)
+    assert plain.denoise_weight == plain.remove_noise == 0.2 and scaled.denoise_weight == pytest.approx(0.05)
+    assert "denoise_size" not in plain.identity() and scaled.identity()["denoise_size"] == 512
+    assert jobs.job_id(plain, "w") != jobs.job_id(scaled, "w")

@@ -91,8 +91,7 @@ class Runner:
         bound when padding it (the extra samples frozen) is cheaper than binding. ``on_result(i, result)``
         hears of each sample as soon as it stops, so a caller can save it before the others finish;
         ``on_snapshot(i, update, rgb)`` gets each running sample's image every ``save_every`` updates.
-        A sample whose objective never fired starts again from fresh noise of its seed (``RESTARTS`` times at
-        most, as Lucid's users do); its record says how many restarts it took, or ``never_fired``."""
+        A sample whose objective never fired starts again from fresh noise of its seed (``_restarts``)."""
         inputs = list(inputs) if inputs is not None else [self.inputs(t) for t in batch]
         shape = inputs[0][0].shape
         key = batch_key(batch[0], shape)
@@ -124,15 +123,10 @@ class Runner:
                     o.x = pictures[i:i + 1]  # the image the optimised spectrum stands for
                 t = batch[i]
                 metrics = t.metrics(terms, targets[i], _sample(content, i), _sample(style, i), _sample(final, i))
-                results[i] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o, metrics, info)
-                if t.never_fired(metrics) and restart < RESTARTS and i < n:
+                results[i] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.denoise_weight), o, metrics, info)
+                if _restarts(t, results[i], restart):
                     retry.append(i)  # not reported: a fresh start takes its place
-                    continue
-                if t.never_fired(metrics):
-                    o.stop_reason = NEVER_FIRED
-                if restart:
-                    metrics["restarts"] = restart
-                if on_result:
+                elif on_result:
                     on_result(i, results[i])
 
         def snapshot(update: int, running: List[int], x: np.ndarray) -> None:
@@ -145,10 +139,9 @@ class Runner:
                             padding=padding)
         self._last_run[graph_key.family] = (outcomes[0].seconds_per_iteration, max(o.iterations for o in outcomes))
         if retry:
-            again = self.run_batch([batch[i] for i in retry], [inputs[i] for i in retry],
-                                   on_result=(lambda j, r: on_result(retry[j], r)) if on_result else None,
-                                   restart=restart + 1)
-            results.update(zip(retry, again))
+            results.update(zip(retry, self.run_batch(
+                [batch[i] for i in retry], [inputs[i] for i in retry], restart=restart + 1,
+                on_result=(lambda j, r: on_result(retry[j], r)) if on_result else None)))
         return [results[i] for i in range(n)]
 
     def run_stream(self, batch: Sequence[Task], inputs: Sequence[Inputs], slots: int,
@@ -196,7 +189,7 @@ class Runner:
                 if pictures is not None:
                     o.x = pictures[i:i + 1]
                 t = batch[j]
-                results[j] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.remove_noise), o,
+                results[j] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.denoise_weight), o,
                                     t.metrics(terms, targets, content, style, _sample(final, i)), info)
                 if on_result:
                     on_result(j, results[j])
@@ -220,6 +213,20 @@ class Runner:
             fits = memory.batch_size(self.graphs.net, key, self.max_memory, cap=key.batch)
             if fits < key.batch:
                 raise FmiError(f"a batch of {key.batch} does not fit max_memory {self.max_memory:.0f} MB (at most {fits})")
+
+
+def _restarts(task: Task, result: Result, restart: int) -> bool:
+    """Should this result's sample start again (its objective never fired, and fresh starts are left, ``RESTARTS``
+    at most, as Lucid's users do)? If not, its record says how many restarts it took, or that it never fired."""
+    if not task.never_fired(result.metrics):
+        if restart:
+            result.metrics["restarts"] = restart
+        return False
+    if restart < RESTARTS:
+        return True
+    result.outcome.stop_reason = NEVER_FIRED
+    result.metrics["restarts"] = restart
+    return False
 
 
 def _sample(codes_by_layer: Dict[str, np.ndarray], i: int) -> Dict[str, np.ndarray]:

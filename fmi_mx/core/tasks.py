@@ -48,6 +48,14 @@ class Common:
                           first_ids=True)
     remove_noise: float = option(0.2, "TV denoising weight of the saved picture, 0 = off",
                                  rule=number("remove_noise", 0), first_ids=True)
+    denoise_size: int = option(0, "scale remove_noise with the picture: weight x size / denoise_size, so that a "
+                               "small picture is denoised as the original denoised one of denoise_size px (512); "
+                               "0 = the weight as it is, the original's", rule=whole("denoise_size (px, 0: off)", 0))
+
+    @property
+    def denoise_weight(self) -> float:
+        """The TV weight the saved picture is denoised with."""
+        return self.remove_noise * self.size / self.denoise_size if self.denoise_size else self.remove_noise
 
     @property
     def net(self) -> vgg.Network:

@@ -244,3 +244,15 @@ def test_a_panel_s_bad_optimiser_settings_are_named_by_their_panel(tmp_path):
         config.load(_config(tmp_path, bad))
     text = str(e.value)
     assert "panels[1].optimise.adam_beta: unknown key" in text and "panels[1].optimise.max_iterations" in text
+
+
+def test_figure_5_is_laid_out_as_the_originals_output():
+    """A row per style image; the style, then each content's Gatys and PMCI results side by side."""
+    from fmi_mx.sweep import figures
+
+    labelled = [({"content": f"inputs/{c}.jpg", "style": f"inputs/{s}.jpg", "mode": mode}, np.zeros((4, 4, 3), np.uint8))
+                for mode in ("gram", "pmci") for c in ("golden_gate", "tubingen") for s in ("frida", "scream")]
+    (block, rows, columns, cells), = figures._blocks("fig5", labelled, {"inputs/frida.jpg": None, "inputs/scream.jpg": None})
+    assert rows == ["inputs/frida.jpg", "inputs/scream.jpg"]
+    assert columns == ["style", "golden_gate\nGatys", "golden_gate\nPMCI", "tubingen\nGatys", "tubingen\nPMCI"]
+    assert len(cells) == 2 * 5

@@ -67,8 +67,10 @@ def _blocks(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], st
         cells[row, col] = picture
     out = []
     for block, (rows, cols, cells) in blocks.items():
-        if kind == "fig5":  # the style image itself in front of the results
-            cols = ["style"] + cols
+        if kind == "fig5":  # the style image itself in front of the results, then by content, each loss in turn
+            heads = list(dict.fromkeys(c.split("\n")[0] for c in cols))
+            tails = list(dict.fromkeys(c.split("\n")[-1] for c in cols))
+            cols = ["style"] + sorted(cols, key=lambda c: (heads.index(c.split("\n")[0]), tails.index(c.split("\n")[-1])))
             cells.update({(row, "style"): styles.get(row) for row in rows})
         out.append((_short(block), rows, cols, cells))
     return out

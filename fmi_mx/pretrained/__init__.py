@@ -131,8 +131,19 @@ def fetch(network: str = vgg.DEFAULT, out: Optional[Path] = None, source: Union[
     if spec.arrays_sha256 and weights_module.content_sha256(arrays, net.name) != spec.arrays_sha256:
         raise FmiError(f"{source}: its {net.title} converts to arrays whose digest is not the expected one "
                        f"({spec.arrays_sha256[:12]}...); nothing written")
+    if out.is_file():
+        say(f"replacing {out} (it held {_what(out)})")
     weights_module.save(out, arrays, spec.mean_rgb, origin=spec.origin, pretrained=True, network=net.name)
     return out, True
+
+
+def _what(path: Path) -> str:
+    """What a weights file says it holds, or why it cannot be read."""
+    try:
+        w = weights_module.load(path)
+    except FmiError as e:
+        return str(e)
+    return f"{w.title}: {w.origin}"
 
 
 def _member_bytes(source: Path, member: Optional[str] = None) -> bytes:

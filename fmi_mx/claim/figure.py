@@ -39,7 +39,7 @@ def draw(table: List[dict], title: str):
         ax.set_xticklabels(layers)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, loc="center left")  # clear of the chance line at the bottom
+    axes[0].legend(fontsize=7, loc="center left", bbox_to_anchor=(0.0, 0.68))  # between the trained and untrained lines
     fig.suptitle(title + "  (bands: 95% bootstrap intervals over filters)", fontsize=10)
     fig.tight_layout()
     return fig

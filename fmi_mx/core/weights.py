@@ -51,6 +51,7 @@ class Weights:
     origin: str = UNKNOWN_ORIGIN
     pretrained: Optional[bool] = None
     network: str = vgg.DEFAULT
+    content_sha256: str = ""  # the digest of network and arrays recorded in the file, checked on load ("" if none)
 
     def describe(self) -> Dict[str, object]:
         """What every output records about the weights that made it."""
@@ -124,11 +125,12 @@ def load(path) -> Weights:
         mean = tuple(float(v) for v in stored)
     pretrained = bool(loaded[PRETRAINED_KEY].asnumpy()[0]) if PRETRAINED_KEY in loaded else None
     origin = _text(loaded[ORIGIN_KEY]) if ORIGIN_KEY in loaded else UNKNOWN_ORIGIN
-    if DIGEST_KEY in loaded and _text(loaded[DIGEST_KEY]) != content_sha256(arrays, net.name):
+    recorded = _text(loaded[DIGEST_KEY]) if DIGEST_KEY in loaded else ""
+    if recorded and recorded != content_sha256(arrays, net.name):
         raise DamagedWeights(f"weights file {path} is damaged: its arrays or its network no longer match the "
                              f"digest recorded when it was written; fetch or convert it again "
                              f"(`fmi-mx weights fetch {net.name} --force`)")
-    return Weights(arrays, mean, f"file:{path}", files.sha256(path), origin, pretrained, net.name)
+    return Weights(arrays, mean, f"file:{path}", files.sha256(path), origin, pretrained, net.name, recorded)
 
 
 def _network_of(path: Path, loaded: dict) -> vgg.Network:

@@ -91,7 +91,7 @@ def is_fetched(out: Path, network: str) -> bool:
         return False
     if spec is None:
         return w.network == network and bool(w.pretrained)
-    digest = weights_module.content_sha256(w.arrays, w.network)
+    digest = w.content_sha256 or weights_module.content_sha256(w.arrays, w.network)  # load checked the recorded one
     return (w.network == spec.network and w.origin == spec.origin and bool(w.pretrained)
             and spec.arrays_sha256 in (None, digest))
 

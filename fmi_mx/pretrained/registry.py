@@ -66,10 +66,11 @@ def download(requirement: str, cache: Path, *, sdist: bool = False, sha256: Opti
     archive = cached(requirement, cache, sdist)
     if done.returncode != 0 or archive is None:
         raise FmiError(f"pip could not download {requirement} ({_reason(done.stderr + done.stdout, done.returncode)})")
-    if sha256 and files.sha256(archive) != sha256:
+    got = files.sha256(archive) if sha256 else None
+    if sha256 and got != sha256:
         damaged = archive.with_name(archive.name + ".damaged")
         archive.replace(damaged)
-        raise FmiError(f"the {requirement} that pip downloaded has sha256 {files.sha256(damaged)[:12]}..., not the "
+        raise FmiError(f"the {requirement} that pip downloaded has sha256 {got[:12]}..., not the "
                        f"expected {sha256[:12]}... (kept as {damaged}); is the index serving another file?")
     return archive
 

@@ -5,6 +5,7 @@ A job is finished when its ``<job-id>/result.json`` (written last, atomically) a
 are intact (``results.examine``).
 """
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -135,8 +136,6 @@ def _earlier_paths(root: Path, current: set) -> Dict[str, set]:
 def _old_ids(job: Job, weights_sha256: str, earlier: Dict[str, set]) -> Iterator[str]:
     """The ids ``job`` had when ids held the pictures' paths: where its pictures are now, then where jobs
     of other ids read a picture of the same name from."""
-    import dataclasses
-
     yield job_id(job.task, weights_sha256)
     pictures = {key: getattr(job.task, key, None) for key in ("content", "style")}
     options = {key: sorted(earlier.get(Path(value).name, ())) for key, value in pictures.items()

@@ -1,5 +1,5 @@
-"""The claim's statistics (bootstrap intervals over filters, colourfulness, orientation entropy) against
-numbers known in advance, and a claim run end to end on tiny untrained networks."""
+"""The claim's statistics (bootstrap intervals, differences, ROC AUC) against numbers known in advance,
+and a claim run end to end on tiny untrained networks."""
 import json
 
 import numpy as np
@@ -37,6 +37,28 @@ def test_the_difference_of_two_identical_sets_is_centred_on_zero():
     assert shifted == pytest.approx((0.1, 0.1, 0.1))
 
 
+def test_an_unpaired_difference_and_its_interval():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(1.0, 0.1, 400), rng.normal(0.0, 0.1, 300)
+    mean, low, high = stats.difference(a, b)
+    assert mean == pytest.approx(a.mean() - b.mean()) and low < mean < high
+    # standard error sqrt(0.01/400 + 0.01/300) = 0.0076: the 95% interval is about +-0.015
+    assert high - low == pytest.approx(2 * 1.96 * np.sqrt(0.01 / 400 + 0.01 / 300), rel=0.2)
+    assert all(np.isnan(stats.difference([np.nan], [1.0])))
+
+
+def test_the_roc_auc_of_separated_overlapping_and_tied_distances():
+    assert stats.roc_auc([3.0, 4.0], [1.0, 2.0]) == 1.0  # every different pair farther than every same pair
+    assert stats.roc_auc([1.0, 2.0], [3.0, 4.0]) == 0.0
+    assert stats.roc_auc([1.0, 3.0], [2.0]) == 0.5
+    assert stats.roc_auc([2.0], [2.0]) == 0.5  # a tie counts half
+    rng = np.random.default_rng(4)
+    assert stats.roc_auc(rng.normal(size=2000), rng.normal(size=2000)) == pytest.approx(0.5, abs=0.03)
+    # two unit normals one standard deviation apart: AUC = Phi(1 / sqrt 2) = 0.760
+    assert stats.roc_auc(rng.normal(1, 1, 3000), rng.normal(0, 1, 3000)) == pytest.approx(0.760, abs=0.02)
+    assert np.isnan(stats.roc_auc([], [1.0]))
+
+
 @pytest.fixture(scope="module")
 def runner(random_weights):
     return Runner(random_weights)
@@ -54,31 +76,6 @@ def test_noise_gives_chance_inside_its_interval(runner):
     result = layer_score(runner, grid, list(range(16)))
     mean, low, high = stats.bootstrap_interval(result.accuracy)
     assert low <= result.summary["chance_accuracy"] <= high and high - low < 0.4
-
-
-def test_colourfulness_against_hasler_and_suesstrunk():
-    assert stats.colourfulness(np.full((8, 8, 3), 128.0)) == 0.0  # grey
-    red = np.zeros((8, 8, 3))
-    red[..., 0] = 255
-    # rg = 255, yb = 127.5 everywhere: no spread, M = 0.3 * sqrt(255^2 + 127.5^2)
-    assert stats.colourfulness(red) == pytest.approx(0.3 * np.hypot(255, 127.5))
-    halves = np.zeros((8, 8, 3))
-    halves[:4, :, 0] = 255  # half red, half black: rg and yb each spread over {0, x}
-    expected = np.sqrt(255 ** 2 / 4 + 127.5 ** 2 / 4) + 0.3 * np.hypot(127.5, 63.75)
-    assert stats.colourfulness(halves) == pytest.approx(expected)
-
-
-def test_orientation_entropy_from_stripes_to_isotropic():
-    y, x = np.mgrid[0:64, 0:64].astype(float)
-    stripes = 127 + 100 * np.sin(x / 3.0)
-    assert stats.orientation_entropy(np.stack([stripes] * 3, axis=-1)) < 0.05  # one orientation
-    rings = 127 + 100 * np.sin(np.hypot(x - 32, y - 32) / 2.0)
-    noise = np.random.default_rng(0).uniform(0, 255, (64, 64))
-    assert stats.orientation_entropy(rings) > 0.95 and stats.orientation_entropy(noise) > 0.95
-    halves = np.where(y < 32, 127 + 100 * np.sin(x / 3.0), 127 + 100 * np.sin(y / 3.0))
-    # two orientations: log 2 / log 16 = 0.25, plus the seam between the halves
-    assert stats.orientation_entropy(halves) == pytest.approx(np.log(2) / np.log(16), abs=0.1)
-    assert np.isnan(stats.orientation_entropy(np.full((8, 8), 9.0)))
 
 
 CLAIM = """name: tiny-claim
@@ -138,3 +135,23 @@ def test_a_claim_config_is_checked_before_anything_runs(tmp_path, capsys):
     config.write_text(CLAIM)
     assert main(["atlas", str(config)]) == 2
     assert "use fmi-mx claim" in capsys.readouterr().err
+
+
+def test_a_claim_may_measure_draws_and_style_transfers_and_an_atlas_may_not(tmp_path, capsys):
+    extra = ("  - {mode: random, contents: [sample:astronaut], layers: [relu1_1], seeds: [1, 2]}\n"
+             "  - {mode: pmci, contents: [sample:chelsea], styles: [sample:coffee]}\n"
+             "  - {mode: purposeful, contents: [sample:chelsea], styles: [sample:coffee], layers: [relu1_1]}\n")
+    config = tmp_path / "claim.yaml"
+    config.write_text(CLAIM + extra)
+    assert main(["claim", str(config), "--dry-run", "--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "panels[3].mode: a claim inverts filters" in err
+    assert "panels[3].mode" in err and "not purposeful" in err and "panels[1].mode" not in err
+    assert "panels[2].mode" not in err
+    atlas = tmp_path / "atlas.yaml"
+    atlas.write_text("name: a\nfigure: atlas\nsize: 32\npanels:\n"
+                     "  - {mode: feature_map, contents: [sample:astronaut, sample:coffee], layers: [relu1_2], filters: 0-1}\n"
+                     + extra)
+    assert main(["atlas", str(atlas), "--dry-run", "--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert all(f"panels[{i}].mode" in err for i in (1, 2, 3)) and "not random" in err

@@ -39,12 +39,13 @@ def distances(descriptors: Sequence[np.ndarray]) -> np.ndarray:
 
 def cross_distances(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> np.ndarray:
     """d between each of N images and each of M others, from their (N, d_l) and (M, d_l) descriptors: (N, M)."""
+    from scipy.spatial.distance import cdist
+
     total = 0.0
     for x, y in zip(a, b):
         x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-        xx, yy = np.sum(x * x, axis=1), np.sum(y * y, axis=1)
-        diff = np.sqrt(np.maximum(xx[:, None] + yy[None, :] - 2.0 * (x @ y.T), 0.0))
-        total = total + diff / np.maximum(np.sqrt(xx)[:, None] + np.sqrt(yy)[None, :], 1e-30)
+        norms = np.linalg.norm(x, axis=1)[:, None] + np.linalg.norm(y, axis=1)[None, :]
+        total = total + cdist(x, y) / np.maximum(norms, 1e-30)
     return total
 
 

@@ -12,9 +12,10 @@ from .score import DESCRIPTOR_LAYERS, descriptor
 BATCH = 16
 
 
-def descriptors(runner: Runner, pictures: Sequence[np.ndarray], pooling: str = "avg") -> List[np.ndarray]:
-    """One (N, d_l) matrix per descriptor layer for N RGB uint8 pictures (any sizes; same-sized ones
-    share a forward pass)."""
+def descriptors(runner: Runner, pictures: Sequence[np.ndarray], pooling: str = "avg",
+                layers: Sequence[str] = DESCRIPTOR_LAYERS, statistic=descriptor) -> List[np.ndarray]:
+    """One (N, d_l) matrix per layer (the descriptor layers unless given) for N RGB uint8 pictures (any
+    sizes; same-sized ones share a forward pass): each code's ``statistic``, Gram descriptors unless given."""
     by_shape: Dict[tuple, List[int]] = {}
     for n, picture in enumerate(pictures):
         by_shape.setdefault(picture.shape, []).append(n)
@@ -24,10 +25,10 @@ def descriptors(runner: Runner, pictures: Sequence[np.ndarray], pooling: str = "
             signals.check()
             chunk = members[start:start + BATCH]
             x = np.concatenate([images.preprocess(pictures[n], runner.weights.mean_rgb) for n in chunk])
-            codes = runner.graphs.encoder(DESCRIPTOR_LAYERS, x.shape, pooling).codes(x)
+            codes = runner.graphs.encoder(tuple(layers), x.shape, pooling).codes(x)
             for m, n in enumerate(chunk):
-                rows[n] = [descriptor(codes[name][m]) for name in DESCRIPTOR_LAYERS]
-    return [np.stack([rows[n][layer] for n in range(len(pictures))]) for layer in range(len(DESCRIPTOR_LAYERS))]
+                rows[n] = [statistic(codes[name][m]) for name in layers]
+    return [np.stack([rows[n][layer] for n in range(len(pictures))]) for layer in range(len(layers))]
 
 
 def layer_score(runner: Runner, grid: Sequence[Sequence[np.ndarray]], filters: Sequence[int], pooling: str = "avg",

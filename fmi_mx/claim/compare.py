@@ -23,12 +23,17 @@ from ..errors import FmiError
 from ..sweep import experiment
 from ..sweep.config import Experiment, WeightSet
 from ..sweep.jobs import expand, folder
+from ..sweep import results as results_module
 from ..sweep.pool import Report
-from . import stats
+from . import measures, paper, stats
 from .page import ci_text
 
 Log = Callable[[str], None]
-MEASURES = ("colourfulness", "complexity")
+#: a claim's measures of each FMI result, and which picture each reads: colourfulness the saved one (what a
+#: figure shows; pixel noise would swamp the colour spread), complexity the one before denoising (which turns
+#: an untrained network's noise into smooth blobs that any structure measure counts as structure)
+MEASURES: Dict[str, Tuple[Callable[[np.ndarray], float], bool]] = {"colourfulness": (measures.colourfulness, False),
+                                                                   "complexity": (measures.complexity, True)}
 SCORES = ("identity_accuracy", "mean_reciprocal_rank")
 
 
@@ -38,6 +43,9 @@ class SetResult:
 
     name: str
     weights: weights_module.Weights
+    root: Path  # the set's run folder
+    records: Dict[str, dict]  # its finished jobs' records by job id
+    jobs: list  # every job of the set
     layers: Dict[str, dict] = field(default_factory=dict)  # layer -> {"filters", "own", "reference", ...}
 
 
@@ -120,6 +128,15 @@ def build(exp: Experiment, root: Path, weights: Dict[str, weights_module.Weights
                          ("png", "pdf"))
     page.render(root, exp.name, table, differences, ref, {r.name: r.weights for r in results})
     log(f"{', '.join(map(str, paths))}, {root / 'claim.md'}, {root / 'claim.html'}: the comparison")
+    runners = {ref: ref_runner} if ref else {}
+
+    def runner_of(name: str) -> Runner:
+        if name not in runners:
+            runners[name] = Runner(weights[name], exp.device.split(",")[0].strip())
+        return runners[name]
+
+    claims = paper.measure(exp, results, ref_runner, runner_of, log)
+    log(f"{paper.write(root, claims, results, exp.name, exp.size)}: the paper's claims")
     return paths[0]
 
 
@@ -143,21 +160,21 @@ def _gather(exp: Experiment, ws: WeightSet, root: Path, w: weights_module.Weight
     grid = atlas_build.grid_of(jobs)
     reference = _reference_scores(set_root, ref_runner, grid, records, ws.name == ref, own, log, rescore, ref,
                                   atlas_build.visuals_of(jobs))
-    result = SetResult(ws.name, w)
+    result = SetResult(ws.name, w, set_root, records, jobs)
     for layer, (contents, by_filter) in grid.items():
         filters = sorted(by_filter)
         fired = np.array([[atlas_build.fired(records[j], layer) for j in by_filter[k]] for k in filters])
-        measures = {m: [] for m in MEASURES}
+        per_filter = {m: [] for m in MEASURES}
         for k, fired_k in zip(filters, fired):
-            pictures = [images.read(set_root / j / "result.png") for j, ok in zip(by_filter[k], fired_k) if ok]
-            measures["colourfulness"].append(np.mean([stats.colourfulness(p) for p in pictures]) if pictures else np.nan)
-            measures["complexity"].append(np.nanmean([stats.orientation_entropy(p) for p in pictures])
-                                          if pictures else np.nan)
+            done = [set_root / j for j, ok in zip(by_filter[k], fired_k) if ok]
+            for m, (f, raw) in MEASURES.items():
+                pictures = [results_module.unprocessed(d) if raw else images.read(str(d / "result.png")) for d in done]
+                per_filter[m].append(np.nanmean([f(p) for p in pictures]) if pictures else np.nan)
         result.layers[layer] = {
             "filters": filters, "contents": len(contents), "dead_results": int((~fired).sum()),
             "own": _per_filter(own.get(layer, {}), filters), "reference": _per_filter(reference.get(layer, {}), filters),
             "own_summary": own.get(layer, {}).get("summary"), "reference_summary": reference.get(layer, {}).get("summary"),
-            **{m: np.asarray(v, np.float64) for m, v in measures.items()}}
+            **{m: np.asarray(v, np.float64) for m, v in per_filter.items()}}
     return result
 
 

@@ -5,7 +5,7 @@ from typing import List
 from ..core import vgg
 
 PANELS = (("own_accuracy", "identity accuracy\n(own descriptors)"), ("colourfulness", "colourfulness (H&S M)"),
-          ("complexity", "orientation entropy"))
+          ("complexity", "complexity (order x variety)"))
 
 
 def draw(table: List[dict], title: str):

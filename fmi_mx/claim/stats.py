@@ -1,20 +1,8 @@
-"""The claim's statistics, pure numpy: bootstrap intervals over filters, and two measures of a picture
-for the paper's second claim (colour and structure grow richer with depth).
+"""The claim's statistics, pure numpy: bootstrap intervals, and the ROC AUC of a distance.
 
-Intervals resample filters: a layer's filters are the units (each one's score over content images is
-one number), so the interval says how the layer's mean would move with another draw of filters.
-
-Colourfulness is Hasler & Süsstrunk's (2003) M on RGB in 0..255: with rg = R - G and
-yb = (R + G)/2 - B, M = sqrt(var rg + var yb) + 0.3 sqrt(mean rg^2 + mean yb^2); grey is 0, and
-their survey rated M about 15 "slightly", 33 "moderately", 45 "averagely", 59 "quite" and 82 "highly
-colourful".
-
-Structural complexity is the entropy of gradient orientations weighted by gradient magnitude, over
-ORIENTATION_BINS bins of [0, pi), divided by its maximum: 0 for one orientation (parallel stripes),
-1 for every orientation equally (isotropic structure). Chosen over the compressed size of the picture
-because that size grows with colour and with pixel noise as much as with structure, which would make
-the two measures say the same thing; orientation entropy ignores colour and contrast and, weighted by
-magnitude, flat regions.
+Intervals resample units: a layer's filters (each one's score over content images is one number), a
+style transfer's results, or a painting's crops, so the interval says how the mean would move with
+another draw of those units.
 """
 from typing import Sequence, Tuple
 
@@ -22,7 +10,6 @@ import numpy as np
 
 BOOTSTRAP = 2000  # resamples
 LEVEL = 0.95
-ORIENTATION_BINS = 16
 
 
 def bootstrap_interval(values: Sequence[float], seed: int = 0, resamples: int = BOOTSTRAP,
@@ -32,11 +19,22 @@ def bootstrap_interval(values: Sequence[float], seed: int = 0, resamples: int = 
     x = x[~np.isnan(x)]
     if x.size == 0:
         return float("nan"), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, (resamples, x.size))].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(x.mean()), float(low), float(high)
+    return percentile_interval((x,), lambda v, axis: v.mean(axis=axis), seed, resamples, level)
+
+
+def percentile_interval(samples, statistic, seed: int = 0, resamples: int = BOOTSTRAP, level: float = LEVEL,
+                        vectorized: bool = True) -> Tuple[float, float, float]:
+    """scipy's percentile bootstrap of ``statistic(*samples, axis=...)`` over independently resampled
+    ``samples`` (a stratified bootstrap); samples that cannot vary (one value, or all alike) give an interval
+    of the point value alone."""
+    from scipy.stats import bootstrap
+
+    point = float(statistic(*samples, axis=-1))
+    if all(s.size < 2 or np.all(s == s[0]) for s in samples):
+        return point, point, point
+    found = bootstrap(samples, statistic, n_resamples=resamples, confidence_level=level, method="percentile",
+                      vectorized=vectorized, paired=False, random_state=np.random.default_rng(seed))
+    return point, float(found.confidence_interval.low), float(found.confidence_interval.high)
 
 
 def paired_difference(a: Sequence[float], b: Sequence[float], seed: int = 0, resamples: int = BOOTSTRAP,
@@ -47,25 +45,22 @@ def paired_difference(a: Sequence[float], b: Sequence[float], seed: int = 0, res
     return bootstrap_interval(a - b, seed, resamples, level)
 
 
-def colourfulness(rgb: np.ndarray) -> float:
-    """Hasler & Süsstrunk's M of an RGB picture (H, W, 3) in 0..255."""
-    x = np.asarray(rgb, np.float64)
-    rg = x[..., 0] - x[..., 1]
-    yb = 0.5 * (x[..., 0] + x[..., 1]) - x[..., 2]
-    return float(np.sqrt(rg.var() + yb.var()) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
+def difference(a: Sequence[float], b: Sequence[float], seed: int = 0, resamples: int = BOOTSTRAP,
+               level: float = LEVEL) -> Tuple[float, float, float]:
+    """(mean of a - mean of b, low, high) for two unpaired samples, each resampled on its own."""
+    x, y = (np.asarray(v, np.float64) for v in (a, b))
+    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+    if x.size == 0 or y.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    return percentile_interval((x, y), lambda u, v, axis: u.mean(axis=axis) - v.mean(axis=axis), seed,
+                                resamples, level)
 
 
-def orientation_entropy(rgb: np.ndarray, bins: int = ORIENTATION_BINS) -> float:
-    """Entropy of gradient orientations (mod pi) weighted by magnitude, over its maximum log(bins): in [0, 1].
-    NaN for a picture without any gradient."""
-    gray = np.asarray(rgb, np.float64) @ np.array([0.299, 0.587, 0.114]) if np.ndim(rgb) == 3 else \
-        np.asarray(rgb, np.float64)
-    gy, gx = np.gradient(gray)
-    magnitude = np.hypot(gx, gy)
-    total = magnitude.sum()
-    if total <= 0:
+def roc_auc(different: Sequence[float], same: Sequence[float]) -> float:
+    """The probability that a different pair lies farther apart than a same pair (ties count half):
+    the ROC AUC of a distance that should tell the two apart; 0.5 is chance."""
+    d, s = np.asarray(different, np.float64), np.asarray(same, np.float64)
+    if d.size == 0 or s.size == 0:
         return float("nan")
-    angle = np.mod(np.arctan2(gy, gx), np.pi)
-    histogram, _ = np.histogram(angle, bins=bins, range=(0.0, np.pi), weights=magnitude)
-    p = histogram[histogram > 0] / total
-    return float(-(p * np.log(p)).sum() / np.log(bins))
+    greater = (d[:, None] > s[None, :]).sum() + 0.5 * (d[:, None] == s[None, :]).sum()
+    return float(greater / (d.size * s.size))

@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 import numpy as np
 
 from ..atlas.score import cross_distances
-from ..claim.stats import colourfulness
+from ..claim import measures
 from ..core import images
 from ..errors import FmiError
 from . import tiles
@@ -57,29 +57,18 @@ def tile_matches(theirs: Sequence[Sequence[np.ndarray]], ours: Dict[Tuple[str, i
     return out
 
 
-def luminance(rgb: np.ndarray) -> np.ndarray:
-    return np.asarray(rgb, np.float64) @ np.array([0.299, 0.587, 0.114])
-
-
 def content_ssim(picture: np.ndarray, content: np.ndarray) -> float:
-    """SSIM of the luminance of ``picture`` and of ``content`` (resized to it), in 0..255."""
-    from skimage.metrics import structural_similarity
-
-    reference = images.resize(content, picture.shape[:2])
-    return float(structural_similarity(luminance(picture), luminance(reference), data_range=255.0))
+    """SSIM of the luminance of ``picture`` and of ``content`` (resized to it)."""
+    return measures.content_ssim(picture, images.resize(content, picture.shape[:2]))
 
 
 def edge_correlation(picture: np.ndarray, content: np.ndarray) -> float:
-    """Pearson correlation of the Sobel edge magnitudes of ``picture`` and ``content`` (resized to it)."""
-    from skimage.filters import sobel
-
-    a = sobel(luminance(picture)).ravel()
-    b = sobel(luminance(images.resize(content, picture.shape[:2]))).ravel()
-    return float(np.corrcoef(a, b)[0, 1])
+    """Correlation of the edge magnitudes of ``picture`` and of ``content`` (resized to it)."""
+    return measures.edge_correlation(picture, images.resize(content, picture.shape[:2]))
 
 
 STATISTICS: Dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "colourfulness": lambda picture, content: colourfulness(picture),
+    "colourfulness": lambda picture, content: measures.colourfulness(picture),
     "content_ssim": content_ssim,
     "edge_correlation": edge_correlation,
 }

@@ -287,20 +287,28 @@ def _check(exp: Experiment, problems: Problems) -> None:
                 _check_panel(variant, i, panel, problems, checked)
 
 
+ATLAS_MODES = ("feature_map", "activation")  # what an atlas runs
+CLAIM_EXTRA_MODES = ("random", "gram", "pmci")  # what a claim runs besides, to measure the paper's other claims
+
+
 def _variants(exp: Experiment, problems: Problems) -> Tuple[Experiment, ...]:
     """The experiments whose tasks must hold: a claim's atlas for each of its weight sets, else the experiment;
     a claim's own rules (its sets and their names) and an atlas's (FMI of two or more images) checked here."""
     if exp.figure in ("atlas", "claim"):
         panels = [p for p in exp.panels if p is not None]
+        kind = "a claim" if exp.figure == "claim" else "an atlas"
+        allowed = ATLAS_MODES + (CLAIM_EXTRA_MODES if exp.figure == "claim" else ())
         for i, panel in enumerate(panels):
-            if panel.mode not in ("feature_map", "activation"):
-                problems.add(f"panels[{i}].mode", f"an {exp.figure} inverts filters (feature_map) and may visualise "
-                                                  f"them (activation), not {panel.mode}")
+            if panel.mode not in allowed:
+                extra = (", and measures random re-mixing (random) and style transfer (gram, pmci)"
+                         if exp.figure == "claim" else "")
+                problems.add(f"panels[{i}].mode", f"{kind} inverts filters (feature_map) and may visualise "
+                                                  f"them (activation){extra}, not {panel.mode}")
             if panel.mode == "feature_map" and len(set(panel.contents)) < 2:
-                problems.add(f"panels[{i}].contents", f"an {exp.figure} needs two or more different content "
+                problems.add(f"panels[{i}].contents", f"{kind} needs two or more different content "
                                                       "images (the score compares a filter's textures across them)")
         if panels and not any(p.mode == "feature_map" for p in panels):
-            problems.add("panels", f"an {exp.figure} needs a feature_map panel (its visualisations go beside FMIs)")
+            problems.add("panels", f"{kind} needs a feature_map panel (its visualisations go beside FMIs)")
         inverted = {layer for p in panels if p.mode == "feature_map" for layer in p.layers}
         for i, panel in enumerate(panels):
             lonely = [layer for layer in panel.layers if layer not in inverted] if panel.mode == "activation" else []

@@ -70,3 +70,10 @@ def _file_problem(path: Path, expected: Optional[dict]) -> Optional[str]:
     if files.sha256(path) != expected.get("sha256"):
         return "is not the file its sidecar recorded (sha256)"
     return None
+
+
+def unprocessed(folder: Path):
+    """A finished job's picture before the saved picture's denoising (which at small sizes erases the finer
+    structure) when the job kept it, else its saved picture: RGB uint8."""
+    raw = folder / "raw.png"
+    return images.read(str(raw if raw.is_file() else folder / "result.png"))

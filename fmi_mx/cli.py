@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence, Tuple
 
 from . import api
-from .core import images, vgg
+from .core import codes, images, vgg
 from .core import weights as weights_module
 from .core.options import KEY, declared
 from .core.running import RunOptions
@@ -262,7 +262,7 @@ def _run(function: Callable, kind, positional: Tuple[str, ...], a: argparse.Name
 
 def _invert(a: argparse.Namespace) -> int:
     parts = [_stem(a.content), a.mode, "-".join(a.layers)]
-    parts += [f"f{a.filter}"] if a.mode == "feature_map" else []
+    parts += [f"f{a.filter}"] if codes.modification(a.mode).uses_filter else []
     parts += [_stem(a.style)] if a.style else []
     return _run(api.invert, Inversion, ("content",), a, _out(a, parts + [f"s{a.seed}"]))
 

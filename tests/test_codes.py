@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from fmi_mx.core import codes
+from fmi_mx.errors import FmiError
 
 
 @pytest.fixture
@@ -77,3 +78,11 @@ def test_modify_dispatches_on_the_mode(code):
     np.testing.assert_array_equal(codes.modify("random", code, rng=np.random.default_rng(3)), codes.random(code, rng))
     np.testing.assert_array_equal(codes.modify("purposeful", code, style_code=code[::-1]),
                                   codes.purposeful(code, code[::-1]))
+
+
+def test_an_unknown_mode_is_an_error_not_the_original():
+    with pytest.raises(FmiError, match="unknown mode 'featuremap'.*Did you mean 'feature_map'"):
+        codes.modify("featuremap", np.ones((2, 3, 3), np.float32))
+    assert codes.MODES == ("original", "feature_map", "random", "purposeful")
+    assert [m for m in codes.MODES if codes.modification(m).uses_filter] == ["feature_map"]
+    assert [m for m in codes.MODES if codes.modification(m).uses_style] == ["purposeful"]

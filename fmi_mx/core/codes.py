@@ -1,15 +1,16 @@
 """The four code modifications of the original code: pure numpy on one code F of shape (C, H, W).
 
-Each returns the target T that the inversion drives phi_L(x) towards. Inputs are checked by the
-task that asks for them (``tasks.Inversion``), not here.
+Each returns the target T that the inversion drives phi_L(x) towards. Each mode is a ``Modification``
+class, registered under its name: it says what a job of that mode needs (a filter, a style), checks it,
+and makes the target. A new mode is one new subclass here.
 """
-from typing import Optional
+import functools
+from typing import Callable, ClassVar, Dict, Iterator, Optional
 
 import numpy as np
 
-from ..errors import FmiError
-
-MODES = ("original", "feature_map", "random", "purposeful")
+from ..errors import FmiError, unknown
+from .rules import Problem, check, given
 
 
 def original(code: np.ndarray) -> np.ndarray:
@@ -60,13 +61,95 @@ def purposeful(code: np.ndarray, style_code: np.ndarray) -> np.ndarray:
     return target
 
 
+class Modification:
+    """One code modification: whether its jobs take a filter or a style, their checks, and the target."""
+
+    name: ClassVar[str] = ""
+    uses_filter: ClassVar[bool] = False  # one job per filter of a panel
+    uses_style: ClassVar[bool] = False  # one job per style of a panel
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        MODIFICATIONS[cls.name] = cls()
+
+    def target(self, code: np.ndarray, *, filter_index: Optional[int], rng: np.random.Generator,
+               style_code: Optional[np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def problems(self, task) -> Iterator[Problem]:
+        """What a task of this mode lacks (``task``: an ``Inversion``)."""
+        return iter(())
+
+    def metrics(self, task, content: Dict[str, np.ndarray], final: Dict[str, np.ndarray]) -> Dict[str, object]:
+        """Measures of a finished job beyond the code error."""
+        return {}
+
+
+MODIFICATIONS: Dict[str, Modification] = {}
+
+
+class Original(Modification):
+    name = "original"
+
+    def target(self, code, *, filter_index, rng, style_code):
+        return original(code)
+
+
+class FeatureMap(Modification):
+    name = "feature_map"
+    uses_filter = True
+
+    def target(self, code, *, filter_index, rng, style_code):
+        return feature_map(code, filter_index)
+
+    def problems(self, task):
+        yield from check("filter", task.filter, given("mode feature_map needs a filter index"))
+        if task.filter is not None:
+            for layer in filter(task.net.is_layer, task.layers):
+                yield from check("filter", task.filter, functools.partial(task.net.check_filter, layer))
+
+    def metrics(self, task, content, final):
+        return {"filter_energy_share": {name: {"content": energy_share(content[name], task.filter),
+                                               "result": energy_share(final[name], task.filter)}
+                                        for name in task.layers}}
+
+
+class Random(Modification):
+    name = "random"
+
+    def target(self, code, *, filter_index, rng, style_code):
+        return random(code, rng)
+
+
+class Purposeful(Modification):
+    name = "purposeful"
+    uses_style = True
+
+    def target(self, code, *, filter_index, rng, style_code):
+        return purposeful(code, style_code)
+
+    def problems(self, task):
+        yield from check("style", task.style, given("mode purposeful needs a style image"))
+
+
+MODES = tuple(MODIFICATIONS)
+
+
+def modification(mode: str) -> Modification:
+    """The modification called ``mode``; an unknown name is an error, never a fallback."""
+    try:
+        return MODIFICATIONS[mode]
+    except (KeyError, TypeError):
+        raise unknown("mode", mode, MODES) from None
+
+
 def modify(mode: str, code: np.ndarray, *, filter_index: Optional[int] = None,
            rng: Optional[np.random.Generator] = None, style_code: Optional[np.ndarray] = None) -> np.ndarray:
     """The target of ``mode`` (one of MODES) with the inputs that mode needs."""
-    if mode == "feature_map":
-        return feature_map(code, filter_index)
-    if mode == "random":
-        return random(code, rng)
-    if mode == "purposeful":
-        return purposeful(code, style_code)
-    return original(code)
+    return modification(mode).target(code, filter_index=filter_index, rng=rng, style_code=style_code)
+
+
+def energy_share(code: np.ndarray, index: int) -> float:
+    """Fraction of a code's energy (sum of squares) held by one channel."""
+    energy = np.square(code.astype(np.float64)).sum(axis=(1, 2))
+    return float(energy[index] / max(energy.sum(), 1e-30))

@@ -154,13 +154,8 @@ class Inversion(Task):
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
         yield from _layer_list("layers", self.layers, self.net)
-        if self.mode == "feature_map":
-            yield from check("filter", self.filter, given("mode feature_map needs a filter index"))
-            if self.filter is not None:
-                for name in filter(self.net.is_layer, self.layers):
-                    yield from check("filter", self.filter, functools.partial(self.net.check_filter, name))
-        if self.mode == "purposeful":
-            yield from check("style", self.style, given("mode purposeful needs a style image"))
+        if self.mode in codes.MODIFICATIONS:
+            yield from codes.MODIFICATIONS[self.mode].problems(self)
 
     def layers_read(self) -> Tuple[str, ...]:
         return tuple(self.layers)
@@ -174,13 +169,9 @@ class Inversion(Task):
                 for name in self.layers]
 
     def metrics(self, terms, targets, content, style, final):
-        metrics = {"final_loss": final_loss(terms, targets, final),
-                   "code_error": {t.layer: relative(final[t.layer], target) for t, target in zip(terms, targets)}}
-        if self.mode == "feature_map":
-            metrics["filter_energy_share"] = {
-                name: {"content": energy_share(content[name], self.filter),
-                       "result": energy_share(final[name], self.filter)} for name in self.layers}
-        return metrics
+        return {"final_loss": final_loss(terms, targets, final),
+                "code_error": {t.layer: relative(final[t.layer], target) for t, target in zip(terms, targets)},
+                **codes.modification(self.mode).metrics(self, content, final)}
 
     def labels(self):
         return {"content": self.content, "mode": self.mode, "layer": "+".join(self.layers), "filter": self.filter,
@@ -296,7 +287,7 @@ class Visualisation(Task):
         return {"final_loss": final_loss(terms, targets, final), "code_error": {},
                 "activation": {layer: float(terms[0].statistic(final[layer])[self.filter])},
                 "activation_of": "the optimised image, before denoising and rounding to 8 bits",
-                "filter_energy_share": {layer: {"content": None, "result": energy_share(final[layer], self.filter)}}}
+                "filter_energy_share": {layer: {"content": None, "result": codes.energy_share(final[layer], self.filter)}}}
 
     def labels(self):
         return {"content": None, "mode": self.mode, "layer": "+".join(self.layers), "filter": self.filter,
@@ -341,9 +332,3 @@ def relative(ours: np.ndarray, target: np.ndarray) -> float:
     """||ours - target|| / ||target||."""
     ours, target = ours.astype(np.float64), target.astype(np.float64)
     return float(np.linalg.norm(ours - target) / max(np.linalg.norm(target), 1e-30))
-
-
-def energy_share(code: np.ndarray, index: int) -> float:
-    """Fraction of a code's energy (sum of squares) held by one channel."""
-    energy = np.square(code.astype(np.float64)).sum(axis=(1, 2))
-    return float(energy[index] / max(energy.sum(), 1e-30))

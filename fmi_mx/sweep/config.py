@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Type, Union
 
 import yaml
 
-from ..core import images, vgg
+from ..core import codes, images, vgg
 from ..core import weights as weights_module
 from ..core import settings as settings_module
 from ..core.settings import Settings
@@ -136,10 +136,11 @@ def _check_filters(value) -> None:
 
 
 def _inversions(exp: Experiment, panel: Panel) -> Iterator[Dict[str, Any]]:
-    styles = (panel.styles or (None,)) if panel.mode == "purposeful" else (None,)
+    change = codes.modification(panel.mode)
+    styles = (panel.styles or (None,)) if change.uses_style else (None,)
     for content in panel.contents:
         for layer in panel.layers or (None,):
-            filters = filter_indices(panel.filters, layer, exp.net) if panel.mode == "feature_map" else (None,)
+            filters = filter_indices(panel.filters, layer, exp.net) if change.uses_filter else (None,)
             for k in filters:
                 for style in styles:
                     for seed in panel.seeds:

@@ -204,10 +204,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stem(source: str) -> str:
-    return source.split(":", 1)[1] if source.startswith(images.SAMPLE_PREFIX) else Path(source).stem
-
-
 def _out(a: argparse.Namespace, parts: Sequence[str]) -> Path:
     return Path(a.out) if a.out else Path("outputs") / ("_".join(parts) + ".png")
 
@@ -261,15 +257,15 @@ def _run(function: Callable, kind, positional: Tuple[str, ...], a: argparse.Name
 
 
 def _invert(a: argparse.Namespace) -> int:
-    parts = [_stem(a.content), a.mode, "-".join(a.layers)]
+    parts = [images.short_name(a.content), a.mode, "-".join(a.layers)]
     parts += [f"f{a.filter}"] if codes.modification(a.mode).uses_filter else []
-    parts += [_stem(a.style)] if a.style else []
+    parts += [images.short_name(a.style)] if a.style else []
     return _run(api.invert, Inversion, ("content",), a, _out(a, parts + [f"s{a.seed}"]))
 
 
 def _style(a: argparse.Namespace) -> int:
     return _run(api.style_transfer, StyleTransfer, ("content", "style"), a,
-                _out(a, [_stem(a.content), _stem(a.style), a.mode, f"s{a.seed}"]))
+                _out(a, [images.short_name(a.content), images.short_name(a.style), a.mode, f"s{a.seed}"]))
 
 
 def _visualise(a: argparse.Namespace) -> int:

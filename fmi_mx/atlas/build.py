@@ -4,15 +4,13 @@
 The score is kept while the finished jobs stay the same (``--rescore`` redoes it), so running a
 finished atlas again only rebuilds the site.
 """
-import csv
 import hashlib
-import io
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .. import files, signals
+from .. import files, signals, tables
 from .._version import __version__
 from ..core import images, vgg
 from ..core.weights import Weights
@@ -105,8 +103,7 @@ def _contents(site_dir: Path, grid: Grid) -> Dict[str, Dict[str, str]]:
                 target = site_dir / "content" / f"{len(out)}.jpg"
                 picture = images.resize_long_edge(images.read(source), site.CONTENT_THUMB)
                 images.write(target, picture.astype("uint8"))
-                name = source.split(":", 1)[1] if source.startswith(images.SAMPLE_PREFIX) else Path(source).stem
-                out[source] = {"name": name, "thumb": f"content/{len(out)}.jpg"}
+                out[source] = {"name": images.short_name(source), "thumb": f"content/{len(out)}.jpg"}
     return out
 
 
@@ -158,7 +155,7 @@ def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Calla
         pictures = [[images.read(root / job_id / "raw.png") for job_id in ids] for ids in complete.values()]
         valid = np.array([[fired(records[job_id], name) for job_id in ids] for ids in complete.values()])
         result = layer_score(runner, pictures, list(complete), valid=valid)
-        short = [c.split(":", 1)[-1].split("/")[-1] for c in contents]
+        short = [images.short_name(c) for c in contents]
         out[name] = {"summary": result.summary, "filters": {
             str(k): {"identity_accuracy": _number(result.accuracy[n]), "mean_reciprocal_rank": _number(result.mrr[n]),
                      "ranks": [{"i": short[i], "j": short[j], "rank": _number(result.ranks[n, i, j])}
@@ -195,19 +192,22 @@ def _number(value) -> object:
     return None if np.isnan(value) else (int(value) if value.is_integer() and abs(value) < 2 ** 31 else value)
 
 
+SCORE_COLUMNS = ("layer", "filter", "identity_accuracy", "mean_reciprocal_rank", "ranks", "agreement_accuracy",
+                 "agreement_mrr")
+
+
 def _csv(layers: Dict[str, dict]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["layer", "filter", "identity_accuracy", "mean_reciprocal_rank", "ranks", "agreement_accuracy",
-                     "agreement_mrr"])
+    rows = []
     for name, layer in layers.items():
         agreement = layer.get("agreement", {}).get("filters", {})
         for k, f in layer.get("filters", {}).items():
-            ranks = " ".join(f"{r['i']}>{r['j']}:{r['rank']}" for r in f["ranks"])
             seen = agreement.get(k, {})
-            writer.writerow([name, k, f["identity_accuracy"], f["mean_reciprocal_rank"], ranks,
-                             seen.get("agreement_accuracy", ""), seen.get("agreement_mrr", "")])
-    return buffer.getvalue().encode()
+            rows.append({"layer": name, "filter": k, "identity_accuracy": f["identity_accuracy"],
+                         "mean_reciprocal_rank": f["mean_reciprocal_rank"],
+                         "ranks": " ".join(f"{r['i']}>{r['j']}:{r['rank']}" for r in f["ranks"]),
+                         "agreement_accuracy": seen.get("agreement_accuracy", ""),
+                         "agreement_mrr": seen.get("agreement_mrr", "")})
+    return tables.csv_bytes(rows, SCORE_COLUMNS)
 
 
 def _visual_figure(root: Path, layer: str, cell, visuals: Dict[int, str], w: Weights, most: int = 16) -> List[Path]:
@@ -222,12 +222,8 @@ def _visual_figure(root: Path, layer: str, cell, visuals: Dict[int, str], w: Wei
         labelled.append(({"layer": layer, "filter": k, "column": "visualisation"},
                          images.read(root / visuals[k] / "result.png")))
         for content, job_id in zip(contents, by_filter[k]):
-            labelled.append(({"layer": layer, "filter": k, "column": _short(content)},
+            labelled.append(({"layer": layer, "filter": k, "column": images.short_name(content)},
                              images.read(root / job_id / "result.png")))
     fig = figures.draw("features", labelled, title=f"{layer}: what each filter wants, and what it extracts ({w.title})",
                        caption=figures.CAPTIONS["features"])
     return figures.save(fig, root / f"visualisation-{layer}", ("png", "pdf"))
-
-
-def _short(source: str) -> str:
-    return source.split(":", 1)[1] if source.startswith(images.SAMPLE_PREFIX) else Path(source).stem

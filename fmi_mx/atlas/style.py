@@ -8,7 +8,7 @@ reference network (trained VGG-19 when it is there, else trained VGG-16), from t
 - Content: the relative relu2_2 code error ||F(R) - F(C)|| / ||F(C)||.
 """
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Sequence
 
 import numpy as np
 

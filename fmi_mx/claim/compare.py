@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .. import files, signals
+from .. import files, signals, tables
 from ..atlas import build as atlas_build
 from ..core import images, vgg
 from ..core import weights as weights_module
@@ -119,7 +119,7 @@ def build(exp: Experiment, root: Path, weights: Dict[str, weights_module.Weights
                 "sets": {r.name: r.weights.describe() for r in results}, "rows": table, "differences": differences,
                 "dead_results": "left out: a pair counts only when the filter fired on both images"}
     files.write_json(root / "claim.json", document)
-    files.write_bytes(root / "claim.csv", _csv(table))
+    files.write_bytes(root / "claim.csv", tables.csv_bytes(table, COLUMNS))
     files.write_bytes(root / "claim.md", markdown(table, differences, ref).encode())
     from ..sweep import figures
     from . import figure, page
@@ -281,17 +281,6 @@ COLUMNS = ("layer", "set", "weights", "filters", "filters_scored", "content_imag
            "shuffled_mrr", "colourfulness", "colourfulness_low", "colourfulness_high", "complexity",
            "complexity_low", "complexity_high", "own_agreement", "own_agreement_low", "own_agreement_high",
            "reference_agreement", "reference_agreement_low", "reference_agreement_high")
-
-
-def _csv(table: List[dict]) -> bytes:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS), extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(table)
-    return buffer.getvalue().encode()
 
 
 def markdown(table: List[dict], differences: List[dict], ref: Optional[str]) -> str:

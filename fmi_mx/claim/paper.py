@@ -22,7 +22,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import files, signals
+from .. import files, signals, tables
 from ..atlas import texture
 from ..atlas.score import cross_distances, descriptor
 from ..atlas.style import channel_means
@@ -358,18 +358,16 @@ def _finding_text(f: Optional[dict]) -> str:
 
 
 def _detail_table(details: List[dict]) -> List[str]:
+    """A claim's details as Markdown: an interval's bounds beside its value, floats to 3 decimals."""
     columns = [k for k in details[0] if not k.endswith(("_low", "_high"))]
-    lines = ["| " + " | ".join(c.replace("_", " ") for c in columns) + " |", "|---" * len(columns) + "|"]
-    for d in details:
-        cells = []
-        for c in columns:
-            value = d.get(c)
-            if isinstance(value, float) and f"{c}_low" in d:
-                cells.append(f"{value:.3f} [{d[c + '_low']:.3f}, {d[c + '_high']:.3f}]")
-            else:
-                cells.append(f"{value:.3f}" if isinstance(value, float) else str(value))
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
+
+    def cell(row: dict, column: str) -> str:
+        value = row.get(column)
+        if isinstance(value, float) and f"{column}_low" in row:
+            return f"{value:.3f} [{row[column + '_low']:.3f}, {row[column + '_high']:.3f}]"
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    return tables.markdown(details, columns, cell, [c.replace("_", " ") for c in columns]).splitlines()
 
 
 def _interval_row(key: str, values) -> dict:

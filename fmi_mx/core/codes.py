@@ -5,7 +5,7 @@ class, registered under its name: it says what a job of that mode needs (a filte
 and makes the target. A new mode is one new subclass here.
 """
 import functools
-from typing import Callable, ClassVar, Dict, Iterator, Optional
+from typing import ClassVar, Dict, Iterator, Optional
 
 import numpy as np
 

@@ -6,7 +6,7 @@
 import functools
 import warnings
 from pathlib import Path
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -20,6 +20,15 @@ SAMPLE_PREFIX = "sample:"
 MAX_PIXELS = 100_000_000  # an input image may hold at most this many pixels (read from its header)
 #: what ``write`` can encode, by file ending
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def short_name(source: Optional[str]) -> str:
+    """A picture's name for labels and file names: NAME of ``sample:NAME``, else the file's name without its
+    folder and suffix; empty for none (a visualisation has no content picture)."""
+    if source is None:
+        return ""
+    text = str(source)
+    return text[len(SAMPLE_PREFIX):] if text.startswith(SAMPLE_PREFIX) else Path(text).stem
 
 
 def check(source: str, decode: bool = False) -> Tuple[int, int]:

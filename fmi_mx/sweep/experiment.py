@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 import yaml
 
-from .. import files
+from .. import files, tables
 from ..backend.mx import context as check_device
 from ..core import images, record
 from ..core.tasks import STYLE_MODES
@@ -286,7 +286,7 @@ def _style_table(stem: Path, results: List[Tuple[dict, Path]], device: str, log:
         measured = judge.measure(images.read(str(path)), images.read(labels["content"]), images.read(labels["style"]))
         rows.append({"content": labels["content"], "style": labels["style"], "mode": labels["mode"], **measured})
     files.write_json(stem.with_suffix(".json"), {"reference": reference.title, "rows": rows})
-    files.write_bytes(stem.with_suffix(".csv"), _csv(rows, STYLE_COLUMNS))
+    files.write_bytes(stem.with_suffix(".csv"), tables.csv_bytes(rows, STYLE_COLUMNS))
     files.write_bytes(stem.with_suffix(".md"), figures.markdown(rows, STYLE_COLUMNS).encode())
     log(f"{stem}.md: style (relative to the content's own distance; 0 is the style) and content error, judged by "
         f"{reference.title}")
@@ -298,7 +298,7 @@ def _write_table(stem: Path, finished_records: List[dict]) -> None:
 
     rows = [figures.table_row(r) for r in finished_records]
     files.write_json(stem.with_suffix(".json"), rows)
-    files.write_bytes(stem.with_suffix(".csv"), _csv(rows, figures.TABLE_COLUMNS))
+    files.write_bytes(stem.with_suffix(".csv"), tables.csv_bytes(rows, figures.TABLE_COLUMNS))
     files.write_bytes(stem.with_suffix(".md"), figures.markdown(rows, figures.TABLE_COLUMNS).encode())
 
 
@@ -312,14 +312,3 @@ def _picture(path: Path, sidecar: Optional[dict]):
 
         picture = figures.mark_failed(picture)
     return picture
-
-
-def _csv(rows: List[dict], columns) -> bytes:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue().encode()

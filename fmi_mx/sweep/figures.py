@@ -5,7 +5,9 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import files
+from .. import files, tables
+from ..core import images
+
 
 def mark_failed(picture: np.ndarray) -> np.ndarray:
     """A red frame: this panel's optimisation diverged (its last finite image is shown)."""
@@ -21,7 +23,7 @@ LAYOUTS = {
     "fig3": lambda l: (l["content"], l["layer"], f"filter {l['filter']}"),
     "fig4": lambda l: (l["content"], l["layer"], f"draw {l['seed']}"),
     "fig5": lambda l: ("", l["style"],
-                       f"{_short(l['content'])}\n{ {'gram': 'Gatys', 'pmci': 'PMCI'}.get(l['mode'], l['mode'])}"),
+                       f"{images.short_name(l['content'])}\n{ {'gram': 'Gatys', 'pmci': 'PMCI'}.get(l['mode'], l['mode'])}"),
     "features": lambda l: (l["layer"], f"filter {l['filter']}", l["column"]),
 }
 TABLE_COLUMNS = ("job", "content", "mode", "layer", "filter", "style", "seed", "iterations", "stop_reason",
@@ -30,16 +32,11 @@ TABLE_COLUMNS = ("job", "content", "mode", "layer", "filter", "style", "seed", "
 
 
 def markdown(rows: Sequence[dict], columns: Sequence[str]) -> str:
-    """The table as Markdown, for a README or a paper draft (numbers to 4 significant digits)."""
-    def cell(value) -> str:
-        if value is None:
-            return ""
-        text = f"{value:.4g}" if isinstance(value, float) else str(value)
-        return text.split(":")[-1].split("/")[-1].replace("|", "\\|")
+    """The table as Markdown, for a README or a paper draft (numbers to 4 significant digits, pictures by name)."""
+    def cell(row: dict, column: str) -> str:
+        return tables.plain(row.get(column)).split(":")[-1].split("/")[-1]
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    return tables.markdown(rows, columns, cell)
 
 
 def table_row(record: dict) -> dict:
@@ -72,13 +69,8 @@ def _blocks(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], st
             tails = list(dict.fromkeys(c.split("\n")[-1] for c in cols))
             cols = ["style"] + sorted(cols, key=lambda c: (heads.index(c.split("\n")[0]), tails.index(c.split("\n")[-1])))
             cells.update({(row, "style"): styles.get(row) for row in rows})
-        out.append((_short(block), rows, cols, cells))
+        out.append((images.short_name(block), rows, cols, cells))
     return out
-
-
-def _short(name: Optional[str]) -> str:
-    """A picture's name without its folder or suffix; empty for none (a visualisation has no content)."""
-    return "" if name is None else str(name).split(":")[-1].split("/")[-1].rsplit(".", 1)[0]
 
 
 def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], styles: Optional[dict] = None,
@@ -106,7 +98,7 @@ def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], style
                     ax.imshow(picture, interpolation="nearest")
                 if i == 0 and j < len(cols):
                     ax.set_title(cols[j], fontsize=9)
-            axes[r, 0].text(-0.08, 0.5, f"{block}\n{_short(row)}".strip(), transform=axes[r, 0].transAxes, ha="right",
+            axes[r, 0].text(-0.08, 0.5, f"{block}\n{images.short_name(row)}".strip(), transform=axes[r, 0].transAxes, ha="right",
                             va="center", fontsize=9)
             r += 1
     fig.suptitle(title, fontsize=10)
@@ -175,5 +167,5 @@ def curve_groups(kind: str, labelled: Sequence[Tuple[dict, dict]]) -> List[Tuple
     groups: dict = {}
     for labels, record in labelled:
         block, row, col = LAYOUTS[kind](labels) if kind in LAYOUTS else (labels["content"], labels["layer"], labels["filter"])
-        groups.setdefault(", ".join(filter(None, (_short(block), _short(str(row))))), []).append((str(col), record))
+        groups.setdefault(", ".join(filter(None, (images.short_name(block), images.short_name(str(row))))), []).append((str(col), record))
     return list(groups.items())

@@ -117,7 +117,7 @@ class Runner:
 
         def stopped(indices: List[int], outcomes: List[Outcome]) -> None:
             final = graph.current_codes()  # the batch's data holds these samples' final images
-            pictures = graph.images() if graph.view.param != "pixel" else None
+            pictures = None if graph.is_image else graph.images()
             for i, o in zip(indices, outcomes):
                 if pictures is not None:
                     o.x = pictures[i:i + 1]  # the image the optimised spectrum stands for
@@ -183,7 +183,7 @@ class Runner:
 
         def stopped(ended: List[tuple]) -> None:
             final = graph.current_codes()
-            pictures = graph.images() if graph.view.param != "pixel" else None
+            pictures = None if graph.is_image else graph.images()
             for i, job, o in ended:
                 j, content, style, targets = job.tag
                 if pictures is not None:

@@ -34,7 +34,8 @@ class LossGraph:
         net = vgg.network(weights.network)
         net.check_size(self.layers, net_h, net_w)
         data = mx.sym.Variable("data")  # one node: the network and the prior read the same image
-        image = param.symbol(view.param, data, height, width)
+        stands_for = param.of(view.param)
+        image = stands_for.symbol(data, height, width)
         seen = transforms.symbol(image, view, height, width) if view.pad is not None else image
         feats = net.features(self.layers, data=seen, pooling=pooling)
         self.target_names = [f"target{i}_{t.NAME}_{t.layer}" for i, t in enumerate(self.terms)]
@@ -42,16 +43,16 @@ class LossGraph:
                  for t, name in zip(self.terms, self.target_names)]
         heads += [prior.symbol(image)] if prior else []
         self.heads = len(heads)
-        extra = [mx.sym.BlockGrad(image)] if view.param != "pixel" else []
+        extra = [] if stands_for.is_image else [mx.sym.BlockGrad(image)]
         symbol = mx.sym.Group(heads + [mx.sym.BlockGrad(feats[name]) for name in self.layers] + extra)
 
-        variable = param.variable_shape(view.param, batch, height, width)
+        variable = stands_for.variable_shape(batch, height, width)
         args = {"data": mx.nd.zeros(variable, self.ctx)}
         for term, name in zip(self.terms, self.target_names):
             args[name] = mx.nd.zeros((batch,) + term.target_shape(net_h, net_w), self.ctx)
         if view.pad is not None:
             args["affine"] = mx.nd.array(np.tile([1, 0, 0, 0, 1, 0], (batch, 1)), self.ctx)
-        for name, value in param.constants(view.param, height, width, view.decay, weights.mean_rgb).items():
+        for name, value in stands_for.constants(height, width, view.decay, weights.mean_rgb).items():
             args[name] = mx.nd.array(value, self.ctx)
         params = {} if params is None else params
         for name in symbol.list_arguments():
@@ -65,6 +66,7 @@ class LossGraph:
                                     grad_req={name: "write" if name == "data" else "null" for name in args})
         self.target_arrays = [args[name] for name in self.target_names]
         self.affine = args.get("affine")
+        self.is_image = stands_for.is_image  # the optimised variable is the image itself
 
     def set_affine(self, matrices: np.ndarray) -> None:
         """Each sample's (2, 3) transform matrix, flattened (N, 6), for the next passes."""
@@ -72,7 +74,7 @@ class LossGraph:
 
     def images(self) -> np.ndarray:
         """The images (N, 3, H, W) that ``data`` stands for now, on the host (pixels: ``data`` itself)."""
-        if self.view.param == "pixel":
+        if self.is_image:
             return self.data.asnumpy()
         self.executor.forward(is_train=False)
         return self.executor.outputs[-1].asnumpy()

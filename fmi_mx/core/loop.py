@@ -19,7 +19,7 @@ def initial_image(shape: Tuple[int, ...], seed: int, s: Settings, restart: int =
     """The optimised variable's start for images of ``shape`` (N, 3, H, W): pixels uniform in +-init_range
     in the mean-removed space (the original's), or a spectrum (``param.initial``); ``restart``: a fresh one."""
     kind = s.image.param
-    return param.initial(kind, param.variable_shape(kind, shape[0], shape[2], shape[3]), seed, s.init_range, restart)
+    return param.initial(kind, param.of(kind).variable_shape(shape[0], shape[2], shape[3]), seed, s.init_range, restart)
 
 
 @dataclass

@@ -12,12 +12,14 @@ from typing import Sequence
 
 import numpy as np
 
+from . import param
+
 
 def in_graph(settings) -> bool:
     """Do these settings need the stage in the graph: any transform beyond the plain jitter, or any
     transform of an image that is not the optimised variable itself (a spectrum cannot be shifted)?"""
     t = settings.transform
-    return bool(t.pad or t.scale or t.rotate or t.shift) or (settings.image.param != "pixel" and t.any())
+    return bool(t.pad or t.scale or t.rotate or t.shift) or (not param.of(settings.image.param).is_image and t.any())
 
 
 def draw(rng: np.random.Generator, transform, height: int, width: int) -> np.ndarray:

@@ -100,3 +100,11 @@ def test_a_claim_with_one_weight_set_twice_and_an_unused_visualisation_is_refuse
     err = capsys.readouterr().err
     assert "weight_sets[1]: the same network and weights as weight_sets[0] ('a')" in err
     assert "panels[1].layers: relu2_1: no feature_map panel inverts this layer" in err
+
+
+def test_continuous_batching_with_lbfgs_is_refused_when_the_config_is_read(tmp_path, capsys):
+    text = "name: a\nfigure: none\nweights: random\ncontinuous: true\noptimise: {method: lbfgs}\npanels:\n" + PANEL
+    assert main(["run", str(write(tmp_path, text)), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "continuous: panels[0] optimises with lbfgs, and continuous batching streams only sgd and adam" in err
+    assert main(["run", str(write(tmp_path, text.replace("method: lbfgs", "method: adam"))), "--dry-run"]) == 0

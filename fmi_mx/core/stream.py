@@ -22,6 +22,13 @@ from .settings import Settings
 STREAMING_METHODS = ("sgd", "adam")
 
 
+def streams(continuous: bool, save_every: int, method: str) -> bool:
+    """Does a batch run as a stream (continuous batching)? Only when asked, without snapshots (a stream's
+    slots change hands mid-run), and for an optimiser that steps slots on their own (not L-BFGS, whose
+    line search is shared)."""
+    return bool(continuous) and not save_every and method in STREAMING_METHODS
+
+
 @dataclass
 class Job:
     """One job as a slot needs it: its start, its targets (one per target of the graph) and its seed."""

@@ -18,6 +18,7 @@ from ..core.settings import Settings
 from ..core.rules import number
 from ..core.options import check_all, declared, option
 from ..core.running import RunOptions
+from ..core.stream import STREAMING_METHODS, streams
 from ..core.tasks import (MODES, TASK_KINDS, Common, Inversion, StyleTransfer, Task, Visualisation, default, kind_of,
                           modes)
 from ..errors import FmiError, Invalid, Problems, choice
@@ -389,6 +390,10 @@ def _check_panel(exp: Experiment, i: int, panel: Panel, problems: Problems, chec
     except FmiError as e:
         problems.add(f"{at}.mode", str(e))
         return
+    method = exp.settings(kind, panel).method
+    if exp.continuous and not streams(exp.continuous, exp.save_every, method):
+        problems.add("continuous", f"{at} optimises with {method}, and continuous batching streams only "
+                                   f"{' and '.join(STREAMING_METHODS)}; set continuous: false, or a method that streams")
     for kwargs in arguments:
         try:
             kind(**kwargs)

@@ -96,7 +96,7 @@ class Worker:
         root = Path(self.spec.root)
         try:
             for batch, inputs in jobs.batches(group, self.runner, self.spec.batch_size, self.spec.max_memory,
-                                              self.spec.continuous and not self.spec.save_every):
+                                              self.spec.continuous, self.spec.save_every):
                 if self.finishing:
                     continue  # unfinished: the next run does them
                 with jobs.claims(root, batch, self.spec.retry_diverged, self.spec.keep_raw) as (ours, theirs):

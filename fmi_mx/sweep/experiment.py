@@ -17,6 +17,8 @@ import yaml
 from .. import files, tables
 from ..backend.mx import context as check_device
 from ..core import images, record
+from ..core.options import declared
+from ..core.running import RunOptions
 from ..core.tasks import STYLE_MODES
 from ..core import weights as weights_module
 from ..errors import FmiError
@@ -122,9 +124,9 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
                            f"({summary['stop_reason']}), relative code error {errors}")
         progress.update(1)
 
-    spec = WorkerSpec(str(root), exp.name, exp.weights, exp.network, exp.batch_size, exp.max_memory, retry_diverged,
-                      keep_raw=_keeps_raw(exp), save_every=exp.save_every, animate=exp.animate,
-                      continuous=exp.continuous)
+    run = RunOptions(**{d.name: getattr(exp, d.name) for d in declared(RunOptions)})
+    spec = WorkerSpec(root=str(root), experiment=exp.name, network=exp.network, run=run,
+                      retry_diverged=retry_diverged, keep_raw=_keeps_raw(exp))
     report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices), shapes))
     progress.close()
     for job_id, why in report.failed.items():

@@ -306,7 +306,7 @@ def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, 
     """Run one batch of jobs; save each job (picture, then sidecar: the mark of a finished job) as soon
     as its optimisation stops, and tell ``on_saved``. A failed save raises ``OutputError``. ``spec``
     may ask for the image before denoising (``raw.png``, which the atlas scores) and snapshots."""
-    spec = spec or WorkerSpec(str(root), experiment, "", runner.weights.network, 0, 0.0)
+    spec = spec or WorkerSpec(root=str(root), experiment=experiment, network=runner.weights.network)
     start = time.perf_counter()
 
     def save(i: int, result) -> None:
@@ -316,7 +316,7 @@ def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, 
                     {"job": job.id, "experiment": experiment, "labels": job.labels, "worker": worker,
                      "pid": os.getpid(), **sidecar},
                     raw=result.raw(runner.weights.mean_rgb) if spec.keep_raw else None)
-        if spec.animate:
+        if spec.run.animate:
             snapshots.animate(root / job.id / "snapshots", root / job.id / "animation.gif", result.image)
         (root / job.id / "failed.json").unlink(missing_ok=True)
         if on_saved:
@@ -328,17 +328,17 @@ def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, 
     def snapshot(i: int, update: int, rgb) -> None:
         snapshots.write(root / batch[i].id / "snapshots", update, rgb)
 
-    if spec.save_every:
+    if spec.run.save_every:
         for job in batch:
             snapshots.clear(root / job.id / "snapshots")  # a job run again starts its snapshots afresh
 
     tasks = [job.task for job in batch]
-    if stream.streams(spec.continuous, spec.save_every, tasks[0].optimise.method):
-        slots = spec.batch_size or memory.batch_size(runner.graphs.net, batch_key(tasks[0], inputs[0][0].shape).graph,
-                                                     spec.max_memory)
+    if stream.streams(spec.run.continuous, spec.run.save_every, tasks[0].optimise.method):
+        slots = spec.run.batch_size or memory.batch_size(runner.graphs.net, batch_key(tasks[0], inputs[0][0].shape).graph,
+                                                     spec.run.max_memory)
         runner.run_stream(tasks, inputs, slots, on_result=save)
     else:
-        runner.run_batch(tasks, inputs, on_result=save, save_every=spec.save_every, on_snapshot=snapshot)
+        runner.run_batch(tasks, inputs, on_result=save, save_every=spec.run.save_every, on_snapshot=snapshot)
 
 
 def over_budget(jobs: List[Job], max_memory: float, shapes: Dict[str, Tuple[int, int, int]]) -> Dict[str, str]:

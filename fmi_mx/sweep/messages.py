@@ -2,22 +2,20 @@
 from dataclasses import dataclass
 from typing import Dict, Tuple
 
+from ..core.running import RunOptions
+
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """What every worker of one run needs besides its device."""
+    """What every worker of one run needs besides its device: where and what it runs, and the run options
+    (weights, memory, batches, snapshots, continuous batching) as declared once in ``RunOptions``."""
 
     root: str
     experiment: str
-    weights: str
     network: str
-    batch_size: int
-    max_memory: float
+    run: RunOptions = RunOptions()
     retry_diverged: bool = False
     keep_raw: bool = False  # also save each image before denoising (the atlas scores those)
-    save_every: int = 0  # snapshots every N updates into <job-id>/snapshots/
-    animate: bool = False  # and <job-id>/animation.gif of them
-    continuous: bool = False  # continuous batching: a group's jobs stream through one graph
 
 
 @dataclass(frozen=True)

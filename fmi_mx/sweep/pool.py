@@ -69,8 +69,8 @@ class Worker:
             from ..core import weights  # MXNet is imported here, after the environment is set
             from ..core.engine import Runner
 
-            self.runner = Runner(weights.resolve(self.spec.weights, self.spec.network), self.device,
-                                 max_memory=self.spec.max_memory)
+            self.runner = Runner(weights.resolve(self.spec.run.weights, self.spec.network), self.device,
+                                 max_memory=self.spec.run.max_memory)
         except Exception as e:  # noqa: BLE001  (any set-up failure is reported as one line)
             self.conn.send(Fatal(self.wid, f"worker on {self.device}: {_line(e)}"))
             return
@@ -87,7 +87,7 @@ class Worker:
             "device": self.device, "jobs": self.done, "mxnet_imported_early": early,
             "seconds_per_iteration": sum(self.per_iteration) / len(self.per_iteration) if self.done else None,
             "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "max_memory_mb": self.spec.max_memory, "graphs_peak_mb": self.runner.graphs.peak / 2 ** 20,
+            "max_memory_mb": self.spec.run.max_memory, "graphs_peak_mb": self.runner.graphs.peak / 2 ** 20,
             "graphs_released": self.runner.graphs.released}))
 
     def run_group(self, group: list) -> None:
@@ -95,8 +95,8 @@ class Worker:
 
         root = Path(self.spec.root)
         try:
-            for batch, inputs in jobs.batches(group, self.runner, self.spec.batch_size, self.spec.max_memory,
-                                              self.spec.continuous, self.spec.save_every):
+            for batch, inputs in jobs.batches(group, self.runner, self.spec.run.batch_size, self.spec.run.max_memory,
+                                              self.spec.run.continuous, self.spec.run.save_every):
                 if self.finishing:
                     continue  # unfinished: the next run does them
                 with jobs.claims(root, batch, self.spec.retry_diverged, self.spec.keep_raw) as (ours, theirs):

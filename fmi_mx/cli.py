@@ -393,7 +393,7 @@ def _formats(text: str):
 def _plot(a: argparse.Namespace) -> int:
     import json
 
-    from .sweep import figures
+    from . import figures
 
     path = Path(a.result)
     formats = _formats(a.format)

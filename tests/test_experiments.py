@@ -248,7 +248,7 @@ def test_a_panel_s_bad_optimiser_settings_are_named_by_their_panel(tmp_path):
 
 def test_figure_5_is_laid_out_as_the_originals_output():
     """A row per style image; the style, then each content's Gatys and PMCI results side by side."""
-    from fmi_mx.sweep import figures
+    from fmi_mx import figures
 
     labelled = [({"content": f"inputs/{c}.jpg", "style": f"inputs/{s}.jpg", "mode": mode}, np.zeros((4, 4, 3), np.uint8))
                 for mode in ("gram", "pmci") for c in ("golden_gate", "tubingen") for s in ("frida", "scream")]

@@ -86,6 +86,21 @@ def test_no_import_cycle():
     assert cycle is None, " -> ".join(cycle)
 
 
+def _folder(module: str) -> str:
+    """A module's folder inside the package (``fmi_mx.atlas.build`` -> ``atlas``; top-level modules: their name)."""
+    return module.split(".")[1] if module.count(".") >= 1 else module
+
+
+def test_no_folder_imports_a_folder_that_imports_it():
+    graph = {name: _imports(name, path, tree) for name, (path, tree) in MODULES.items()}
+    folders: dict = {}
+    for name, imported in graph.items():
+        folders.setdefault(_folder(name), set()).update(_folder(m) for m in imported if _folder(m) != _folder(name))
+    assert "figures" in folders["atlas"] and "sweep" not in folders["atlas"]  # the figures stand outside sweep
+    cycle = _cycle(folders)
+    assert cycle is None, " -> ".join(cycle)
+
+
 def test_the_cycle_finder_finds_cycles():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set(), "c": {"b"}}) is None

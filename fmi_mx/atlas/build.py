@@ -213,7 +213,7 @@ def _csv(layers: Dict[str, dict]) -> bytes:
 def _visual_figure(root: Path, layer: str, cell, visuals: Dict[int, str], w: Weights, most: int = 16) -> List[Path]:
     """A layer's figure: a row per filter (the first ``most``), its visualisation beside its FMI from each
     content image (PNG and PDF)."""
-    from ..sweep import figures
+    from .. import figures
 
     contents, by_filter = cell
     rows = [k for k in sorted(by_filter) if k in visuals][:most]

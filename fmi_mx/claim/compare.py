@@ -121,7 +121,7 @@ def build(exp: Experiment, root: Path, weights: Dict[str, weights_module.Weights
     files.write_json(root / "claim.json", document)
     files.write_bytes(root / "claim.csv", tables.csv_bytes(table, COLUMNS))
     files.write_bytes(root / "claim.md", markdown(table, differences, ref).encode())
-    from ..sweep import figures
+    from .. import figures
     from . import figure, page
 
     paths = figures.save(figure.draw(table, f"{exp.name}: texture identity against depth"), root / "claim",

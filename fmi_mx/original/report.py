@@ -48,7 +48,8 @@ def run(folder: Path, fig3, fig4, runs: Path, out: Path, reference, log: Callabl
     with the original's outputs in ``folder``; ``reference``: the weights whose descriptors judge."""
     from ..atlas.texture import descriptors
     from ..core.engine import Runner
-    from ..sweep import experiment, figures
+    from .. import figures
+    from ..sweep import experiment
 
     theirs3 = compare.read_figure(folder, compare.FIG3_FILE, len(compare.FIG3_LAYERS), len(compare.FIG3_FILTERS))
     ours3 = ours_by(experiment.finished_results(fig3, runs), ("layer", "filter"))

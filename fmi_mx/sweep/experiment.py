@@ -222,7 +222,7 @@ def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, d
               redraw: bool = False) -> Optional[Path]:
     """The table of the finished jobs, then (once every job is finished) the curves and the figure or the
     atlas. A figure newer than every sidecar is kept as it is unless ``redraw``."""
-    from . import figures
+    from .. import figures
 
     missing = [job.id for job in jobs if job.id not in records]
     command = f"fmi-mx {COMMANDS.get(exp.figure, 'run')}"
@@ -252,11 +252,6 @@ def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, d
     figures.save(figures.curves(groups, title), root / "curves", formats)
     if exp.figure == "none":
         return None
-    if exp.figure == "atlas":
-        from ..atlas import build
-
-        return build.build(root, exp.name, w, build.grid_of(jobs), records, sharding.parse_devices(exp.device)[0],
-                           log, rescore, build.visuals_of(jobs))
     labelled = [(job.labels, _picture(root / job.id / "result.png", records.get(job.id))) for job in jobs]
     shape = next(p for _, p in labelled if p is not None).shape[:2]
     styles = {style: images.resize(images.read(style), shape).astype("uint8")
@@ -276,7 +271,7 @@ def _style_table(stem: Path, results: List[Tuple[dict, Path]], device: str, log:
     """Figure 5's style and content measures on its saved pictures, judged by the trained reference network
     (``atlas.style``), as JSON, CSV and Markdown; skipped, saying so, without trained weights."""
     from ..atlas.style import StyleJudge, reference_weights
-    from . import figures
+    from .. import figures
 
     reference = reference_weights()
     if reference is None:
@@ -296,7 +291,7 @@ def _style_table(stem: Path, results: List[Tuple[dict, Path]], device: str, log:
 
 def _write_table(stem: Path, finished_records: List[dict]) -> None:
     """The numbers behind the panels of the finished jobs, as JSON, CSV and Markdown."""
-    from . import figures
+    from .. import figures
 
     rows = [figures.table_row(r) for r in finished_records]
     files.write_json(stem.with_suffix(".json"), rows)
@@ -310,7 +305,7 @@ def _picture(path: Path, sidecar: Optional[dict]):
         return None
     picture = images.read(path)
     if diverged(sidecar):
-        from . import figures
+        from .. import figures
 
         picture = figures.mark_failed(picture)
     return picture

@@ -5,8 +5,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import files, tables
-from ..core import images
+from . import files, tables
+from .core import images
 
 
 def mark_failed(picture: np.ndarray) -> np.ndarray:

@@ -20,14 +20,15 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..core.losses import gram_matrix
+
 DESCRIPTOR_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 
 
 def descriptor(code: np.ndarray) -> np.ndarray:
     """D = F F^T / (C M) of one code (C, H, W), flattened (float64)."""
-    c = code.shape[0]
-    flat = code.reshape(c, -1).astype(np.float64)
-    return (flat @ flat.T / (c * flat.shape[1])).ravel()
+    c, m = code.shape[0], code[0].size
+    return (gram_matrix(code) / (c * m)).ravel()
 
 
 def distances(descriptors: Sequence[np.ndarray]) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
+from ..core.losses import channel_sums
 from .score import cross_distances, descriptor
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -20,7 +21,7 @@ CONTENT_LAYER = "relu2_2"
 
 def channel_means(code: np.ndarray) -> np.ndarray:
     """The channel sums of a code (C, H, W) per position: PMCI's statistic, comparable across sizes."""
-    return code.reshape(code.shape[0], -1).astype(np.float64).mean(axis=1)
+    return channel_sums(code) / code[0].size
 
 
 def distance(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:

@@ -16,6 +16,17 @@ import numpy as np
 from . import vgg
 
 
+
+def gram_matrix(code: np.ndarray) -> np.ndarray:
+    """G = F F^T of one code (C, H, W) flattened to (C, M), in float64: Gatys' style statistic."""
+    flat = code.reshape(code.shape[0], -1).astype(np.float64)
+    return flat @ flat.T
+
+
+def channel_sums(code: np.ndarray) -> np.ndarray:
+    """Each channel's sum over positions of one code (C, H, W), in float64: PMCI's style statistic."""
+    return code.sum(axis=(1, 2), dtype=np.float64)
+
 @dataclass(frozen=True)
 class Term:
     """One loss term on a layer's code, with its weight."""
@@ -110,8 +121,7 @@ class GramTerm(Term):
     RESIDENT_BUFFERS: ClassVar[int] = 2
 
     def statistic(self, code):
-        flat = code.reshape(code.shape[0], -1).astype(np.float64)
-        return flat @ flat.T
+        return gram_matrix(code)
 
     def target_shape(self, height, width):
         c = vgg.output_shape(self.layer, height, width)[0]
@@ -136,7 +146,7 @@ class ChannelSumTerm(Term):
     RESIDENT_BUFFERS: ClassVar[int] = 4
 
     def statistic(self, code):
-        return code.sum(axis=(1, 2), dtype=np.float64)
+        return channel_sums(code)
 
     def target_shape(self, height, width):
         return vgg.output_shape(self.layer, height, width)[:1]

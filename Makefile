@@ -5,7 +5,7 @@ MXNET_EXTRA ?= cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
-.PHONY: setup test demo atlas atlas-vgg19 atlas-vgg16 claim claim-vgg19 visualisation inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
+.PHONY: setup test demo atlas atlas-vgg19 atlas-vgg16 claim claims claim-vgg19 visualisation inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
 	fig5-vgg16 compare-original fig5-diagnosis sweep-slurm doctor bench clean
 
 setup: $(STAMP)
@@ -30,6 +30,11 @@ atlas: setup
 # compared (runs/claim-demo/claim.md, claim.png, claim.html)
 claim: setup models/vgg19.params models/vgg16.params
 	$(BIN)/fmi-mx claim experiments/claim-demo.yaml
+
+# Every claim of the paper's results section, (a)-(f), on trained VGG-19 and VGG-16 and untrained VGG-19 at
+# 64 px (runs/claims/claims.md, the table of docs/claims.md); about 70 min on 2 cores. Needs inputs/.
+claims: setup models/vgg19.params models/vgg16.params inputs
+	$(BIN)/fmi-mx claim experiments/claims.yaml
 
 # The claim on 32 filters of three layers of the paper's VGG-19, trained against untrained (docs/claim.md's VGG-19 table)
 claim-vgg19: setup models/vgg19.params

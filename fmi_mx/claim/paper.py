@@ -346,7 +346,7 @@ def markdown(rows: List[dict], results, name: str = "", size: int = 0) -> str:
                      + f" | {row['verdict']} |")
     for row in rows:
         if row["details"]:
-            lines += ["", f"**({row['key']}) {row['claim']}**", "", *_detail_table(row["details"])]
+            lines += ["", f"**({row['key']}) {row['claim']}**", "", *detail_table(row["details"])]
     return "\n".join(lines) + "\n"
 
 
@@ -357,7 +357,7 @@ def _finding_text(f: Optional[dict]) -> str:
     return f"{f['value']:.2f} [{f['low']:.2f}, {f['high']:.2f}], {mark}" + (f" ({f['note']})" if f["note"] else "")
 
 
-def _detail_table(details: List[dict]) -> List[str]:
+def detail_table(details: List[dict]) -> List[str]:
     """A claim's details as Markdown: an interval's bounds beside its value, floats to 3 decimals."""
     columns = [k for k in details[0] if not k.endswith(("_low", "_high"))]
 

@@ -310,17 +310,17 @@ def _pretrained(w) -> str:
 
 
 def _experiment(a: argparse.Namespace) -> int:
-    from .sweep import config, experiment, sharding
+    from .sweep import config, experiment, kinds, sharding
 
     from .claim import compare
 
     exp = config.load(a.config, a.set)
     if Path(a.runs).exists() and not Path(a.runs).is_dir():
         raise FmiError(f"--runs {a.runs} is a file: name the folder that holds (or will hold) the runs")
-    if a.command == "atlas" and exp.figure != "atlas":
-        raise FmiError(f"{a.config} is not an atlas config (figure: atlas); use fmi-mx "
-                       f"{'claim' if exp.figure == 'claim' else 'run'}")
-    if a.command == "claim" and exp.figure != "claim":
+    kind = kinds.of(exp.figure)
+    if a.command == "atlas" and kind.command != "atlas":
+        raise FmiError(f"{a.config} is not an atlas config (figure: atlas); use fmi-mx {kind.command}")
+    if a.command == "claim" and kind.command != "claim":
         raise FmiError(f"{a.config} is not a claim config (figure: claim, with weight_sets)")
     if not getattr(a, "dry_run", False) and a.command != "check":
         check_folder(Path(a.runs) / exp.name, "--runs folder")
@@ -329,16 +329,16 @@ def _experiment(a: argparse.Namespace) -> int:
         root = Path(a.runs) / exp.name if exp.weight_sets else Path(a.runs)
         return 1 if sum(experiment.check(one, root) for one in sets) else 0
     if a.command == "figure":
-        if exp.figure == "claim":
+        if kind.takes_weight_sets:
             weights = {ws.name: weights_module.resolve(ws.weights or None, ws.network) for ws in exp.weight_sets}
             return 0 if compare.build(exp, Path(a.runs) / exp.name, weights, rescore=a.rescore) else 1
         made = experiment.figure(exp, Path(a.runs), rescore=a.rescore, formats=_formats(a.format))
-        return 0 if made or exp.figure == "none" else 1
+        return 0 if made or not kind.draws else 1
     devices = sharding.parse_devices(a.devices, a.gpus)
     shard = sharding.parse_shard(a.shard) if a.shard else None
     if a.shard == "slurm" and devices is None:
         devices = sharding.slurm_devices()
-    run = compare.run if exp.figure == "claim" else experiment.run
+    run = compare.run if kind.takes_weight_sets else experiment.run
     report = run(exp, Path(a.runs), dry_run=a.dry_run, devices=devices, shard=shard,
                  retry_diverged=a.retry_diverged, rescore=getattr(a, "rescore", False))
     return 0 if report is None else _outcome(report)

@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator, List, Sequence, Tuple
@@ -137,3 +138,14 @@ def check_folder(folder, what: str = "output folder") -> Path:
     except OSError as e:
         raise FmiError(f"{what}: cannot write in {existing} ({e.strerror})") from None
     return folder
+
+
+MAX_NAME = 100  # characters of an experiment's name: its folder, and the files named after it, stay short
+
+
+def check_name(name: str) -> None:
+    """A name that becomes a folder: letters, digits, '.', '_', '-', not starting with a dot, short."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or ".." in name:
+        raise FmiError(f"must be a plain folder name (letters, digits, '.', '_', '-'), not {name!r}")
+    if len(name) > MAX_NAME:
+        raise FmiError(f"must be at most {MAX_NAME} characters long, not {len(name)}")

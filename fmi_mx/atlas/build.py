@@ -43,7 +43,7 @@ def visuals_of(jobs) -> Visuals:
     """The atlas's visualisation jobs (mode activation) by layer and filter."""
     out: Visuals = {}
     for job in jobs:
-        if job.task.mode == "activation":
+        if not job.task.PICTURE_TARGETS:  # a visualisation: what a filter wants, from no picture
             out.setdefault(job.task.layers[0], {})[job.task.filter] = job.id
     return out
 

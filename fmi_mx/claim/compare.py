@@ -20,7 +20,7 @@ from ..atlas import build as atlas_build
 from ..core import images, vgg
 from ..core import weights as weights_module
 from ..errors import FmiError
-from ..sweep import experiment
+from ..sweep import experiment, kinds
 from ..sweep.config import Experiment, WeightSet
 from ..sweep.jobs import expand, folder
 from ..sweep import results as results_module
@@ -53,7 +53,7 @@ def run(exp: Experiment, runs: Path, dry_run: bool = False, devices: Optional[Li
         shard: Optional[Tuple[int, int]] = None, retry_diverged: bool = False, rescore: bool = False,
         log: Log = print) -> Optional[Report]:
     """Run each weight set's atlas (resuming, sharding and batching as any run), then the comparison."""
-    if exp.figure != "claim":
+    if not kinds.of(exp.figure).takes_weight_sets:
         raise FmiError(f"{exp.name} is not a claim config (figure: claim with weight_sets)")
     weights = {ws.name: weights_module.resolve(ws.weights or None, ws.network) for ws in exp.weight_sets}
     root = folder(exp, runs)

@@ -26,7 +26,7 @@ from .. import files, signals, tables
 from ..atlas import texture
 from ..atlas.score import cross_distances, descriptor
 from ..atlas.style import channel_means
-from ..core import images, vgg
+from ..core import codes, images, vgg
 from ..core.tasks import STYLE_MODES
 from ..sweep.results import unprocessed
 from . import measures, stats
@@ -135,7 +135,8 @@ def random_draws(r) -> Dict[str, Dict[str, List[float]]]:
     and each draw's SSIM with its content."""
     groups: Dict[Tuple[str, str], List[np.ndarray]] = {}
     for job in r.jobs:
-        if job.task.mode == "random" and job.id in r.records:
+        change = codes.MODIFICATIONS.get(getattr(job.task, "mode", None))
+        if change is not None and change.draws and job.id in r.records:
             groups.setdefault((job.task.layers[0], job.task.content), []).append(_picture(r, job.id))
     by_layer: Dict[str, Dict[str, List[float]]] = {}
     for (layer, content), draws in groups.items():

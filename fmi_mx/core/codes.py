@@ -67,6 +67,7 @@ class Modification:
     name: ClassVar[str] = ""
     uses_filter: ClassVar[bool] = False  # one job per filter of a panel
     uses_style: ClassVar[bool] = False  # one job per style of a panel
+    draws: ClassVar[bool] = False  # its target is a random draw: each seed another
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -116,6 +117,7 @@ class FeatureMap(Modification):
 
 class Random(Modification):
     name = "random"
+    draws = True
 
     def target(self, code, *, filter_index, rng, style_code):
         return random(code, rng)

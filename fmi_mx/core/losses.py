@@ -117,6 +117,7 @@ class CodeTerm(Term):
 class GramTerm(Term):
     """weight * ||F F^T - G||^2 / (4 C^2 M): Gatys' style term."""
 
+    CONTENT_PER_POSITION: ClassVar[bool] = False  # Gatys: the content term is alpha/2 ||F - Fc||^2
     NAME: ClassVar[str] = "gram"
     RESIDENT_BUFFERS: ClassVar[int] = 2
 
@@ -142,6 +143,7 @@ class GramTerm(Term):
 class ChannelSumTerm(Term):
     """weight * ||F 1 - t||^2 / (2 C M): PMCI's channel sums."""
 
+    CONTENT_PER_POSITION: ClassVar[bool] = True  # PMCI: the content term is divided by the positions M
     NAME: ClassVar[str] = "channel_sum"
     RESIDENT_BUFFERS: ClassVar[int] = 4
 

@@ -208,9 +208,9 @@ class StyleTransfer(Task):
         """Content term first, then one style term per style layer: Gatys' weights, or PMCI's (alpha / M)."""
         _, h, w = vgg.output_shape(self.content_layer, height, width)
         # Gatys: alpha * 1/2 ||F - Fc||^2;  PMCI: alpha * ||F - Fc||^2 / (2M)
-        alpha = self.content_weight if self.mode == "gram" else self.content_weight / (h * w)
-        return (CodeTerm(self.content_layer, alpha),) + tuple(
-            STYLE_TERMS[self.mode](name, self.style_weight) for name in self.style_layers)
+        style = STYLE_TERMS[self.mode]
+        alpha = self.content_weight / (h * w) if style.CONTENT_PER_POSITION else self.content_weight
+        return (CodeTerm(self.content_layer, alpha),) + tuple(style(name, self.style_weight) for name in self.style_layers)
 
     def targets(self, terms, content, style):
         return [terms[0].target(content[self.content_layer])] + [t.target(style[t.layer]) for t in terms[1:]]

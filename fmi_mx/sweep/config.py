@@ -21,9 +21,10 @@ from ..core.running import RunOptions
 from ..core.stream import STREAMING_METHODS, streams
 from ..core.tasks import (MODES, TASK_KINDS, Common, Inversion, StyleTransfer, Task, Visualisation, default, kind_of,
                           modes)
-from ..errors import FmiError, Invalid, Problems, choice
+from .. import files
+from ..errors import FmiError, Invalid, Problems
+from . import kinds
 
-FIGURES = ("fig3", "fig4", "fig5", "atlas", "claim", "none")
 RUNS = Path("runs")  # where experiments write, one folder each
 INPUTS = Path("inputs")  # where image names of a config are looked up (``make inputs`` fills it)
 
@@ -70,7 +71,7 @@ class Experiment(Common, RunOptions):
     panels: Tuple[Panel, ...] = option(dataclasses.MISSING, "list of panels, each with the panels[] keys", flag=None)
     figure: str = option("none", "fig3 (rows layers, columns filters), fig4 (rows layers, columns draws), fig5 (rows "
                          "style images; columns style, Gatys, PMCI), atlas (the texture-identity score and a site), "
-                         "claim (one atlas per weight set, compared), none (a table only)", choices=FIGURES, flag=None)
+                         "claim (one atlas per weight set, compared), none (a table only)", choices=kinds.FIGURES, flag=None)
     inputs: str = option(str(INPUTS), "folder that image names are relative to; sample:NAME names a scikit-image "
                          "picture", flag=None)
     optimise: Dict[str, Any] = field(default_factory=dict)  # optimiser settings by public name
@@ -270,7 +271,7 @@ def _check(exp: Experiment, problems: Problems) -> None:
     """Values that have the right type but are not allowed: the experiment's own rules here, the
     optimiser's and the tasks' rules by making the settings and every task of every panel."""
     with problems.at("name"):
-        _check_name(exp.name)
+        files.check_name(exp.name)
     for name, _, message in check_all(exp, groups=False):  # Common's rules: its tasks say so, by key
         if name not in {d.name for d in declared(Common)}:
             problems.add(name, message)
@@ -289,78 +290,12 @@ def _check(exp: Experiment, problems: Problems) -> None:
                 _check_panel(variant, i, panel, problems, checked)
 
 
-ATLAS_MODES = ("feature_map", "activation")  # what an atlas runs
-CLAIM_EXTRA_MODES = ("random", "gram", "pmci")  # what a claim runs besides, to measure the paper's other claims
-
-
 def _variants(exp: Experiment, problems: Problems) -> Tuple[Experiment, ...]:
-    """The experiments whose tasks must hold: a claim's atlas for each of its weight sets, else the experiment;
-    a claim's own rules (its sets and their names) and an atlas's (FMI of two or more images) checked here."""
-    if exp.figure in ("atlas", "claim"):
-        panels = [p for p in exp.panels if p is not None]
-        kind = "a claim" if exp.figure == "claim" else "an atlas"
-        allowed = ATLAS_MODES + (CLAIM_EXTRA_MODES if exp.figure == "claim" else ())
-        for i, panel in enumerate(panels):
-            if panel.mode not in allowed:
-                extra = (", and measures random re-mixing (random) and style transfer (gram, pmci)"
-                         if exp.figure == "claim" else "")
-                problems.add(f"panels[{i}].mode", f"{kind} inverts filters (feature_map) and may visualise "
-                                                  f"them (activation){extra}, not {panel.mode}")
-            if panel.mode == "feature_map" and len(set(panel.contents)) < 2:
-                problems.add(f"panels[{i}].contents", f"{kind} needs two or more different content "
-                                                      "images (the score compares a filter's textures across them)")
-        if panels and not any(p.mode == "feature_map" for p in panels):
-            problems.add("panels", f"{kind} needs a feature_map panel (its visualisations go beside FMIs)")
-        inverted = {layer for p in panels if p.mode == "feature_map" for layer in p.layers}
-        for i, panel in enumerate(panels):
-            lonely = [layer for layer in panel.layers if layer not in inverted] if panel.mode == "activation" else []
-            if lonely:
-                problems.add(f"panels[{i}].layers", f"{', '.join(lonely)}: no feature_map panel inverts this layer, "
-                                                    f"so its visualisations would be used nowhere in the {exp.figure}")
-    if exp.figure in ("fig3", "fig4", "fig5"):
-        for i, panel in enumerate(p for p in exp.panels if p is not None):
-            if panel.mode == "activation":
-                problems.add(f"panels[{i}].mode", f"{exp.figure} lays out inversions and style transfers; activation "
-                                                  "panels go in figure: none, atlas or claim")
-    if exp.figure != "claim":
-        if exp.weight_sets or exp.reference:
-            problems.add("weight_sets" if exp.weight_sets else "reference", "only for figure: claim")
-        return (exp,)
-    sets = [ws for ws in exp.weight_sets if ws is not None]
-    if len(sets) < 2:
-        problems.add("weight_sets", "a claim compares two or more weight sets (name, network, weights)")
-    names = [ws.name for ws in sets]
-    for i, ws in enumerate(sets):
-        with problems.at(f"weight_sets[{i}].name"):
-            _check_name(ws.name)
-            if ws.name in names[:i]:
-                raise FmiError(f"'{ws.name}' names two weight sets; each needs its own folder")
-        with problems.at(f"weight_sets[{i}].network"):
-            vgg.network(ws.network)
-        same = [j for j, other in enumerate(sets[:i]) if (other.network, _weights_of(other)) == (ws.network, _weights_of(ws))]
-        if same:
-            problems.add(f"weight_sets[{i}]", f"the same network and weights as weight_sets[{same[0]}] "
-                                              f"('{sets[same[0]].name}'): it would be computed twice")
-    if exp.reference and exp.reference not in names:
-        with problems.at("reference"):
-            choice("reference (a weight set's name)", exp.reference, names)
-    return tuple(exp.for_set(ws) for ws in sets if ws.network in vgg.NETWORKS) or (exp,)
-
-
-def _weights_of(ws: WeightSet) -> str:
-    """A weight set's weights as a run resolves them: its file (the network's default when empty) or random:SEED."""
-    text = ws.weights or str(weights_module.default_path(ws.network)) if ws.network in vgg.NETWORKS else ws.weights
-    return "random:0" if text == "random" else str(Path(text).resolve()) if not text.startswith("random") else text
-
-
-MAX_NAME = 100  # characters of an experiment's name: its folder, and the files named after it, stay short
-
-
-def _check_name(name: str) -> None:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or ".." in name:
-        raise FmiError(f"must be a plain folder name (letters, digits, '.', '_', '-'), not {name!r}")
-    if len(name) > MAX_NAME:
-        raise FmiError(f"must be at most {MAX_NAME} characters long, not {len(name)}")
+    """The experiments whose tasks must hold (a claim's atlas for each of its weight sets, else the
+    experiment), after the figure kind's own rules."""
+    if exp.figure not in kinds.KINDS:
+        return (exp,)  # the figure option's own rule says what is allowed
+    return kinds.of(exp.figure).check(exp, problems)
 
 
 def _check_panel(exp: Experiment, i: int, panel: Panel, problems: Problems, checked: Dict[str, str]) -> None:

@@ -14,20 +14,20 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 import yaml
 
-from .. import files, tables
+from .. import files
 from ..backend.mx import context as check_device
-from ..core import images, record
+from ..core import record
 from ..core.options import declared
 from ..core.running import RunOptions
-from ..core.tasks import STYLE_MODES
 from ..core import weights as weights_module
 from ..errors import FmiError
 from .config import RUNS, Experiment, to_dict
-from .jobs import (Job, diverged, expand, folder, group, image_shapes, job_cost, migratable, migrate, over_budget,
+from .jobs import (Job, expand, folder, group, image_shapes, job_cost, migratable, migrate, over_budget,
                    select_shard)
 from .messages import WorkerSpec
 from .pool import Pool, Report, Worker
-from . import results, sharding
+from . import kinds, results, sharding
+from .results import diverged
 
 
 def environment(w: weights_module.Weights, device: str) -> Dict[str, object]:
@@ -51,7 +51,7 @@ def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Opti
     every = expand(exp, w.sha256)
     jobs = select_shard(every, *shard) if shard else every
     root = folder(exp, runs)
-    need_raw = exp.figure == "atlas"
+    need_raw = kinds.of(exp.figure).keeps_raw
     if not dry_run and root.is_dir():
         moved = migrate(root, every, w.sha256)
         if moved:
@@ -126,7 +126,7 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
 
     run = RunOptions(**{d.name: getattr(exp, d.name) for d in declared(RunOptions)})
     spec = WorkerSpec(root=str(root), experiment=exp.name, network=exp.network, run=run,
-                      retry_diverged=retry_diverged, keep_raw=_keeps_raw(exp))
+                      retry_diverged=retry_diverged, keep_raw=kinds.keeps_raw(exp))
     report = Pool(devices, spec, progress.write, on_done, worker_class).run(group(todo, len(devices), shapes))
     progress.close()
     for job_id, why in report.failed.items():
@@ -146,12 +146,6 @@ def _run_pool(exp: Experiment, todo: List[Job], devices: List[str], root: Path, 
     return report
 
 
-def _keeps_raw(exp: Experiment) -> bool:
-    """Atlases score the image before denoising; style transfers keep it so that the denoising, which decides
-    how much brushwork a saved picture shows, can be judged and done again."""
-    return exp.figure == "atlas" or any(panel.mode in STYLE_MODES for panel in exp.panels)
-
-
 def _progress(total: int):
     from tqdm import tqdm
 
@@ -168,7 +162,7 @@ def figure(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = prin
     root = folder(exp, runs)
     if root.is_dir():
         migrate(root, jobs, w.sha256)
-    return _assemble(exp, root, jobs, finished(root, jobs, exp.figure == "atlas"), w, log, rescore, formats,
+    return _assemble(exp, root, jobs, finished(root, jobs, kinds.of(exp.figure).keeps_raw), w, log, rescore, formats,
                      redraw=True)
 
 
@@ -178,12 +172,12 @@ def check(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = print
     w = weights_module.resolve(exp.weights, exp.network)
     jobs = expand(exp, w.sha256)
     root = folder(exp, runs)
-    found = {job.id: results.examine(root / job.id, job.id, exp.figure == "atlas") for job in jobs}
+    found = {job.id: results.examine(root / job.id, job.id, kinds.of(exp.figure).keeps_raw) for job in jobs}
     damaged = {job_id: f.problem for job_id, f in found.items() if f.problem}
     for job_id, problem in damaged.items():
         log(f"{job_id}: {problem}")
-    cache = root / "scores.json"
-    if exp.figure == "atlas" and cache.is_file():
+    cache = root / (kinds.of(exp.figure).score_cache or "")
+    if cache != root and cache.is_file():
         try:
             ok = isinstance(json.loads(cache.read_text()), dict)
         except (OSError, ValueError, UnicodeDecodeError):
@@ -210,102 +204,24 @@ def finished_results(exp: Experiment, runs: Path = RUNS) -> List[Tuple[dict, Pat
     w = weights_module.resolve(exp.weights, exp.network)
     jobs = expand(exp, w.sha256)
     root = folder(exp, runs)
-    records = finished(root, jobs, exp.figure == "atlas") if root.is_dir() else {}
+    records = finished(root, jobs, kinds.of(exp.figure).keeps_raw) if root.is_dir() else {}
     return [(job.labels, root / job.id / "result.png", records[job.id]) for job in jobs if job.id in records]
-
-
-COMMANDS = {"atlas": "atlas", "claim": "claim"}  # the command that runs a figure kind's config (else run)
 
 
 def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, dict], w: weights_module.Weights,
               log: Callable[[str], None], rescore: bool = False, formats: Sequence[str] = ("png", "pdf"),
               redraw: bool = False) -> Optional[Path]:
-    """The table of the finished jobs, then (once every job is finished) the curves and the figure or the
-    atlas. A figure newer than every sidecar is kept as it is unless ``redraw``."""
-    from .. import figures
-
+    """The table of the finished jobs, then (once every job is finished) what the figure kind makes of them.
+    A figure newer than every sidecar is kept as it is unless ``redraw``."""
+    kind = kinds.of(exp.figure)
     missing = [job.id for job in jobs if job.id not in records]
-    command = f"fmi-mx {COMMANDS.get(exp.figure, 'run')}"
+    command = f"fmi-mx {kind.command}"
     if len(missing) == len(jobs):
         log(f"nothing to assemble yet: none of the {len(jobs)} jobs has finished; run `{command}` first")
         return None
-    stem = exp.figure if exp.figure != "none" else "table"
     if missing:
-        _write_table(root / stem, [records[job.id] for job in jobs if job.id in records])
+        kinds.write_table(root / kind.stem, [records[job.id] for job in jobs if job.id in records])
         log(f"no figure yet: {len(missing)} of {len(jobs)} jobs are not finished ({', '.join(missing[:8])}"
             f"{', ...' if len(missing) > 8 else ''}); run `{command}` again (or wait for the other shards)")
         return None
-    if exp.figure == "atlas":
-        from ..atlas import build
-
-        _write_table(root / stem, [records[job.id] for job in jobs])
-        return build.build(root, exp.name, w, build.grid_of(jobs), records, sharding.parse_devices(exp.device)[0],
-                           log, rescore, build.visuals_of(jobs))
-    drawn = root / f"{stem if exp.figure != 'none' else 'curves'}.{formats[0]}"
-    newest = max((root / job_id / results.SIDECAR).stat().st_mtime_ns for job_id in records)
-    if not redraw and drawn.is_file() and drawn.stat().st_mtime_ns >= newest:
-        log(f"{drawn}: up to date with its {len(records)} jobs (fmi-mx figure draws it again)")
-        return drawn
-    _write_table(root / stem, [records[job.id] for job in jobs])
-    title = f"{exp.name}: {w.title} ({w.source})"
-    groups = figures.curve_groups(exp.figure, [(job.labels, records[job.id]) for job in jobs])
-    figures.save(figures.curves(groups, title), root / "curves", formats)
-    if exp.figure == "none":
-        return None
-    labelled = [(job.labels, _picture(root / job.id / "result.png", records.get(job.id))) for job in jobs]
-    shape = next(p for _, p in labelled if p is not None).shape[:2]
-    styles = {style: images.resize(images.read(style), shape).astype("uint8")
-              for style in dict.fromkeys(job.labels["style"] for job in jobs if job.labels["style"])}
-    fig = figures.draw(exp.figure, labelled, styles, title, figures.CAPTIONS[exp.figure])
-    paths = figures.save(fig, root / exp.figure, formats)
-    if exp.figure == "fig5":
-        _style_table(root / "fig5-style", [(job.labels, root / job.id / "result.png") for job in jobs], exp.device, log)
-    log(f"{', '.join(map(str, paths))}: the figure ({len(records)} of {len(jobs)} panels) and its curves")
-    return paths[0]
-
-
-STYLE_COLUMNS = ("content", "style", "mode", "gram_style_distance", "channel_sum_style_distance", "content_error")
-
-
-def _style_table(stem: Path, results: List[Tuple[dict, Path]], device: str, log: Callable[[str], None]) -> None:
-    """Figure 5's style and content measures on its saved pictures, judged by the trained reference network
-    (``atlas.style``), as JSON, CSV and Markdown; skipped, saying so, without trained weights."""
-    from ..atlas.style import StyleJudge, reference_weights
-    from .. import figures
-
-    reference = reference_weights()
-    if reference is None:
-        log("no style measures: they need trained weights to judge by (fmi-mx weights fetch)")
-        return
-    judge = StyleJudge(reference, sharding.parse_devices(device)[0])
-    rows = []
-    for labels, path in results:
-        measured = judge.measure(images.read(str(path)), images.read(labels["content"]), images.read(labels["style"]))
-        rows.append({"content": labels["content"], "style": labels["style"], "mode": labels["mode"], **measured})
-    files.write_json(stem.with_suffix(".json"), {"reference": reference.title, "rows": rows})
-    files.write_bytes(stem.with_suffix(".csv"), tables.csv_bytes(rows, STYLE_COLUMNS))
-    files.write_bytes(stem.with_suffix(".md"), figures.markdown(rows, STYLE_COLUMNS).encode())
-    log(f"{stem}.md: style (relative to the content's own distance; 0 is the style) and content error, judged by "
-        f"{reference.title}")
-
-
-def _write_table(stem: Path, finished_records: List[dict]) -> None:
-    """The numbers behind the panels of the finished jobs, as JSON, CSV and Markdown."""
-    from .. import figures
-
-    rows = [figures.table_row(r) for r in finished_records]
-    files.write_json(stem.with_suffix(".json"), rows)
-    files.write_bytes(stem.with_suffix(".csv"), tables.csv_bytes(rows, figures.TABLE_COLUMNS))
-    files.write_bytes(stem.with_suffix(".md"), figures.markdown(rows, figures.TABLE_COLUMNS).encode())
-
-
-def _picture(path: Path, sidecar: Optional[dict]):
-    """A finished job's picture for the figure; a diverged one framed in red."""
-    if sidecar is None:
-        return None
-    picture = images.read(path)
-    if diverged(sidecar):
-        from .. import figures
-
-        picture = figures.mark_failed(picture)
-    return picture
+    return kind.assemble(exp, root, jobs, records, w, log, rescore, formats, redraw)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import results, sharding
+from .results import diverged
 from .. import files
 from ..core import images, memory, record, snapshots
 from ..core.engine import Inputs, Runner, batch_key
@@ -188,11 +189,6 @@ def is_done(root: Path, job: Job, retry_diverged: bool = False, need_raw: bool =
     """Finished and intact (``results.examine``), and with ``retry_diverged``, not diverged."""
     found = results.examine(root / job.id, job.id, need_raw)
     return found.done and not (retry_diverged and diverged(found.record))
-
-
-def diverged(summary: Dict[str, object]) -> bool:
-    """Did the optimisation turn non-finite (a sidecar or a job summary)?"""
-    return summary.get("stop_reason") == "non_finite"
 
 
 @contextlib.contextmanager

@@ -72,6 +72,11 @@ def _file_problem(path: Path, expected: Optional[dict]) -> Optional[str]:
     return None
 
 
+def diverged(summary: dict) -> bool:
+    """Did the optimisation turn non-finite (a sidecar or a job summary)?"""
+    return summary.get("stop_reason") == "non_finite"
+
+
 def unprocessed(folder: Path):
     """A finished job's picture before the saved picture's denoising (which at small sizes erases the finer
     structure) when the job kept it, else its saved picture: RGB uint8."""

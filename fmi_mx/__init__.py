@@ -16,7 +16,7 @@ Layout: ``core/`` the science, ``sweep/`` configs and the worker pool, ``atlas/`
 MXNet and devices; README "Architecture".
 """
 from ._version import __version__
-__all__ = ["invert", "style_transfer", "visualise", "load_weights", "__version__"]
+__all__ = ["invert", "style_transfer", "visualise", "load_weights", "channel", "neuron", "__version__"]
 
 
 def __getattr__(name: str):
@@ -25,6 +25,10 @@ def __getattr__(name: str):
         from . import api
 
         return getattr(api, name)
+    if name in ("channel", "neuron"):  # objectives that compose: channel("relu4_2", 5) - 0.5 * channel(...)
+        from .core import objectives
+
+        return getattr(objectives, name)
     if name == "load_weights":
         from .core.weights import resolve
 

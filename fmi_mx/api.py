@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Type, Union
 
 import numpy as np
 
-from .core import images, record
+from .core import images, objectives, record
 from .core import weights as weights_module
 from .core.options import Declared, declared
 from .core.running import RunOptions
@@ -98,9 +98,12 @@ def _call(kind: Type[Task], pictures: Dict[str, Picture], given: Dict[str, Any],
 
 
 def _plain(value):
-    """numpy scalars as the Python numbers the rules expect; lists of layer names as tuples."""
+    """numpy scalars as the Python numbers the rules expect; lists of layer names as tuples; a composed
+    objective as its text."""
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, objectives.Objective):
+        return str(value)
     return tuple(value) if isinstance(value, list) else value
 
 

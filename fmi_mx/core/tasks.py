@@ -11,8 +11,8 @@ from typing import Any, Callable, ClassVar, Dict, Iterator, List, Optional, Tupl
 
 import numpy as np
 
-from . import codes, vgg
-from ..errors import unknown
+from . import codes, objectives, vgg
+from ..errors import FmiError, unknown
 from .graphkey import GraphKey
 from .losses import ChannelObjective, ChannelSumTerm, CodeTerm, GramTerm, NeuronObjective, Term
 from .options import KEY, check_all, option
@@ -233,8 +233,15 @@ class StyleTransfer(Task):
                 "style": self.style, "seed": self.seed}
 
 
-OBJECTIVES = {"channel": (ChannelObjective, 1), "neuron": (NeuronObjective, 1), "-channel": (ChannelObjective, -1),
-              "-neuron": (NeuronObjective, -1)}
+#: the objectives of one filter, by name: (kind of atom, weight) for ``layers[0]`` and ``filter``
+OBJECTIVES = {"channel": ("channel", 1.0), "neuron": ("neuron", 1.0), "-channel": ("channel", -1.0),
+              "-neuron": ("neuron", -1.0)}
+OBJECTIVE_TERMS = {"channel": ChannelObjective, "neuron": NeuronObjective}  # the loss term of each kind of atom
+
+
+def _objective(text) -> None:
+    if text not in OBJECTIVES:
+        objectives.parse(text)
 #: Lucid's standard settings for feature visualisation: Adam at its rate on a Fourier spectrum, 512 updates, and
 #: its transforms (pad 12, jitter 8, scale 0.9..1.1, rotate -10..10 degrees, jitter 4)
 LUCID = Settings().replace(method="adam", adam_learning_rate=0.05, weight_decay=0.0, stop_eps=0.0,
@@ -245,18 +252,21 @@ LUCID = Settings().replace(method="adam", adam_learning_rate=0.05, weight_decay=
 class Visualisation(Task):
     """Feature visualisation (activation maximisation; Erhan et al. 2009, Olah et al. 2017): the image that
     drives ``filter`` of ``layers[0]`` up (``channel``: its mean over positions; ``neuron``: the centre
-    position) or down (``-channel``, ``-neuron``). No content image: the picture is ``size`` px square."""
+    position) or down (``-channel``, ``-neuron``), or maximises an objective expression that names its own
+    layers and filters (``objectives.parse``). No content image: the picture is ``size`` px square."""
 
     content: Optional[str] = option(None, "none: a visualisation starts from noise, not from a picture", flag=None,
                                     first_ids=True, picture=True, api=False)
     style: Optional[str] = option(None, "none", flag=None, first_ids=True, picture=True, api=False)
-    layers: Tuple[str, ...] = option(dataclasses.MISSING, "the layer whose filter is visualised (one)",
-                                     first_ids=True, flag="--layer")
-    filter: int = option(dataclasses.MISSING, "the filter index (0-based)", first_ids=True)
+    layers: Tuple[str, ...] = option((), "the layer whose filter is visualised (one; none with an objective "
+                                     "expression)", first_ids=True, flag="--layer")
+    filter: Optional[int] = option(None, "the filter index (0-based; none with an objective expression)",
+                                   first_ids=True)
     mode: str = option("activation", "activation: what image makes the filter fire most", choices=("activation",),
                        first_ids=True)
-    objective: str = option("channel", "channel, neuron (the centre position) or either negated (-channel, -neuron)",
-                            choices=tuple(OBJECTIVES), first_ids=True)
+    objective: str = option("channel", "channel, neuron (the centre position) or either negated (-channel, -neuron) "
+                            "of filter at layer; or an expression such as 'channel(relu4_2, 5) - 0.5 * "
+                            "channel(relu4_2, 9)'", rule=_objective, first_ids=True)
     optimise: Settings = LUCID
 
     KIND: ClassVar[str] = "Visualisation"
@@ -264,38 +274,69 @@ class Visualisation(Task):
 
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
+        if self.objective not in OBJECTIVES:
+            if self.layers or self.filter is not None:
+                yield "objective", self.objective, "an objective expression names its own layers and filters: leave " \
+                                                   "layer and filter out"
+            try:
+                for a in objectives.parse(self.objective).atoms:
+                    yield from check("objective", a.filter, functools.partial(self.net.check_filter, a.layer))
+            except FmiError:
+                pass  # the option's own rule reports it
+            return
         yield from _layer_list("layers", self.layers, self.net)
         if isinstance(self.layers, (tuple, list)) and len(self.layers) > 1:
             yield "layers", self.layers, "a visualisation is of one filter of one layer"
+        yield from check("filter", self.filter, given(f"objective {self.objective} needs a filter index"))
         for name in filter(self.net.is_layer, self.layers if isinstance(self.layers, (tuple, list)) else ()):
-            yield from check("filter", self.filter, functools.partial(self.net.check_filter, name))
+            if self.filter is not None:
+                yield from check("filter", self.filter, functools.partial(self.net.check_filter, name))
+
+    def expression(self) -> objectives.Objective:
+        """What is maximised: the named objective of ``filter`` at ``layers[0]``, or the expression."""
+        if self.objective in OBJECTIVES:
+            kind, weight = OBJECTIVES[self.objective]
+            return objectives.atom(kind, self.layers[0], self.filter, weight)
+        return objectives.parse(self.objective)
 
     def layers_read(self) -> Tuple[str, ...]:
-        return tuple(self.layers)
+        return self.expression().layers
 
     def terms(self, height: int, width: int) -> Tuple[Term, ...]:
-        term, sign = OBJECTIVES[self.objective]
-        return (term(self.layers[0], sign=sign),)
+        return tuple(OBJECTIVE_TERMS[kind](layer) for kind, layer, _ in self.expression().groups())
 
     def targets(self, terms, content, style):
-        selector = np.zeros(terms[0].target_shape(1, 1), np.float32)
-        selector[self.filter] = 1.0
-        return [selector]
+        selectors = []
+        for term, (_, _, weights) in zip(terms, self.expression().groups()):
+            selector = np.zeros(term.target_shape(1, 1), np.float32)
+            for k, weight in weights.items():
+                selector[k] = weight
+            selectors.append(selector)
+        return selectors
 
     def metrics(self, terms, targets, content, style, final):
-        layer = self.layers[0]
-        return {"final_loss": final_loss(terms, targets, final), "code_error": {},
-                "activation": {layer: float(terms[0].statistic(final[layer])[self.filter])},
+        if self.objective in OBJECTIVES:
+            layer = self.layers[0]
+            activation = {layer: float(terms[0].statistic(final[layer])[self.filter])}
+            share = {layer: {"content": None, "result": codes.energy_share(final[layer], self.filter)}}
+        else:
+            activation = {f"{a.kind}({a.layer}, {a.filter})": float(OBJECTIVE_TERMS[a.kind](a.layer).statistic(
+                final[a.layer])[a.filter]) for a in self.expression().atoms}
+            share = {}
+        return {"final_loss": final_loss(terms, targets, final), "code_error": {}, "activation": activation,
                 "activation_of": "the optimised image, before denoising and rounding to 8 bits",
-                "filter_energy_share": {layer: {"content": None, "result": codes.energy_share(final[layer], self.filter)}}}
+                "filter_energy_share": share}
 
     def labels(self):
-        return {"content": None, "mode": self.mode, "layer": "+".join(self.layers), "filter": self.filter,
+        layer = "+".join(self.layers) if self.objective in OBJECTIVES else self.objective
+        return {"content": None, "mode": self.mode, "layer": layer, "filter": self.filter,
                 "style": None, "seed": self.seed}
 
     def never_fired(self, metrics):
-        _, sign = OBJECTIVES[self.objective]
-        return sign > 0 and metrics["activation"][self.layers[0]] == 0.0
+        if self.objective not in OBJECTIVES:
+            return False
+        _, weight = OBJECTIVES[self.objective]
+        return weight > 0 and metrics["activation"][self.layers[0]] == 0.0
 
 
 TASK_KINDS: Tuple[Type[Task], ...] = (Inversion, StyleTransfer, Visualisation)

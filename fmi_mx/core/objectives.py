@@ -1,0 +1,105 @@
+"""Feature-visualisation objectives that compose, as Lucent's do: ``channel("relu4_2", 5) - 0.5 *
+channel("relu4_2", 9)``, sums across layers, negations. Pure Python: an ``Objective`` is a weighted sum of
+atoms (a filter's mean activation, ``channel``, or its activation at the centre position, ``neuron``), which
+the visualisation maximises. Its text form, ``str(objective)``, is what configs and job ids hold, and
+``parse`` reads it back (a small grammar, never ``eval``):
+
+    objective := ["-"] term (("+" | "-") term)*
+    term      := [number "*"] ("channel" | "neuron") "(" layer "," filter ")"
+"""
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+from ..errors import FmiError
+from . import vgg
+
+KINDS = ("channel", "neuron")
+_NUMBER = r"\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?"
+_TERM = re.compile(rf"\s*([-+])?\s*(?:({_NUMBER})\s*\*\s*)?({'|'.join(KINDS)})\(\s*([A-Za-z0-9_]+)\s*,\s*(\d+)\s*\)\s*")
+
+
+@dataclass(frozen=True)
+class Atom:
+    """weight x (a filter's mean activation over positions, or at the centre position) at one layer."""
+
+    kind: str
+    layer: str
+    filter: int
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A weighted sum of atoms, to be maximised."""
+
+    atoms: Tuple[Atom, ...]
+
+    def __add__(self, other: "Objective") -> "Objective":
+        return Objective(self.atoms + other.atoms)
+
+    def __neg__(self) -> "Objective":
+        return self * -1.0
+
+    def __sub__(self, other: "Objective") -> "Objective":
+        return self + (-other)
+
+    def __mul__(self, factor: float) -> "Objective":
+        return Objective(tuple(Atom(a.kind, a.layer, a.filter, a.weight * float(factor)) for a in self.atoms))
+
+    __rmul__ = __mul__
+
+    def __str__(self) -> str:
+        text = ""
+        for n, a in enumerate(self.atoms):
+            sign = "-" if a.weight < 0 else ("+" if n else "")
+            size = abs(a.weight)
+            factor = "" if size == 1.0 else f"{size:g} * "
+            text += f"{' ' if n else ''}{sign}{' ' if n else ''}{factor}{a.kind}({a.layer}, {a.filter})"
+        return text
+
+    @property
+    def layers(self) -> Tuple[str, ...]:
+        """The layers it reads, in order of first appearance."""
+        return tuple(dict.fromkeys(a.layer for a in self.atoms))
+
+    def groups(self) -> List[Tuple[str, str, Dict[int, float]]]:
+        """(kind, layer, {filter: weight}) per kind and layer, in order of first appearance: one loss term each,
+        its filters picked by a weighted selector (weights of a filter named twice add up)."""
+        out: Dict[Tuple[str, str], Dict[int, float]] = {}
+        for a in self.atoms:
+            weights = out.setdefault((a.kind, a.layer), {})
+            weights[a.filter] = weights.get(a.filter, 0.0) + a.weight
+        return [(kind, layer, weights) for (kind, layer), weights in out.items()]
+
+
+def atom(kind: str, layer: str, filter_index: int, weight: float = 1.0) -> Objective:
+    """One atom as an objective; the layer must be a VGG layer name."""
+    vgg.parse(layer)
+    return Objective((Atom(kind, layer, int(filter_index), float(weight)),))
+
+
+def channel(layer: str, filter_index: int) -> Objective:
+    """A filter's mean activation over positions."""
+    return atom("channel", layer, filter_index)
+
+
+def neuron(layer: str, filter_index: int) -> Objective:
+    """A filter's activation at the centre position."""
+    return atom("neuron", layer, filter_index)
+
+
+def parse(text: str) -> Objective:
+    """The objective a text names; an ``FmiError`` names where the text stops making sense."""
+    if not isinstance(text, str) or not text.strip():
+        raise FmiError(f"objective {text!r}: expected an expression like channel(relu4_2, 5) - 0.5 * channel(relu4_2, 9)")
+    atoms, at = [], 0
+    while at < len(text):
+        found = _TERM.match(text, at)
+        if not found or (atoms and not found.group(1)):
+            raise FmiError(f"objective {text!r}: cannot read it from character {at + 1} on ({text[at:].strip()!r}); "
+                           "terms look like [number *] channel(layer, filter) or neuron(layer, filter), joined by + or -")
+        sign, number, kind, layer, k = found.groups()
+        atoms += atom(kind, layer, int(k), (-1.0 if sign == "-" else 1.0) * (float(number) if number else 1.0)).atoms
+        at = found.end()
+    return Objective(tuple(atoms))

@@ -1,0 +1,96 @@
+"""Objectives that compose: the grammar read back from its own text, terms grouped per layer, the composed
+loss and its gradient against numpy and finite differences, and a composed visualisation end to end."""
+import numpy as np
+import pytest
+
+import fmi_mx
+from fmi_mx.cli import main
+from fmi_mx.core import objectives
+from fmi_mx.core.graph import LossGraph
+from fmi_mx.core.tasks import Visualisation
+from fmi_mx.errors import FmiError, Invalid
+from fmi_mx.core.objectives import channel, neuron
+
+
+def test_objectives_compose_and_read_back_from_their_text():
+    composed = channel("relu4_2", 5) - 0.5 * channel("relu4_2", 9) + 2 * neuron("relu3_1", 1)
+    assert str(composed) == "channel(relu4_2, 5) - 0.5 * channel(relu4_2, 9) + 2 * neuron(relu3_1, 1)"
+    assert objectives.parse(str(composed)) == composed
+    assert objectives.parse("-channel(relu1_1,3)+1e-1*channel(relu1_1,3)").atoms[0].weight == -1.0
+    assert composed.layers == ("relu4_2", "relu3_1")
+    assert (-channel("relu1_1", 0)).atoms[0].weight == -1.0
+    merged = (channel("relu1_1", 2) + channel("relu1_1", 2) - 0.5 * channel("relu1_1", 4)).groups()
+    assert merged == [("channel", "relu1_1", {2: 2.0, 4: -0.5})]
+
+
+@pytest.mark.parametrize("text,where", [
+    ("channel(relu4_2, 5) 0.5 * channel(relu4_2, 9)", "character 21"),  # a missing operator
+    ("channel(relu9_1, 5)", "relu9_1"),
+    ("chanel(relu1_1, 5)", "character 1"),
+    ("", "expected an expression"),
+    ("channel(relu1_1, 5) +", "character 21"),
+])
+def test_a_bad_objective_names_where_it_stops_making_sense(text, where):
+    with pytest.raises(FmiError, match=where):
+        objectives.parse(text)
+
+
+def test_an_expression_leaves_layer_and_filter_to_itself():
+    with pytest.raises(Invalid, match="names its own layers and filters"):
+        Visualisation(objective="channel(relu1_1, 3)", layers=("relu1_1",), filter=3, size=16)
+    with pytest.raises(Invalid, match="filter"):
+        Visualisation(objective="channel(relu1_1, 300)", size=16)  # relu1_1 has 64 filters
+    with pytest.raises(Invalid, match="needs a filter index"):
+        Visualisation(layers=("relu1_1",), size=16)
+
+
+def test_a_composed_loss_and_its_gradient_against_numpy_and_finite_differences(biased_weights):
+    task = Visualisation(objective="channel(relu1_1, 3) - 0.5 * channel(relu1_1, 7) + 2 * neuron(relu2_1, 2)",
+                         size=12)
+    terms = task.terms(12, 12)
+    assert [(t.NAME, t.layer) for t in terms] == [("channel", "relu1_1"), ("neuron", "relu2_1")]
+    targets = task.targets(terms, {}, {})
+    assert targets[0][3] == 1.0 and targets[0][7] == -0.5 and targets[1][2] == 2.0 and targets[0].sum() == 0.5
+    graph = LossGraph(biased_weights, terms, (1, 3, 12, 12))
+    graph.set_targets([t[None] for t in targets])
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-20, 20, graph.data.shape).astype(np.float32)
+
+    def loss(v):
+        graph.data[:] = v
+        graph.executor.forward(is_train=False)
+        return float(sum(out.asnumpy().sum() for out in graph.loss_outputs()))
+
+    codes = graph.codes(x)
+    by_hand = sum(t.value(codes[t.layer][0], target) for t, target in zip(terms, targets))
+    # the loss is minus the objective: mean of 3 - 0.5 mean of 7 at relu1_1, plus 2 x filter 2 at relu2_1's centre
+    objective = codes["relu1_1"][0, 3].mean() - 0.5 * codes["relu1_1"][0, 7].mean() + 2 * codes["relu2_1"][0, 2, 3, 3]
+    assert loss(x) == pytest.approx(by_hand, rel=1e-5) and by_hand == pytest.approx(-objective, rel=1e-5)
+    graph.data[:] = x
+    graph.step()
+    grad = graph.grad.asnumpy().astype(np.float64)
+    for _ in range(3):
+        d = rng.normal(size=x.shape)
+        d /= np.linalg.norm(d)
+        eps = 1e-2
+        fd = (loss(x + eps * d) - loss(x - eps * d)) / (2 * eps)
+        assert np.sum(grad * d) == pytest.approx(fd, rel=2e-2, abs=1e-4)
+
+
+def test_a_composed_visualisation_runs_from_the_api_and_from_a_config(tmp_path, capsys):
+    common = dict(size=32, iterations=40, weights="random", param="pixel", pad=0, jitter=0, scale=0, rotate=0,
+                  shift=0, remove_noise=0)
+    image, record = fmi_mx.visualise(objective=channel("relu1_1", 3) - 0.5 * channel("relu1_1", 7), **common)
+    assert image.shape == (32, 32, 3) and record["task"]["objective"] == "channel(relu1_1, 3) - 0.5 * channel(relu1_1, 7)"
+    losses = [loss for _, loss, _ in record["history"]]
+    assert losses[-1] < losses[0]  # the objective rises
+    assert set(record["activation"]) == {"channel(relu1_1, 3)", "channel(relu1_1, 7)"}
+    config = tmp_path / "c.yaml"
+    config.write_text("name: c\nfigure: none\nweights: random\nsize: 32\npanels:\n"
+                      "  - {mode: activation, objective: 'channel(relu2_1, 4) + neuron(relu1_1, 0)'}\n")
+    assert main(["run", str(config), "--dry-run", "--runs", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "1 jobs" in out and "layer=channel(relu2_1, 4) + neuron(relu1_1, 0)" in out
+    config.write_text(config.read_text().replace("objective:", "layers: [relu1_1], objective:"))
+    assert main(["run", str(config), "--dry-run", "--runs", str(tmp_path / "runs")]) == 2
+    assert "names its own layers and filters" in capsys.readouterr().err

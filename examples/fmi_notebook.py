@@ -1,7 +1,7 @@
 """fmi_mx from Python: FMI of a few filters of one layer, and a style transfer, as a notebook would do it.
 
     python examples/fmi_notebook.py                # 128 px, untrained weights, about a minute
-    python examples/fmi_notebook.py --size 32 --iterations 20 --out /tmp/fmi   # a few seconds
+    python examples/fmi_notebook.py --size 32 --max-iterations 20 --out /tmp/fmi   # a few seconds
 
 With pretrained weights (``fmi-mx weights fetch``) pass ``--weights models/vgg19.params``.
 """
@@ -19,7 +19,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default="random:0", help="params file, or random[:SEED]")
     parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--max-iterations", type=int, default=300)
     parser.add_argument("--out", default="outputs/example")
     a = parser.parse_args(argv)
     out = Path(a.out)
@@ -30,13 +30,13 @@ def main(argv=None) -> int:
     tiles = []
     for k in range(3):
         image, record = fmi_mx.invert(content, layers="relu1_2", mode="feature_map", filter=k, weights=weights,
-                                      size=a.size, iterations=a.iterations)
+                                      size=a.size, max_iterations=a.max_iterations)
         share = record["filter_energy_share"]["relu1_2"]
         print(f"filter {k}: {record['iterations']} iterations, energy share {share['content']:.3f} -> "
               f"{share['result']:.3f}")
         tiles.append(image)
     image, record = fmi_mx.style_transfer("sample:chelsea", "sample:brick", mode="gram", weights=weights,
-                                          size=a.size, iterations=a.iterations)
+                                          size=a.size, max_iterations=a.max_iterations)
     print(f"style transfer (gram): final loss {record['final_loss']:.4g}, "
           f"Gram distance {np.mean(list(record['gram_distance'].values())):.3f}")
     strip = np.hstack(tiles)

@@ -5,7 +5,7 @@ Convolutional Neural Networks" (arXiv 1608.04170). The API:
 
     import fmi_mx
     image, record = fmi_mx.invert("sample:astronaut", layers=["relu1_2"], mode="feature_map", filter=3,
-                                  weights="random", size=32, iterations=20)
+                                  weights="random", size=32, max_iterations=20)
     image, record = fmi_mx.style_transfer("content.jpg", "style.jpg", mode="gram")
     weights = fmi_mx.load_weights("models/vgg16.params")   # or "random", "random:SEED"
     image, record = fmi_mx.invert("photo.jpg", layers="relu3_2", mode="feature_map", filter=5,

@@ -1,7 +1,7 @@
 """The Python API: one inversion or one style transfer, from paths or numpy pictures, in a call.
 
     image, record = fmi_mx.invert("sample:astronaut", layers=["relu1_2"], mode="feature_map", filter=3,
-                                  weights="random", size=32, iterations=20)
+                                  weights="random", size=32, max_iterations=20)
 
 Both return the picture (uint8, H x W x 3) and the record that the CLI writes as the JSON sidecar.
 Their keywords are the options declared by the task kinds, the optimiser settings and the run options,

@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "paper's weights, fetched once), else trained VGG-16, else untrained VGG-19", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", default=str(RUNS), help="output root")
     p.add_argument("--size", type=int, default=demo.SIZE, help="long edge in px")
-    p.add_argument("--iterations", type=int, default=0, help="maximum SGD updates (0: the default)")
+    p.add_argument("--max-iterations", type=int, default=0, help="maximum SGD updates (0: the default)")
     p.add_argument("--image", type=api.layer_list, default=demo.IMAGES, help="content images, comma-separated")
     p.add_argument("--untrained", action="store_true", help="untrained VGG-19, no download")
     return parser
@@ -425,7 +425,7 @@ def _doctor(a: argparse.Namespace) -> int:
 
 
 def _demo(a: argparse.Namespace) -> int:
-    return demo.run(Path(a.out), a.image, a.size, a.iterations, a.untrained)
+    return demo.run(Path(a.out), a.image, a.size, a.max_iterations, a.untrained)
 
 
 COMMANDS = {"invert": _invert, "style": _style, "visualise": _visualise, "weights": _weights, "run": _experiment, "atlas": _experiment,

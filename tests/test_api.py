@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_invert_from_a_fresh_interpreter():
     code = ("import fmi_mx, json; image, record = fmi_mx.invert('sample:astronaut', layers=['relu1_2'], "
-            "mode='feature_map', filter=3, weights='random', size=32, iterations=20); "
+            "mode='feature_map', filter=3, weights='random', size=32, max_iterations=20); "
             "print(json.dumps([list(image.shape), str(image.dtype), record['iterations'], record['task']['filter'], "
             "record['weights']['pretrained']]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -28,21 +28,21 @@ def test_invert_from_a_fresh_interpreter():
 
 
 def test_invert_equals_the_engine_and_takes_arrays(random_weights):
-    image, record = fmi_mx.invert("sample:astronaut", layers="relu1_1", weights=random_weights, size=32, iterations=15)
+    image, record = fmi_mx.invert("sample:astronaut", layers="relu1_1", weights=random_weights, size=32, max_iterations=15)
     task = Inversion(content="sample:astronaut", layers=("relu1_1",), size=32, optimise=Settings.from_flat(max_iterations=15))
     engine = Runner(random_weights).run(task)
     np.testing.assert_array_equal(image, engine.image)
     assert record["code_error"] == engine.metrics["code_error"] and record["task"]["layers"] == ["relu1_1"]
     pixels = images.read("sample:astronaut")
     from_array, array_record = fmi_mx.invert(pixels, layers=["relu1_1"], weights=random_weights, size=32,
-                                             iterations=15)
+                                             max_iterations=15)
     np.testing.assert_array_equal(from_array, image)  # the same pixels give the same picture
     assert array_record["task"]["content"].startswith("array:512x512:")
 
 
 def test_style_transfer_and_its_errors(random_weights):
     image, record = fmi_mx.style_transfer("sample:chelsea", "sample:brick", style_layers=["relu1_1"],
-                                          weights=random_weights, size=32, iterations=5)
+                                          weights=random_weights, size=32, max_iterations=5)
     assert image.shape[2] == 3 and record["task"]["kind"] == "StyleTransfer" and record["task"]["mode"] == "gram"
     with pytest.raises(FmiError, match="unknown layer 'relu9_1'"):
         fmi_mx.invert("sample:astronaut", layers="relu9_1", weights=random_weights)
@@ -55,7 +55,7 @@ def test_style_transfer_and_its_errors(random_weights):
 @pytest.mark.slow
 def test_example_script_runs(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "fmi_notebook.py"), "--size", "32",
-                          "--iterations", "20", "--out", str(tmp_path)], capture_output=True, text=True)
+                          "--max-iterations", "20", "--out", str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "filter 2:" in out.stdout and "style transfer (gram)" in out.stdout
     assert images.read(tmp_path / "fmi_relu1_2.png").shape == (32, 96, 3)

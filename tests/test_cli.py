@@ -62,7 +62,7 @@ def test_bad_input_exits_2_with_one_line(case, tmp_path, random_weights, capsys,
 def test_invert_writes_image_and_sidecar(tmp_path, capsys):
     out = tmp_path / "fmi.png"
     code = main(["invert", "sample:astronaut", "--layers", "relu1_2", "--mode", "feature_map", "--filter", "2",
-                 "--weights", "random:0", "--size", "32", "--iterations", "20", "--out", str(out)])
+                 "--weights", "random:0", "--size", "32", "--max-iterations", "20", "--out", str(out)])
     assert code == 0 and out.is_file()
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["weights"]["source"] == "random-he:seed=0"
@@ -81,7 +81,7 @@ def test_style_and_weights_commands(tmp_path, capsys):
     assert W.load(params).sha256 in capsys.readouterr().out
     out = tmp_path / "style.png"
     assert main(["style", "sample:astronaut", "sample:brick", "--mode", "gram", "--style-layers", "relu1_1,relu2_1",
-                 "--weights", str(params), "--size", "32", "--iterations", "5", "--out", str(out)]) == 0
+                 "--weights", str(params), "--size", "32", "--max-iterations", "5", "--out", str(out)]) == 0
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["task"]["kind"] == "StyleTransfer" and record["weights"]["source"] == f"file:{params}"
     assert set(record["gram_distance"]) == {"relu1_1", "relu2_1"}

@@ -20,7 +20,7 @@ from test_failfast import _tmpfs
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "experiments" / "smoke" / "fig3.yaml"
 B = ["invert", "sample:astronaut", "--layers", "relu1_1", "--mode", "original", "--weights", "random", "--size",
-     "32", "--iterations", "5"]
+     "32", "--max-iterations", "5"]
 ATLAS = """name: t
 figure: atlas
 weights: random:0
@@ -48,7 +48,7 @@ def test_option_values_are_numbers_as_in_configs(tmp_path, capsys, option):
     name, _, text = option.partition("=")
     assert json.loads(out.with_suffix(".json").read_text())["task"]["optimise"][name] == float(text)
     style = tmp_path / "s.png"
-    assert main(["style", "sample:astronaut", "sample:brick", "--weights", "random", "--size", "32", "--iterations",
+    assert main(["style", "sample:astronaut", "sample:brick", "--weights", "random", "--size", "32", "--max-iterations",
                  "2", "--style-layers", "relu1_1", "--option", option, "--out", str(style)]) == 0
 
 
@@ -104,7 +104,7 @@ def test_the_snapshots_folder_holds_this_run_alone(tmp_path, capsys):
     images.write(folder / "00003.png", np.zeros((64, 64, 3), np.uint8))  # another run's, another size
     assert main(B + ["--save-every", "2", "--out", str(out)]) == 0
     assert sorted(p.name for p in folder.iterdir()) == ["00002.png", "00004.png"]
-    assert main(B + ["--iterations", "7", "--save-every", "7", "--animate", "--out", str(out)]) == 0
+    assert main(B + ["--max-iterations", "7", "--save-every", "7", "--animate", "--out", str(out)]) == 0
     assert sorted(p.name for p in folder.iterdir()) == ["00007.png"] and out.with_suffix(".gif").is_file()
 
 
@@ -160,7 +160,7 @@ def test_converting_a_missing_or_random_file_is_one_plain_line(tmp_path, capsys)
 @pytest.mark.slow
 def test_the_api_takes_numpy_scalars_and_names_a_wrong_type():
     image, record = fmi_mx.invert("sample:astronaut", layers="relu1_1", mode="feature_map", weights="random",
-                                  size=np.int64(32), filter=np.int64(2), iterations=np.int32(3), seed=np.int64(1),
+                                  size=np.int64(32), filter=np.int64(2), max_iterations=np.int32(3), seed=np.int64(1),
                                   stop_eps=np.float32(0.01))
     assert image.shape == (32, 32, 3) and record["task"]["filter"] == 2 and record["iterations"] == 3
     with pytest.raises(FmiError, match=r"size \(px, the long edge\) must be a whole number from 1 to 4096, not '32' "
@@ -240,7 +240,7 @@ def test_plots_refuse_an_unwritable_folder_and_write_each_format_once(tmp_path, 
 @pytest.mark.slow
 def test_sigterm_stops_invert_as_ctrl_c_does(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "fmi_mx.cli"] + B[:-2] + [
-        "--size", "64", "--iterations", "1000", "--stop-eps", "0", "--log-every", "1", "--out", str(tmp_path / "r.png")],
+        "--size", "64", "--max-iterations", "1000", "--stop-eps", "0", "--log-every", "1", "--out", str(tmp_path / "r.png")],
         stderr=subprocess.PIPE, text=True, cwd=ROOT)
     for line in process.stderr:
         if line.startswith("iter"):

@@ -147,7 +147,7 @@ def test_smoke_figures_end_to_end(tmp_path, name, panels, grid):
 def test_snapshots_and_the_animation(tmp_path, capsys):
     out = tmp_path / "x.png"
     assert main(["invert", "sample:astronaut", "--layers", "relu1_2", "--weights", "random", "--size", "32",
-                 "--iterations", "40", "--save-every", "10", "--animate", "--out", str(out)]) == 0
+                 "--max-iterations", "40", "--save-every", "10", "--animate", "--out", str(out)]) == 0
     assert sorted(p.name for p in (tmp_path / "x.snapshots").iterdir()) == ["00010.png", "00020.png", "00030.png",
                                                                           "00040.png"]
     import imageio.v2 as imageio

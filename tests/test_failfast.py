@@ -16,8 +16,8 @@ from fmi_mx.cli import main
 
 SMOKE = Path(__file__).resolve().parents[1] / "experiments" / "smoke"
 BASE = ["invert", "sample:astronaut", "--layers", "relu1_1", "--weights", "random", "--size", "32",
-        "--iterations", "3"]
-STYLE = ["style", "sample:astronaut", "sample:brick", "--weights", "random", "--size", "32", "--iterations", "3"]
+        "--max-iterations", "3"]
+STYLE = ["style", "sample:astronaut", "sample:brick", "--weights", "random", "--size", "32", "--max-iterations", "3"]
 CONFIG = """name: t
 weights: random:0
 size: 32
@@ -49,8 +49,8 @@ CLI_PROBES = {
     "out is a folder": (BASE + ["--out", "{tmp}/somedir/"], "is a folder"),
     "out in a file": (BASE + ["--out", "{tmp}/afile/x.png"], "afile is a file, not a folder"),
     "out of unknown type": (BASE + ["--out", "{tmp}/r.xyz"], "unknown image type '.xyz'"),
-    "iterations 0": (BASE + ["--iterations", "0"], "iterations must be a whole number >= 1, not 0"),
-    "iterations -1": (BASE + ["--iterations", "-1"], "iterations must be a whole number >= 1, not -1"),
+    "iterations 0": (BASE + ["--max-iterations", "0"], "max_iterations must be a whole number >= 1, not 0"),
+    "iterations -1": (BASE + ["--max-iterations", "-1"], "max_iterations must be a whole number >= 1, not -1"),
     "log-every 0": (BASE + ["--log-every", "0"], "log_every must be a whole number >= 1, not 0"),
     "stop-eps nan": (BASE + ["--stop-eps", "nan"], "stop_eps must be a finite number >= 0, not nan"),
     "weight-decay -1": (BASE + ["--weight-decay", "-1"], "weight_decay must be a finite number >= 0"),
@@ -107,7 +107,7 @@ def test_read_only_output_fails_in_seconds(tmp_path, capsys):
     with _tmpfs(tmp_path / "ro", "ro,size=1m") as ro:
         start = time.perf_counter()
         code = main(["invert", "sample:astronaut", "--layers", "relu5_1", "--weights", "random", "--size", "512",
-                     "--iterations", "1000", "--out", str(ro / "x.png")])
+                     "--max-iterations", "1000", "--out", str(ro / "x.png")])
         assert code == 2 and time.perf_counter() - start < 5
         err = _errors(capsys)
         assert len(err) == 1 and "Read-only file system" in err[0]
@@ -145,7 +145,7 @@ def test_config_problems_all_at_once_with_keys(tmp_path, capsys):
     err = _errors(capsys)
     assert len(err) == 1
     for key, message in (("sizee", "unknown key"), ("optimise.learning_rate", "expected float, got 'abc'"),
-                         ("optimise.max_iterations", "iterations must be a whole number >= 1, not 0"),
+                         ("optimise.max_iterations", "max_iterations must be a whole number >= 1, not 0"),
                          ("optimise.momentum", "momentum must be a finite number in [0, 1), not 1.5"),
                          ("batch_size", "batch_size (0: automatic) must be a whole number >= 0, not -1"),
                          ("panels[0].contents[0]", f"image {tmp_path / 'empty.png'} cannot be read"),

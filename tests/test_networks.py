@@ -148,12 +148,12 @@ def test_costs_and_memory_follow_the_network():
 @pytest.mark.slow
 def test_vgg16_runs_through_the_api_cli_sweep_and_atlas(tmp_path, capsys):
     image, record = fmi_mx.invert("sample:astronaut", layers="relu5_3", mode="feature_map", filter=7,
-                                  network="vgg16", weights="random", size=32, iterations=3)
+                                  network="vgg16", weights="random", size=32, max_iterations=3)
     assert image.shape == (32, 32, 3) and record["task"]["network"] == "vgg16"
     assert record["weights"]["network"] == "vgg16" and record["weights"]["source"] == "random-he:vgg16:seed=0"
     out = tmp_path / "s.png"
     assert main(["style", "sample:astronaut", "sample:brick", "--network", "vgg16", "--weights", "random",
-                 "--style-layers", "relu1_1,relu5_3", "--size", "32", "--iterations", "2", "--out", str(out)]) == 0
+                 "--style-layers", "relu1_1,relu5_3", "--size", "32", "--max-iterations", "2", "--out", str(out)]) == 0
     assert json.loads(out.with_suffix(".json").read_text())["weights"]["network"] == "vgg16"
     atlas = tmp_path / "atlas.yaml"
     atlas.write_text("name: a16\nfigure: atlas\nnetwork: vgg16\nweights: random:0\nsize: 32\n"

@@ -78,7 +78,7 @@ def test_a_composed_loss_and_its_gradient_against_numpy_and_finite_differences(b
 
 
 def test_a_composed_visualisation_runs_from_the_api_and_from_a_config(tmp_path, capsys):
-    common = dict(size=32, iterations=40, weights="random", param="pixel", pad=0, jitter=0, scale=0, rotate=0,
+    common = dict(size=32, max_iterations=40, weights="random", param="pixel", pad=0, jitter=0, scale=0, rotate=0,
                   shift=0, remove_noise=0)
     image, record = fmi_mx.visualise(objective=channel("relu1_1", 3) - 0.5 * channel("relu1_1", 7), **common)
     assert image.shape == (32, 32, 3) and record["task"]["objective"] == "channel(relu1_1, 3) - 0.5 * channel(relu1_1, 7)"

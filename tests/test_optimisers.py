@@ -199,7 +199,7 @@ def test_api_and_cli_take_the_optimiser_options(tmp_path, capsys):
     from fmi_mx.cli import main
     from fmi_mx.errors import FmiError
 
-    _, record = fmi_mx.invert("sample:astronaut", layers="relu1_1", weights="random", size=32, iterations=3,
+    _, record = fmi_mx.invert("sample:astronaut", layers="relu1_1", weights="random", size=32, max_iterations=3,
                               method="lbfgs", tv_weight=0.5, options={"lbfgs_history": 3})
     assert record["task"]["optimise"]["method"] == "lbfgs" and record["task"]["optimise"]["lbfgs_history"] == 3
     assert record["task"]["optimise"]["tv_weight"] == 0.5 and record["iterations"] == 3
@@ -207,7 +207,7 @@ def test_api_and_cli_take_the_optimiser_options(tmp_path, capsys):
         fmi_mx.invert("sample:astronaut", layers="relu1_1", weights="random", size=32, options={"lbfgs_histry": 3})
     out = tmp_path / "a.png"
     assert main(["invert", "sample:astronaut", "--layers", "relu1_1", "--weights", "random", "--size", "32",
-                 "--iterations", "3", "--method", "adam", "--jitter", "2", "--option", "adam_learning_rate=2.5",
+                 "--max-iterations", "3", "--method", "adam", "--jitter", "2", "--option", "adam_learning_rate=2.5",
                  "--out", str(out)]) == 0
     optimise = json.loads(out.with_suffix(".json").read_text())["task"]["optimise"]
     assert (optimise["method"], optimise["jitter"], optimise["adam_learning_rate"]) == ("adam", 2, 2.5)

@@ -33,7 +33,7 @@ def _roughness(picture: np.ndarray) -> float:
 
 
 def test_a_parameterisation_defined_here_runs_end_to_end():
-    common = dict(layers="relu1_1", weights="random", size=32, iterations=30, remove_noise=0)
+    common = dict(layers="relu1_1", weights="random", size=32, max_iterations=30, remove_noise=0)
     image, record = fmi_mx.invert("sample:astronaut", param=LowResolution.name, **common)
     pixels, _ = fmi_mx.invert("sample:astronaut", **common)
     assert image.shape == pixels.shape == (32, 32, 3)

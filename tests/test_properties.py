@@ -18,7 +18,7 @@ NUMBERS = st.one_of(st.integers(-3, 70), st.floats(allow_nan=True, allow_infinit
 TEXT = st.text(alphabet="relu12345_,:.-/ abcsmp", max_size=14)
 OPTIONS = {
     "--size": st.one_of(st.integers(-2, 40), st.sampled_from(["100000", "x", "16"])),
-    "--iterations": st.one_of(st.integers(-1, 3), st.sampled_from(["0", "two"])),
+    "--max-iterations": st.one_of(st.integers(-1, 3), st.sampled_from(["0", "two"])),
     "--log-every": st.one_of(st.integers(-1, 3), st.just("0")),
     "--seed": st.one_of(st.integers(-2, 3), st.just("s")),
     "--stop-eps": NUMBERS, "--weight-decay": NUMBERS, "--remove-noise": NUMBERS, "--max-memory": NUMBERS,
@@ -42,7 +42,7 @@ def test_the_cli_never_tracebacks_and_leaves_nothing_when_it_refuses(chosen, out
         root = Path(tmp)
         (root / "dir").mkdir()
         (root / "afile").write_text("a file")
-        argv = ["invert", "sample:astronaut", "--layers", "relu1_1", "--size", "16", "--iterations", "2",
+        argv = ["invert", "sample:astronaut", "--layers", "relu1_1", "--size", "16", "--max-iterations", "2",
                 "--weights", "random"]
         for option, value in chosen.items():
             argv += [option, str(value)]

@@ -13,7 +13,7 @@ from fmi_mx.errors import FmiError
 @pytest.mark.parametrize("bad", [{}, 0, False, [], "", 123, 1.5, b"random", ["random"]])
 def test_api_weights_of_the_wrong_kind_are_one_line(bad):
     with pytest.raises(FmiError, match=r"^weights .*: expected a params file path, 'random' or 'random:SEED'") as info:
-        fmi_mx.invert("sample:astronaut", layers="relu1_1", weights=bad, size=16, iterations=1)
+        fmi_mx.invert("sample:astronaut", layers="relu1_1", weights=bad, size=16, max_iterations=1)
     assert "\n" not in str(info.value)
 
 
@@ -22,7 +22,7 @@ def test_api_weights_may_be_a_path(tmp_path):
 
     path = W.save(tmp_path / "r.params", W.random_he(0).arrays, W.CAFFE_MEAN_RGB, origin="random-he:seed=0",
                   pretrained=False)
-    image, record = fmi_mx.invert("sample:astronaut", layers="relu1_1", weights=path, size=16, iterations=1)
+    image, record = fmi_mx.invert("sample:astronaut", layers="relu1_1", weights=path, size=16, max_iterations=1)
     assert record["weights"]["source"] == f"file:{path}" and image.shape[2] == 3
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from fmi_mx.core.options import declared
 from fmi_mx.core.settings import Settings
-from fmi_mx.core.tasks import Inversion, StyleTransfer
+from fmi_mx.core.running import RunOptions
+from fmi_mx.core.tasks import Inversion, StyleTransfer, Visualisation
 from fmi_mx.sweep.config import table
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fmi_mx"
@@ -151,27 +152,61 @@ def _code_words(tree) -> set:
     return words
 
 
-def _spelled() -> dict:
-    """Every option of the task kinds and the optimiser settings whose name is a compound word: the
-    modules whose code spells it."""
-    names = {d.name for kind in (Inversion, StyleTransfer, Settings) for d in declared(kind) if "_" in d.name}
-    words = {str(path.relative_to(PACKAGE.parent)): _code_words(tree) for path, tree in MODULES.values()}
-    return {name: sorted(module for module, found in words.items() if name in found) for name in names}
+KINDS = (Inversion, StyleTransfer, Visualisation, Settings, RunOptions)
+INTERFACES = ("fmi_mx/api.py", "fmi_mx/cli.py", "fmi_mx/sweep/config.py")
+#: the options an interface may spell, and why: every other one reaches the command line, the API and the
+#: config schema through its declaration alone
+SPELLED_BY_INTERFACES = {
+    "content": "the pictures are positional arguments of the command line and the API",
+    "style": "the pictures are positional arguments of the command line and the API",
+    "layers": "a panel's layers make one job each; the API and command line split a comma-separated list",
+    "filter": "a panel's filters make one job each (and Python's builtin filter)",
+    "mode": "a panel's mode picks its task kind",
+    "seed": "a panel's seeds make one job each; an output file is named by its seed",
+    "network": "weights fetch and the claim's weight sets name a network",
+    "size": "the demo's own picture size",
+    "max_iterations": "the demo's own update budget (0: each task's default)",
+    "objective": "an output file is named by its objective",
+    "method": "continuous batching is refused for a method that does not stream",
+    "weight_decay": "the style kinds' own weight decay (style_weight_decay)",
+}
 
 
-def test_an_option_is_declared_once_and_spelled_only_where_it_is_used():
-    """The command line, the API and the config schema are made from the declarations, so they spell no
-    option of what a task computes; and an option appears in its declaration plus the modules that use
-    it: at most three. More: the weight decay (each optimiser method reads it, and the style transfers and
-    visualisations have their own), the update count (the loop and the stream, the sweep's costs, the demo,
-    the visualisations' own 512) and the stopping threshold (the loop, the curves, the visualisations' own)."""
-    spelled = _spelled()
-    interfaces = {"fmi_mx/api.py", "fmi_mx/cli.py", "fmi_mx/sweep/config.py"}
-    assert {(name, m) for name, modules in spelled.items() for m in modules if m in interfaces} == \
-        {("weight_decay", "fmi_mx/sweep/config.py")}  # style_weight_decay: the style kinds' own weight decay
-    assert {name: len(modules) for name, modules in spelled.items() if len(modules) > 3} == \
-        {"weight_decay": 6, "max_iterations": 7, "stop_eps": 4}
-    assert spelled["lbfgs_history"] == ["fmi_mx/core/settings.py"]  # its user reads it as lbfgs.history
+def test_every_option_is_declared_once_per_kind():
+    for kind in KINDS:
+        names = [d.name for d in declared(kind)]
+        assert len(names) == len(set(names)), kind.__name__
+        flags = [d.flag for d in declared(kind) if d.flag]
+        assert len(flags) == len(set(flags)), kind.__name__
+
+
+def test_an_interface_spells_an_option_only_for_a_reason_of_its_own():
+    """Every option name of what a task computes (its kinds and the optimiser settings; run options are the
+    interfaces' own business) is looked for in the command line, the API and the config module: each one
+    found there must be in ``SPELLED_BY_INTERFACES`` with its reason, and each reason must still be needed."""
+    names = {d.name for kind in KINDS if kind is not RunOptions for d in declared(kind)}
+    spelled = set()
+    for path, tree in MODULES.values():
+        if str(path.relative_to(PACKAGE.parent)) in INTERFACES:
+            spelled |= names & _code_words(tree)
+    assert spelled - set(SPELLED_BY_INTERFACES) == set()
+    assert set(SPELLED_BY_INTERFACES) - spelled == set()  # a reason no longer needed goes
+
+
+def test_an_option_has_one_name_for_its_field_flag_key_and_messages():
+    """The public name is the field's (or, where the field's would be ambiguous, the declared name); the
+    flag is that name; a bounded rule takes its name from the option."""
+    from fmi_mx.core.rules import Bounded
+
+    for kind in KINDS:
+        for d in declared(kind):
+            if d.flag and d.flag != "--layer":  # a visualisation's one layer: --layer, its field layers
+                assert d.flag == "--" + d.name.replace("_", "-"), (kind.__name__, d.name, d.flag)
+            if isinstance(d.spec.rule, Bounded):
+                try:
+                    d.check(-1e30)
+                except Exception as e:  # every bound refuses -1e30
+                    assert str(e).startswith(d.spec.what or d.name), str(e)
 
 
 def test_no_string_switch_on_loss_kinds_outside_the_term_classes():

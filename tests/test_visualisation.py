@@ -80,7 +80,7 @@ def test_gradients_flow_through_the_parameterisation_and_the_affine_sampler(bias
 def test_a_tiny_visualisation_drives_its_filter_far_above_its_start():
     """60 updates at 32 px (without the random transforms, which are meant for pictures of 128 px and more):
     filter 3 of an untrained relu2_1 goes from a mean activation of about 0.5 on the start image to about 45."""
-    image, record = fmi_mx.visualise(layer="relu2_1", filter=3, weights="random", size=32, iterations=60, seed=3,
+    image, record = fmi_mx.visualise(layer="relu2_1", filter=3, weights="random", size=32, max_iterations=60, seed=3,
                                      pad=0, jitter=0, scale=0.0, rotate=0.0, shift=0)
     x0 = param.initial("fourier", param.of("fourier").variable_shape(1, 32, 32), 3, Settings().init_range)
     graph = LossGraph(W.random_he(0), [ChannelObjective("relu2_1")], (1, 3, 32, 32), view=View("fourier"))
@@ -136,11 +136,11 @@ def test_the_command_line_the_api_and_a_config_make_the_same_visualisation(tmp_p
 
     from fmi_mx.cli import main
 
-    settings = dict(layer="relu2_1", filter=3, size=32, iterations=5, seed=2)
+    settings = dict(layer="relu2_1", filter=3, size=32, max_iterations=5, seed=2)
     image, record = fmi_mx.visualise(weights="random", pad=0, jitter=0, scale=0.0, rotate=0.0, shift=0, **settings)
     out = tmp_path / "cli.png"
     assert main(["visualise", "--weights", "random", "--layer", "relu2_1", "--filter", "3", "--size", "32",
-                 "--iterations", "5", "--seed", "2", "--pad", "0", "--jitter", "0", "--scale", "0", "--rotate", "0",
+                 "--max-iterations", "5", "--seed", "2", "--pad", "0", "--jitter", "0", "--scale", "0", "--rotate", "0",
                  "--shift", "0", "--out", str(out)]) == 0
     config = tmp_path / "v.yaml"
     config.write_text("name: v\nfigure: none\nweights: random\nsize: 32\noptimise: {max_iterations: 5, pad: 0, "
@@ -169,14 +169,14 @@ def test_a_filter_that_never_fires_is_restarted_then_reported(tmp_path, capsys):
     path = W.save(tmp_path / "dead.params", arrays, W.CAFFE_MEAN_RGB, origin="test: a dead filter", pretrained=False)
     out = tmp_path / "v.png"
     assert main(["visualise", "--weights", str(path), "--layer", "relu2_1", "--filter", "3", "--size", "32",
-                 "--iterations", "5", "--pad", "0", "--jitter", "0", "--scale", "0", "--rotate", "0", "--shift", "0",
+                 "--max-iterations", "5", "--pad", "0", "--jitter", "0", "--scale", "0", "--rotate", "0", "--shift", "0",
                  "--out", str(out)]) == 1
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fmi-mx: error")]
     assert len(err) == 1 and f"from {engine.RESTARTS} fresh ones" in err[0]
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["stop_reason"] == "never_fired" and record["restarts"] == engine.RESTARTS
     assert record["activation"]["relu2_1"] == 0.0
-    live, live_record = fmi_mx.visualise(layer="relu2_1", filter=4, weights=str(path), size=32, iterations=5,
+    live, live_record = fmi_mx.visualise(layer="relu2_1", filter=4, weights=str(path), size=32, max_iterations=5,
                                          pad=0, jitter=0, scale=0.0, rotate=0.0, shift=0)
     assert live_record["stop_reason"] != "never_fired" and "restarts" not in live_record
 

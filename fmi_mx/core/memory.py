@@ -97,7 +97,7 @@ def reported(graph) -> int:
 
 def check_budget(max_memory_mb: float) -> float:
     """A memory budget is a finite number of MB above 0."""
-    number("max_memory (MB)", 0, low_open=True)(max_memory_mb)
+    number(0, low_open=True, note="MB")(max_memory_mb, "max_memory")
     return max_memory_mb
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Tuple
 
 from ..errors import FmiError, choice
+from .rules import Bounded
 
 KEY = "fmi_mx.option"
 
@@ -58,7 +59,9 @@ class Declared:
         """The option's own rule (and choices) on a value; an ``FmiError`` names the option."""
         if self.spec.choices is not None:
             choice(self.spec.what or self.name, value, self.spec.choices)
-        if self.spec.rule is not None:
+        if isinstance(self.spec.rule, Bounded):
+            self.spec.rule(value, self.spec.what or self.name)  # a bound takes its name from the option
+        elif self.spec.rule is not None:
             self.spec.rule(value)
 
 

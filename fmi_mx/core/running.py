@@ -38,9 +38,9 @@ class RunOptions:
     max_memory: float = option(memory.DEFAULT_MAX_MEMORY, "MB one worker's graphs and weights may hold together, "
                                "estimated before binding", rule=memory.check_budget, result=False)
     batch_size: int = option(0, "jobs per graph (one forward/backward for all); 0: as many as fit max_memory, at "
-                             "most 8", rule=whole("batch_size (0: automatic)", 0), flag=None, result=False, api=False)
+                             "most 8", rule=whole(0, note="0: automatic"), flag=None, result=False, api=False)
     continuous: bool = option(False, "continuous batching: a job that stops hands its slot in the batch to the "
                               "next at once, so no job waits for the slowest (sgd and adam)", result=False, api=False)
     save_every: int = option(0, "write the image every N updates into <out>.snapshots/ (0: off)",
-                             rule=whole("save_every (0: off)", 0), result=False)
+                             rule=whole(0, note="0: off"), result=False)
     animate: bool = option(False, "with save_every: also an animated GIF of the snapshots", result=False, api=False)

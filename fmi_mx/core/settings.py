@@ -24,14 +24,14 @@ THROUGHPUT = {"method": "lbfgs", "max_iterations": 50}
 class SGD:
     """The original scripts' SGD: momentum, elementwise clipping, a factor schedule of the rate."""
 
-    learning_rate: float = option(0.1, "SGD's learning rate", rule=number("learning_rate", 0, low_open=True),
+    learning_rate: float = option(0.1, "SGD's learning rate", rule=number(0, low_open=True),
                                   first_ids=True)
-    momentum: float = option(0.9, "SGD's momentum", rule=number("momentum", 0, 1, high_open=True), first_ids=True)
+    momentum: float = option(0.9, "SGD's momentum", rule=number(0, 1, high_open=True), first_ids=True)
     clip_gradient: float = option(10.0, "SGD clips each gradient element to +-this",
-                                  rule=number("clip_gradient", 0, low_open=True), first_ids=True)
-    lr_step: int = option(10, "SGD multiplies its rate by lr_factor every lr_step updates", rule=whole("lr_step", 1),
+                                  rule=number(0, low_open=True), first_ids=True)
+    lr_step: int = option(10, "SGD multiplies its rate by lr_factor every lr_step updates", rule=whole(1),
                           first_ids=True)
-    lr_factor: float = option(0.9, "SGD's rate factor", rule=number("lr_factor", 0, low_open=True), first_ids=True)
+    lr_factor: float = option(0.9, "SGD's rate factor", rule=number(0, low_open=True), first_ids=True)
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ class LBFGS:
     """L-BFGS: curvature pairs kept, and the line search's budget."""
 
     history: int = option(10, "L-BFGS: curvature pairs kept per sample", name="lbfgs_history",
-                          rule=whole("lbfgs_history", 1))
+                          rule=whole(1))
     evaluations: int = option(20, "L-BFGS: at most this many loss evaluations per line search",
-                              name="lbfgs_evaluations", rule=whole("lbfgs_evaluations", 1))
+                              name="lbfgs_evaluations", rule=whole(1))
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,10 @@ class Adam:
     """Adam (Kingma & Ba), bias-corrected."""
 
     learning_rate: float = option(10.0, "Adam: px per update, before bias correction", name="adam_learning_rate",
-                                  rule=number("adam_learning_rate", 0, low_open=True))
-    beta1: float = option(0.9, "Adam's beta1", name="adam_beta1", rule=number("adam_beta1", 0, 1, high_open=True))
-    beta2: float = option(0.999, "Adam's beta2", name="adam_beta2", rule=number("adam_beta2", 0, 1, high_open=True))
-    epsilon: float = option(1e-8, "Adam's epsilon", name="adam_epsilon", rule=number("adam_epsilon", 0, low_open=True))
+                                  rule=number(0, low_open=True))
+    beta1: float = option(0.9, "Adam's beta1", name="adam_beta1", rule=number(0, 1, high_open=True))
+    beta2: float = option(0.999, "Adam's beta2", name="adam_beta2", rule=number(0, 1, high_open=True))
+    epsilon: float = option(1e-8, "Adam's epsilon", name="adam_epsilon", rule=number(0, low_open=True))
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ class Prior:
     """Mahendran & Vedaldi's total-variation prior on the image, a loss head in the graph."""
 
     weight: float = option(0.0, "total-variation prior weight (0: off)", name="tv_weight",
-                           rule=number("tv_weight", 0))
-    beta: float = option(2.0, "exponent beta of the total-variation prior", name="tv_beta", rule=number("tv_beta", 1))
+                           rule=number(0))
+    beta: float = option(2.0, "exponent beta of the total-variation prior", name="tv_beta", rule=number(1))
 
     def term(self) -> Optional[TotalVariation]:
         """The prior's loss head, or None when it is off."""
@@ -75,14 +75,14 @@ class Transform:
     (``core.transforms``); jitter alone shifts the image circularly on the host, as it first did."""
 
     jitter: int = option(0, "random shift (px) of the image before each gradient (0: off; sgd and adam)",
-                         rule=whole("jitter (px)", 0))
+                         rule=whole(0, note="px"))
     pad: int = option(0, "pad the image by this many px (the mean colour) before the random transforms",
-                      rule=whole("pad (px)", 0))
+                      rule=whole(0, note="px"))
     scale: float = option(0.0, "random scale of the image in 1 +- this before each gradient",
-                          rule=number("scale", 0, 1, high_open=True))
+                          rule=number(0, 1, high_open=True))
     rotate: float = option(0.0, "random rotation of the image in +- this many degrees before each gradient",
-                           rule=number("rotate (degrees)", 0, 180))
-    shift: int = option(0, "a second random shift (px), after scale and rotation", rule=whole("shift (px)", 0))
+                           rule=number(0, 180, note="degrees"))
+    shift: int = option(0, "a second random shift (px), after scale and rotation", rule=whole(0, note="px"))
 
     def any(self) -> bool:
         return bool(self.jitter or self.pad or self.scale or self.rotate or self.shift)
@@ -95,21 +95,21 @@ class Image:
     param: str = option("pixel", "the optimised variable: pixel (the image itself, the original's) or fourier "
                         "(a 1/f-scaled spectrum with decorrelated colours, Lucid's)", choices=PARAMETERISATIONS)
     fourier_decay: float = option(1.0, "fourier: the spectrum is scaled by 1 / frequency^this",
-                                  rule=number("fourier_decay", 0))
+                                  rule=number(0))
 
 
 @dataclass(frozen=True)
 class Stopping:
     """When a sample stops: its relative change, its update count, a loss reached, a time budget."""
 
-    stop_eps: float = option(0.005, "stop when ||x_t - x_t-1|| / ||x_t|| is below this", rule=number("stop_eps", 0),
+    stop_eps: float = option(0.005, "stop when ||x_t - x_t-1|| / ||x_t|| is below this", rule=number(0),
                              first_ids=True)
-    max_iterations: int = option(1000, "maximum updates", rule=whole("iterations", 1), flag="--iterations",
+    max_iterations: int = option(1000, "maximum updates", rule=whole(1),
                                  first_ids=True)
     stop_loss: float = option(0.0, "stop a sample once its loss is at or below this (0: off)",
-                              rule=number("stop_loss", 0))
+                              rule=number(0))
     max_seconds: float = option(0.0, "stop every sample after this much optimisation time (0: off)",
-                                rule=number("max_seconds", 0))
+                                rule=number(0))
 
 
 @dataclass(frozen=True)
@@ -117,11 +117,11 @@ class Settings:
     """Optimiser settings; the defaults are the inversion script's (style transfer: weight_decay 5e-3)."""
 
     method: str = option("sgd", "optimiser: sgd (the original's), lbfgs (fewest steps), adam", choices=METHODS)
-    weight_decay: float = option(5e-4, "weight decay (an L2 prior on the image)", rule=number("weight_decay", 0),
+    weight_decay: float = option(5e-4, "weight decay (an L2 prior on the image)", rule=number(0),
                                  first_ids=True)
-    init_range: float = option(0.1, "the initial image is uniform in +-this", rule=number("init_range", 0),
+    init_range: float = option(0.1, "the initial image is uniform in +-this", rule=number(0),
                                first_ids=True)
-    log_every: int = option(50, "progress line every N updates", rule=whole("log_every", 1), result=False,
+    log_every: int = option(50, "progress line every N updates", rule=whole(1), result=False,
                             first_ids=True)
     sgd: SGD = SGD()
     lbfgs: LBFGS = LBFGS()

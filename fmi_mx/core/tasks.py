@@ -42,15 +42,15 @@ class Common:
     """What tasks and experiments share: the network and how pictures are sized, pooled and saved."""
 
     network: str = option(vgg.DEFAULT, "the VGG: vgg19 (the paper's) or vgg16", choices=tuple(vgg.NETWORKS))
-    size: int = option(512, "long edge of the content image in px", rule=whole("size (px, the long edge)", 1, MAX_SIZE),
+    size: int = option(512, "long edge of the content image in px", rule=whole(1, MAX_SIZE, note="px, the long edge"),
                        first_ids=True)
     pooling: str = option("avg", "pooling between blocks (avg: Gatys', the paper's)", choices=vgg.POOLINGS,
                           first_ids=True)
     remove_noise: float = option(0.2, "TV denoising weight of the saved picture, 0 = off",
-                                 rule=number("remove_noise", 0), first_ids=True)
+                                 rule=number(0), first_ids=True)
     denoise_size: int = option(0, "scale remove_noise with the picture: weight x size / denoise_size, so that a "
                                "small picture is denoised as the original denoised one of denoise_size px (512); "
-                               "0 = the weight as it is, the original's", rule=whole("denoise_size (px, 0: off)", 0))
+                               "0 = the weight as it is, the original's", rule=whole(0, note="px, 0: off"))
 
     @property
     def denoise_weight(self) -> float:
@@ -72,7 +72,7 @@ class Task(Common):
     content: str = option(dataclasses.MISSING, "content image: a path, or sample:NAME", flag=None, first_ids=True,
                           picture=True)
     style: Optional[str] = option(None, "style image", first_ids=True, picture=True)
-    seed: int = option(0, "seeds the initial image and random codes", rule=whole("seed", 0), first_ids=True)
+    seed: int = option(0, "seeds the initial image and random codes", rule=whole(0), first_ids=True)
     optimise: Settings = Settings()
 
     KIND: ClassVar[str] = ""  # the name job ids know the kind by
@@ -188,9 +188,9 @@ class StyleTransfer(Task):
     mode: str = option("gram", "gram: Gatys' Gram matrices (the original's default); pmci: channel sums (figure 5)",
                        choices=STYLE_MODES, first_ids=True, what="style mode")
     content_layer: str = option("relu2_2", "the content layer", first_ids=True)
-    content_weight: float = option(10.0, "alpha, the content term's weight", rule=number("content_weight", 0),
+    content_weight: float = option(10.0, "alpha, the content term's weight", rule=number(0),
                                    first_ids=True)
-    style_weight: float = option(1.0, "beta, each style term's weight", rule=number("style_weight", 0), first_ids=True)
+    style_weight: float = option(1.0, "beta, each style term's weight", rule=number(0), first_ids=True)
     optimise: Settings = Settings(weight_decay=STYLE_WEIGHT_DECAY)
 
     KIND: ClassVar[str] = "StyleTransfer"

@@ -77,7 +77,7 @@ class Experiment(Common, RunOptions):
     optimise: Dict[str, Any] = field(default_factory=dict)  # optimiser settings by public name
     style_weight_decay: float = option(default(StyleTransfer, "optimise").weight_decay,
                                        "weight decay of style-transfer jobs unless optimise.weight_decay is set",
-                                       rule=number("style_weight_decay", 0), flag=None)
+                                       rule=number(0), flag=None)
     weight_sets: Tuple[WeightSet, ...] = option((), "figure claim: the same atlas for each of these (name, network, "
                                                 "weights)", flag=None)
     reference: str = option("", "figure claim: the set whose network describes every set's textures too (default: "

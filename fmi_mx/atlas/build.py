@@ -5,6 +5,7 @@ The score is kept while the finished jobs stay the same (``--rescore`` redoes it
 finished atlas again only rebuilds the site.
 """
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -12,28 +13,37 @@ import numpy as np
 
 from .. import files, signals, tables
 from .._version import __version__
-from ..core import images, vgg
+from ..core import codes, images, vgg
 from ..core.weights import Weights
 from . import site
 from .score import DESCRIPTOR_LAYERS
 
 DISTANCE = "sum over relu1_1, relu2_1, relu3_1 of ||D(R) - D(R')||_F / (||D(R)||_F + ||D(R')||_F), D = G / (C M)"
-Grid = Dict[str, Tuple[List[str], Dict[int, List[str]]]]  # layer -> (contents, filter -> job id per content)
+@dataclass
+class LayerJobs:
+    """One layer's FMI jobs: its content pictures in order, and per filter the job id for each of them."""
+
+    contents: List[str] = field(default_factory=list)
+    by_filter: Dict[int, List[str]] = field(default_factory=dict)
+
+
+Grid = Dict[str, LayerJobs]  # by layer
 
 
 def grid_of(jobs) -> Grid:
     """The atlas's FMI jobs by layer, filter and content image (contents in the order they appear)."""
-    grid: Grid = {}
+    found: Dict[str, Tuple[List[str], Dict[int, Dict[str, str]]]] = {}
     for job in jobs:
         t = job.task
-        if t.mode != "feature_map" or len(t.layers) != 1:
+        if not (t.PICTURE_TARGETS and t.mode in codes.MODIFICATIONS and codes.modification(t.mode).uses_filter
+                and len(t.layers) == 1):
             continue
-        contents, by_filter = grid.setdefault(t.layers[0], ([], {}))
+        contents, by_filter = found.setdefault(t.layers[0], ([], {}))
         if t.content not in contents:
             contents.append(t.content)
         by_filter.setdefault(t.filter, {})[t.content] = job.id
-    return {layer: (contents, {k: [row[c] for c in contents if c in row] for k, row in sorted(by_filter.items())})
-            for layer, (contents, by_filter) in grid.items()}
+    return {layer: LayerJobs(contents, {k: [row[c] for c in contents if c in row] for k, row in sorted(by_filter.items())})
+            for layer, (contents, by_filter) in found.items()}
 
 
 Visuals = Dict[str, Dict[int, str]]  # layer -> filter -> the job id of its visualisation
@@ -59,7 +69,7 @@ def build(root: Path, name: str, w: Weights, grid: Grid, records: Dict[str, dict
     for job_id in records:
         signals.check()
         site.thumbnail(root / job_id / "result.png", site_dir / "thumbs" / f"{job_id}.jpg", site.THUMB)
-    some = next(records[ids[0]] for _, by_filter in grid.values() for ids in by_filter.values())
+    some = next(records[ids[0]] for cell in grid.values() for ids in cell.by_filter.values())
     h, w_px = some["image_size"]
     atlas = {"name": name, "version": __version__, "weights_text": site.weights_text(w), "size": max(h, w_px),
              "descriptor_layers": DESCRIPTOR_LAYERS, "contents": list(contents.values()),
@@ -75,9 +85,9 @@ def build(root: Path, name: str, w: Weights, grid: Grid, records: Dict[str, dict
     return index
 
 
-def _layer(name: str, channels: int, cell: Tuple[List[str], Dict[int, List[str]]], score: dict, records,
-           contents, visuals: Dict[int, str]) -> dict:
-    layer_contents, by_filter = cell
+def _layer(name: str, channels: int, cell: LayerJobs, score: dict, records, contents,
+           visuals: Dict[int, str]) -> dict:
+    layer_contents, by_filter = cell.contents, cell.by_filter
     indices = sorted(by_filter)
     filters = []
     agreement = score.get("agreement", {}).get("filters", {})
@@ -97,8 +107,8 @@ def _layer(name: str, channels: int, cell: Tuple[List[str], Dict[int, List[str]]
 def _contents(site_dir: Path, grid: Grid) -> Dict[str, Dict[str, str]]:
     """Each content image once, as a thumbnail in the site: {source: {name, thumb}}."""
     out = {}
-    for contents, _ in grid.values():
-        for source in contents:
+    for cell in grid.values():
+        for source in cell.contents:
             if source not in out:
                 target = site_dir / "content" / f"{len(out)}.jpg"
                 picture = images.resize_long_edge(images.read(source), site.CONTENT_THUMB)
@@ -145,8 +155,9 @@ def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Calla
     from .texture import layer_agreement, layer_score
 
     out = {}
-    for name, (contents, by_filter) in grid.items():
+    for name, cell in grid.items():
         signals.check()
+        contents, by_filter = cell.contents, cell.by_filter
         complete = {k: ids for k, ids in by_filter.items() if len(ids) == len(contents)}
         if len(contents) < 2 or len(complete) < 2:
             out[name] = {"why": f"a score needs 2 or more filters and content images ({len(complete)} and "
@@ -210,12 +221,13 @@ def _csv(layers: Dict[str, dict]) -> bytes:
     return tables.csv_bytes(rows, SCORE_COLUMNS)
 
 
-def _visual_figure(root: Path, layer: str, cell, visuals: Dict[int, str], w: Weights, most: int = 16) -> List[Path]:
+def _visual_figure(root: Path, layer: str, cell: LayerJobs, visuals: Dict[int, str], w: Weights,
+                   most: int = 16) -> List[Path]:
     """A layer's figure: a row per filter (the first ``most``), its visualisation beside its FMI from each
     content image (PNG and PDF)."""
     from .. import figures
 
-    contents, by_filter = cell
+    contents, by_filter = cell.contents, cell.by_filter
     rows = [k for k in sorted(by_filter) if k in visuals][:most]
     labelled = []
     for k in rows:

@@ -161,7 +161,8 @@ def _gather(exp: Experiment, ws: WeightSet, root: Path, w: weights_module.Weight
     reference = _reference_scores(set_root, ref_runner, grid, records, ws.name == ref, own, log, rescore, ref,
                                   atlas_build.visuals_of(jobs))
     result = SetResult(ws.name, w, set_root, records, jobs)
-    for layer, (contents, by_filter) in grid.items():
+    for layer, cell in grid.items():
+        contents, by_filter = cell.contents, cell.by_filter
         filters = sorted(by_filter)
         fired = np.array([[atlas_build.fired(records[j], layer) for j in by_filter[k]] for k in filters])
         per_filter = {m: [] for m in MEASURES}

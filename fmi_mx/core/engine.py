@@ -27,6 +27,16 @@ RESTARTS = 3  # fresh starts for a sample whose objective never fired
 NEVER_FIRED = "never_fired"
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """What a streamed job carries through its slot: its place in the batch, its codes and its targets."""
+
+    index: int
+    content: Dict[str, np.ndarray]
+    style: Dict[str, np.ndarray]
+    targets: List[np.ndarray]
+
+
 @dataclass
 class Result:
     """The picture, how the optimisation went, and the numbers that say how good it is."""
@@ -175,7 +185,7 @@ class Runner:
             t, (x, y) = batch[j], inputs[j]
             content, style = codes(x), codes(y) if key.styled else {}
             targets = t.targets(terms, content, style)
-            return stream.Job(initial_image(shape, t.seed, t.optimise), targets, t.seed, (j, content, style, targets))
+            return stream.Job(initial_image(shape, t.seed, t.optimise), targets, t.seed, _Pending(j, content, style, targets))
 
         results: Dict[int, Result] = {}
         info = {"batch_size": graph_key.batch, "padding": 0, "continuous": True,
@@ -185,14 +195,14 @@ class Runner:
             final = graph.current_codes()
             pictures = None if graph.is_image else graph.images()
             for i, job, o in ended:
-                j, content, style, targets = job.tag
+                p = job.tag
                 if pictures is not None:
                     o.x = pictures[i:i + 1]
-                t = batch[j]
-                results[j] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.denoise_weight), o,
-                                    t.metrics(terms, targets, content, style, _sample(final, i)), info)
+                t = batch[p.index]
+                results[p.index] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.denoise_weight), o,
+                                          t.metrics(terms, p.targets, p.content, p.style, _sample(final, i)), info)
                 if on_result:
-                    on_result(j, results[j])
+                    on_result(p.index, results[p.index])
 
         stream.minimise_stream(graph, s, next_job, stopped, self.log)
         return [results[j] for j in range(len(batch))]

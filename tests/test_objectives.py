@@ -11,6 +11,8 @@ from fmi_mx.core.tasks import Visualisation
 from fmi_mx.errors import FmiError, Invalid
 from fmi_mx.core.objectives import channel, neuron
 
+from gradients import assert_gradient_matches, graph_loss
+
 
 def test_objectives_compose_and_read_back_from_their_text():
     composed = channel("relu4_2", 5) - 0.5 * channel("relu4_2", 9) + 2 * neuron("relu3_1", 1)
@@ -56,25 +58,13 @@ def test_a_composed_loss_and_its_gradient_against_numpy_and_finite_differences(b
     rng = np.random.default_rng(5)
     x = rng.uniform(-20, 20, graph.data.shape).astype(np.float32)
 
-    def loss(v):
-        graph.data[:] = v
-        graph.executor.forward(is_train=False)
-        return float(sum(out.asnumpy().sum() for out in graph.loss_outputs()))
-
+    loss = graph_loss(graph)
     codes = graph.codes(x)
     by_hand = sum(t.value(codes[t.layer][0], target) for t, target in zip(terms, targets))
     # the loss is minus the objective: mean of 3 - 0.5 mean of 7 at relu1_1, plus 2 x filter 2 at relu2_1's centre
     objective = codes["relu1_1"][0, 3].mean() - 0.5 * codes["relu1_1"][0, 7].mean() + 2 * codes["relu2_1"][0, 2, 3, 3]
     assert loss(x) == pytest.approx(by_hand, rel=1e-5) and by_hand == pytest.approx(-objective, rel=1e-5)
-    graph.data[:] = x
-    graph.step()
-    grad = graph.grad.asnumpy().astype(np.float64)
-    for _ in range(3):
-        d = rng.normal(size=x.shape)
-        d /= np.linalg.norm(d)
-        eps = 1e-2
-        fd = (loss(x + eps * d) - loss(x - eps * d)) / (2 * eps)
-        assert np.sum(grad * d) == pytest.approx(fd, rel=2e-2, abs=1e-4)
+    assert_gradient_matches(graph, x, rng, eps=1e-2)
 
 
 def test_a_composed_visualisation_runs_from_the_api_and_from_a_config(tmp_path, capsys):

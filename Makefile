@@ -32,7 +32,7 @@ claim: setup models/vgg19.params models/vgg16.params
 	$(BIN)/fmi-mx claim experiments/claim-demo.yaml
 
 # Every claim of the paper's results section, (a)-(f), on trained VGG-19 and VGG-16 and untrained VGG-19 at
-# 64 px (runs/claims/claims.md, the table of docs/claims.md); about 70 min on 2 cores. Needs inputs/.
+# 64 px (runs/claims/claims.md, the table of docs/claims.md); 38 min on 2 cores. Needs inputs/.
 claims: setup models/vgg19.params models/vgg16.params inputs
 	$(BIN)/fmi-mx claim experiments/claims.yaml
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.losses import ChannelSumTerm, CodeTerm, GramTerm
+from fmi_mx.core.losses import ChannelObjective, ChannelSumTerm, CodeTerm, GramTerm, NeuronObjective
 
 from reference import code
 
@@ -59,3 +59,17 @@ def test_terms_add_up(biased_weights):
         graph.step()
         grads.append(graph.grad.asnumpy())
     np.testing.assert_allclose(grads[2], grads[0] + grads[1], rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("kind", [CodeTerm, GramTerm, ChannelSumTerm, ChannelObjective, NeuronObjective])
+def test_every_term_answers_the_whole_contract(kind):
+    """Statistic, target, its shape, memory, symbol and reference value: none left to a base class."""
+    from fmi_mx.backend.mx import mx
+
+    term = kind("relu1_1", 2.0)
+    code = np.random.default_rng(0).uniform(0, 1, (64, 4, 4)).astype(np.float32)
+    target = term.target(code)
+    assert target.shape == term.target_shape(4, 4) and term.plan_floats(64, 4, 4) >= 0
+    assert np.isfinite(term.value(code, target))
+    symbol = term.symbol(mx.sym.Variable("f"), mx.sym.Variable("t"), 4, 4)
+    assert symbol.list_arguments() == ["f", "t"]

@@ -29,7 +29,8 @@ def channel_sums(code: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Term:
-    """One loss term on a layer's code, with its weight."""
+    """One loss term on a layer's code, with its weight: what every term answers (its statistic, target,
+    symbol, reference value and memory)."""
 
     layer: str
     weight: float = 1.0
@@ -49,14 +50,6 @@ class Term:
         """Shape of this term's target for one image (no batch axis)."""
         raise NotImplementedError
 
-    def normaliser(self, c: int, m: int) -> float:
-        """The divisor of the squared difference for a code of C channels and M positions."""
-        raise NotImplementedError
-
-    def difference(self, mx, feature, target):
-        """(batch, ...) symbol of the statistic of ``feature`` minus ``target``."""
-        raise NotImplementedError
-
     def plan_floats(self, c: int, h: int, w: int) -> int:
         """Floats MXNet's memory plan adds for this term per sample (its statistic and gradient buffers)."""
         raise NotImplementedError
@@ -67,6 +60,26 @@ class Term:
 
     def symbol(self, feature, target, height: int, width: int):
         """The term per sample, a (batch,) symbol wrapped in ``MakeLoss`` (head gradient 1)."""
+        raise NotImplementedError
+
+    def value(self, code: np.ndarray, target: np.ndarray) -> float:
+        """Reference value of the term for one code, in float64 numpy (for tests and reports)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class SquaredTerm(Term):
+    """weight * ||statistic(F) - T||^2 / normaliser: the code, Gram and channel-sum terms."""
+
+    def normaliser(self, c: int, m: int) -> float:
+        """The divisor of the squared difference for a code of C channels and M positions."""
+        raise NotImplementedError
+
+    def difference(self, mx, feature, target):
+        """(batch, ...) symbol of the statistic of ``feature`` minus ``target``."""
+        raise NotImplementedError
+
+    def symbol(self, feature, target, height: int, width: int):
         from ..backend.mx import mx
 
         c, h, w = vgg.output_shape(self.layer, height, width)
@@ -77,15 +90,14 @@ class Term:
     def _scale(self, c: int, m: int):
         return self.weight / self.normaliser(c, m)
 
-    def value(self, code: np.ndarray, target: np.ndarray) -> float:
-        """Reference value of the term for one code, in float64 numpy (for tests and reports)."""
+    def value(self, code, target):
         c, m = code.shape[0], code.shape[1] * code.shape[2]
         diff = self.statistic(code.astype(np.float64)) - target
         return float(self.weight * np.sum(diff * diff) / self.normaliser(c, m))
 
 
 @dataclass(frozen=True)
-class CodeTerm(Term):
+class CodeTerm(SquaredTerm):
     """weight * 1/2 ||F - T||^2: the code itself is the target."""
 
     NAME: ClassVar[str] = "code"
@@ -106,15 +118,9 @@ class CodeTerm(Term):
     def plan_floats(self, c, h, w):
         return 0  # runs in place
 
-    def symbol(self, feature, target, height, width):
-        from ..backend.mx import mx
-
-        # written as 0.5 * weight * sum, the order the original's loss was computed in
-        return mx.sym.MakeLoss(0.5 * self.weight * mx.sym.sum(mx.sym.square(feature - target), axis=(1, 2, 3)))
-
 
 @dataclass(frozen=True)
-class GramTerm(Term):
+class GramTerm(SquaredTerm):
     """weight * ||F F^T - G||^2 / (4 C^2 M): Gatys' style term."""
 
     CONTENT_PER_POSITION: ClassVar[bool] = False  # Gatys: the content term is alpha/2 ||F - Fc||^2
@@ -140,7 +146,7 @@ class GramTerm(Term):
 
 
 @dataclass(frozen=True)
-class ChannelSumTerm(Term):
+class ChannelSumTerm(SquaredTerm):
     """weight * ||F 1 - t||^2 / (2 C M): PMCI's channel sums."""
 
     CONTENT_PER_POSITION: ClassVar[bool] = True  # PMCI: the content term is divided by the positions M

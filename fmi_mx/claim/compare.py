@@ -228,8 +228,8 @@ def rows(results: List[SetResult], ref: Optional[str]) -> List[dict]:
                    "dead_results": cell["dead_results"], "chance_accuracy": summary.get("chance_accuracy"),
                    "chance_mrr": summary.get("chance_mrr"), "shuffled_accuracy": summary.get("shuffled_accuracy"),
                    "shuffled_mrr": summary.get("shuffled_mrr")}
-            for descriptor in ("own", "reference"):
-                for score, short in zip(SCORES + ("agreement_accuracy",), ("accuracy", "mrr", "agreement")):
+            for descriptor in DESCRIPTORS:
+                for score, short in SCORED:
                     values = cell[descriptor][score]
                     if np.all(np.isnan(values)) or (descriptor == "reference" and ref is None):
                         continue
@@ -241,8 +241,7 @@ def rows(results: List[SetResult], ref: Optional[str]) -> List[dict]:
 
 
 def _interval(key: str, values: np.ndarray) -> dict:
-    mean, low, high = stats.bootstrap_interval(values)
-    return {key: _finite(mean), f"{key}_low": _finite(low), f"{key}_high": _finite(high)}
+    return dict(zip(interval_keys(key), map(_finite, stats.bootstrap_interval(values))))
 
 
 def _finite(value: float) -> Optional[float]:
@@ -275,13 +274,21 @@ def compare_pairs(results: List[SetResult]) -> List[dict]:
     return out
 
 
-COLUMNS = ("layer", "set", "weights", "filters", "filters_scored", "content_images", "dead_results",
-           "own_accuracy", "own_accuracy_low", "own_accuracy_high", "own_mrr", "own_mrr_low", "own_mrr_high",
-           "reference_accuracy", "reference_accuracy_low", "reference_accuracy_high", "reference_mrr",
-           "reference_mrr_low", "reference_mrr_high", "chance_accuracy", "chance_mrr", "shuffled_accuracy",
-           "shuffled_mrr", "colourfulness", "colourfulness_low", "colourfulness_high", "complexity",
-           "complexity_low", "complexity_high", "own_agreement", "own_agreement_low", "own_agreement_high",
-           "reference_agreement", "reference_agreement_low", "reference_agreement_high")
+DESCRIPTORS = ("own", "reference")  # the inverted network's texture descriptors, and the reference set's
+#: a row's scored columns: (the per-filter score it averages, its short name), each written with its interval
+SCORED = tuple(zip(SCORES + ("agreement_accuracy",), ("accuracy", "mrr", "agreement")))
+
+
+def interval_keys(key: str) -> Tuple[str, str, str]:
+    """A number and the bounds of its interval, as a row names them."""
+    return key, f"{key}_low", f"{key}_high"
+
+
+COLUMNS = (("layer", "set", "weights", "filters", "filters_scored", "content_images", "dead_results")
+           + tuple(k for d in DESCRIPTORS for _, short in SCORED[:2] for k in interval_keys(f"{d}_{short}"))
+           + ("chance_accuracy", "chance_mrr", "shuffled_accuracy", "shuffled_mrr")
+           + tuple(k for m in MEASURES for k in interval_keys(m))
+           + tuple(k for d in DESCRIPTORS for k in interval_keys(f"{d}_{SCORED[2][1]}")))
 
 
 def markdown(table: List[dict], differences: List[dict], ref: Optional[str]) -> str:

@@ -12,12 +12,12 @@ import time
 import numpy as np
 
 from fmi_mx.backend.mx import mx
-from fmi_mx.core import vgg
-from fmi_mx.core.losses import CodeTerm
-from fmi_mx.core.loop import initial_image
-from fmi_mx.core.optimisers.sgd import learning_rate
-from fmi_mx.core.settings import Settings
-from fmi_mx.core.weights import Weights, random_he
+from fmi_mx.core.network import vgg
+from fmi_mx.core.objectives.losses import CodeTerm
+from fmi_mx.core.optimisation.loop import initial_image
+from fmi_mx.core.optimisation.optimisers.sgd import learning_rate
+from fmi_mx.core.optimisation.settings import Settings
+from fmi_mx.core.network.weights import Weights, random_he
 
 from steps import Case, content_image, targets
 

@@ -24,9 +24,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from fmi_mx.backend.mx import mx
-from fmi_mx.core import vgg
-from fmi_mx.core.losses import CodeTerm
-from fmi_mx.core.weights import Weights, random_he
+from fmi_mx.core.network import vgg
+from fmi_mx.core.objectives.losses import CodeTerm
+from fmi_mx.core.network.weights import Weights, random_he
 
 from baselines import Original, OriginalAsRun, Torch, mxnet_default_threads
 from steps import Case, Ours, cases, content_image
@@ -82,7 +82,7 @@ def ceiling_gflops(repeats: int = 5) -> float:
 def visualisation_row(size: int = 128, layer: str = "relu4_2", log: Callable[[str], None] = print) -> str:
     """One feature visualisation (Lucid's settings: 512 updates of Adam on a Fourier spectrum through random
     transforms) against the FMI of the same filter (the original's SGD to its stop), seeded VGG-16."""
-    from fmi_mx.core.engine import Runner
+    from fmi_mx.core.run.engine import Runner
     from fmi_mx.core.tasks import Inversion, Visualisation
 
     runner = Runner(random_he(0, "vgg16"))

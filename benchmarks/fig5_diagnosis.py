@@ -41,7 +41,7 @@ def run_case(case: str, runs: Path) -> None:
 
 def results(config: Path, sets: List[str], runs: Path, keep=lambda labels: True):
     """(record, saved picture, raw picture) of every finished job of a config."""
-    from fmi_mx.core import images
+    from fmi_mx.core.image import images
     from fmi_mx.sweep import config as config_module, experiment
 
     exp = config_module.load(config, sets)
@@ -54,7 +54,7 @@ def results(config: Path, sets: List[str], runs: Path, keep=lambda labels: True)
 
 
 def rows_for(judge, found, case: str) -> List[Dict[str, object]]:
-    from fmi_mx.core import images
+    from fmi_mx.core.image import images
 
     rows = []
     for record, saved, raw in found:

@@ -22,9 +22,9 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from fmi_mx.core import tasks  # noqa: E402
-from fmi_mx.core import weights as weights_module  # noqa: E402
-from fmi_mx.core.engine import Runner  # noqa: E402
-from fmi_mx.core.settings import Settings  # noqa: E402
+from fmi_mx.core.network import weights as weights_module
+from fmi_mx.core.run.engine import Runner
+from fmi_mx.core.optimisation.settings import Settings
 
 CONTENT, STYLE = "sample:astronaut", "sample:brick"
 

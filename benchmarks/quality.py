@@ -14,9 +14,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 
 from fmi_mx.core import tasks
-from fmi_mx.core.engine import Result, Runner
-from fmi_mx.core.settings import Settings
-from fmi_mx.core.weights import random_he
+from fmi_mx.core.run.engine import Result, Runner
+from fmi_mx.core.optimisation.settings import Settings
+from fmi_mx.core.network.weights import random_he
 
 from bench import machine
 

@@ -5,13 +5,13 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from fmi_mx.core import codes
-from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.losses import ChannelSumTerm, CodeTerm, Term
-from fmi_mx.core.loop import initial_image
-from fmi_mx.core.settings import Settings
-from fmi_mx.core.optimisers.sgd import SGD
-from fmi_mx.core.weights import Weights
+from fmi_mx.core.objectives import codes
+from fmi_mx.core.run.graph import LossGraph
+from fmi_mx.core.objectives.losses import ChannelSumTerm, CodeTerm, Term
+from fmi_mx.core.optimisation.loop import initial_image
+from fmi_mx.core.optimisation.settings import Settings
+from fmi_mx.core.optimisation.optimisers.sgd import SGD
+from fmi_mx.core.network.weights import Weights
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 

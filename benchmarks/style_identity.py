@@ -19,8 +19,8 @@ def main(argv=None) -> int:
     from fmi_mx.atlas.style import reference_weights
     from fmi_mx.claim import paper
     from fmi_mx.claim.compare import SetResult
-    from fmi_mx.core import weights as weights_module
-    from fmi_mx.core.engine import Runner
+    from fmi_mx.core.network import weights as weights_module
+    from fmi_mx.core.run.engine import Runner
     from fmi_mx.sweep import config, experiment
     from fmi_mx.sweep.jobs import expand, folder
 

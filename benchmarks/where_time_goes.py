@@ -25,7 +25,7 @@ VERBOSE = {"DNNL_VERBOSE": "1", "ONEDNN_VERBOSE": "1", "MKLDNN_VERBOSE": "1"}
 def _child(case_name: str, variant: str, size: int, steps: int) -> None:
     """Build one variant of one case, warm it up, time ``steps`` steps; print the time as the last line."""
     sys.path.insert(0, str(HERE))
-    from fmi_mx.core.weights import random_he
+    from fmi_mx.core.network.weights import random_he
     from baselines import Torch
     from steps import Ours, cases, content_image
 

@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from fmi_mx.core import memory, tasks
-from fmi_mx.core.losses import CodeTerm
-from fmi_mx.core.settings import Settings
-from fmi_mx.core.graphkey import GraphKey
-from fmi_mx.core.vgg import VGG19
+from fmi_mx.core.run import memory
+from fmi_mx.core import tasks
+from fmi_mx.core.objectives.losses import CodeTerm
+from fmi_mx.core.optimisation.settings import Settings
+from fmi_mx.core.run.graphkey import GraphKey
+from fmi_mx.core.network.vgg import VGG19
 
 from bench import machine
 
@@ -42,8 +43,8 @@ def status_mb(field: str) -> float:
 def worker_peak(size: int, budget: Optional[float], layers: Sequence[str], batch: int) -> dict:
     """In this (fresh) process, after a 16 px job has loaded the libraries: resident memory then, the peak
     during the jobs above it, the executors."""
-    from fmi_mx.core.engine import Runner
-    from fmi_mx.core.weights import random_he
+    from fmi_mx.core.run.engine import Runner
+    from fmi_mx.core.network.weights import random_he
 
     runner = Runner(random_he(0), max_memory=budget)
     runner.run(task(layers[0], 16, iterations=1))  # loads what the first job loads (libraries, OpenMP)
@@ -69,8 +70,8 @@ def measure_peak(size: int, budget: Optional[float], layers: Sequence[str], batc
 
 def padding_or_binding(size: int, layer: str, full: int, partial: int, iterations: int) -> List[tuple]:
     """Seconds for a partial batch: padded into the bound full executor, or in a newly bound one."""
-    from fmi_mx.core.engine import Runner
-    from fmi_mx.core.weights import random_he
+    from fmi_mx.core.run.engine import Runner
+    from fmi_mx.core.network.weights import random_he
 
     rows = []
     for how in ("padded", "bound"):

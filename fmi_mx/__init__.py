@@ -26,11 +26,11 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     if name in ("channel", "neuron"):  # objectives that compose: channel("relu4_2", 5) - 0.5 * channel(...)
-        from .core import objectives
+        from .core.objectives import compose
 
-        return getattr(objectives, name)
+        return getattr(compose, name)
     if name == "load_weights":
-        from .core.weights import resolve
+        from .core.network.weights import resolve
 
         return resolve
     raise AttributeError(f"module 'fmi_mx' has no attribute '{name}'")

@@ -18,11 +18,13 @@ from typing import Any, Callable, Dict, Optional, Tuple, Type, Union
 
 import numpy as np
 
-from .core import images, objectives, record
-from .core import weights as weights_module
+from .core.image import images
+from .core.objectives import compose
+from .core.run import record
+from .core.network import weights as weights_module
 from .core.options import Declared, declared
-from .core.running import RunOptions
-from .core.settings import Settings
+from .core.run.running import RunOptions
+from .core.optimisation.settings import Settings
 from .core.tasks import Inversion, StyleTransfer, Task, Visualisation, default
 from .errors import FmiError, unknown
 
@@ -102,7 +104,7 @@ def _plain(value):
     objective as its text."""
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, objectives.Objective):
+    if isinstance(value, compose.Objective):
         return str(value)
     return tuple(value) if isinstance(value, list) else value
 
@@ -116,7 +118,7 @@ def layer_list(layers: Union[str, Any]) -> Tuple[str, ...]:
 
 def _run(task: Task, sources: Dict[str, "_Source"], run: Dict[str, Any], log: Log,
          on_snapshot: Snapshot) -> Tuple[np.ndarray, dict]:
-    from .core.engine import Runner  # MXNet is imported here, not with the package
+    from .core.run.engine import Runner
 
     for d in declared(RunOptions):
         if d.name in run:

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence, Tuple
 
 from . import api
-from .core import codes, images, vgg
-from .core import weights as weights_module
+from .core.objectives import codes
+from .core.image import images
+from .core.network import vgg
+from .core.network import weights as weights_module
 from .core.options import KEY, declared
-from .core.running import RunOptions
+from .core.run.running import RunOptions
 from .core.tasks import Inversion, StyleTransfer, Visualisation, default
 from .errors import FmiError, choice
 from .files import OutputError, check_file, check_folder
@@ -39,7 +41,7 @@ class _Options(argparse.Action):
 
     def __call__(self, parser, namespace, value, option_string=None):
         from .core.options import parse_number
-        from .core.settings import public
+        from .core.optimisation.settings import public
 
         name, sep, text = value.partition("=")
         name = name.strip()
@@ -210,7 +212,8 @@ def _out(a: argparse.Namespace, parts: Sequence[str]) -> Path:
 
 def _run(function: Callable, kind, positional: Tuple[str, ...], a: argparse.Namespace, out: Path) -> int:
     """Call the API with the options it takes, write the picture and its sidecar, say how it went."""
-    from .core import record, snapshots
+    from .core.run import record
+    from .core.image import snapshots
 
     images.check_output(out)
     check_file(out.with_suffix(".json"), "sidecar")

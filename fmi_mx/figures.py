@@ -6,7 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import files, tables
-from .core import images
+from .core.image import images
 
 
 def mark_failed(picture: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from fmi_mx.core import weights as W
+from fmi_mx.core.network import weights as W
 
 
 @pytest.fixture(scope="session")

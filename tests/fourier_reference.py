@@ -2,7 +2,7 @@
 the graph uses, and the whole spectrum-to-image chain with numpy's own irfft2."""
 import numpy as np
 
-from fmi_mx.core import param
+from fmi_mx.core.image import param
 
 
 def irfft2(real: np.ndarray, imag: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -38,7 +38,7 @@ def _group(conv: str) -> str:
 def sparse_vgg19(seed: int = 0) -> Dict[str, np.ndarray]:
     """VGG-19-shaped arrays, random in conv1_1, conv3_2 and every bias, zero elsewhere: the whole network's
     shapes in a file of a few hundred kilobytes."""
-    from fmi_mx.core import vgg
+    from fmi_mx.core.network import vgg
 
     rng = np.random.default_rng(seed)
     arrays = {}

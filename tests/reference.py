@@ -1,7 +1,7 @@
 """An independent float64 numpy VGG, walked from the same layer table, for checking the MXNet graph."""
 import numpy as np
 
-from fmi_mx.core import vgg
+from fmi_mx.core.network import vgg
 
 
 def conv(x, w, b):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import fmi_mx
-from fmi_mx.core import images
-from fmi_mx.core.engine import Runner
-from fmi_mx.core.settings import Settings
+from fmi_mx.core.image import images
+from fmi_mx.core.run.engine import Runner
+from fmi_mx.core.optimisation.settings import Settings
 from fmi_mx.core.tasks import Inversion
 from fmi_mx.errors import FmiError
 

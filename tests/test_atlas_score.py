@@ -6,8 +6,8 @@ import skimage.data
 
 from fmi_mx.atlas import score
 from fmi_mx.atlas.texture import layer_score
-from fmi_mx.core import images
-from fmi_mx.core.engine import Runner
+from fmi_mx.core.image import images
+from fmi_mx.core.run.engine import Runner
 
 TEXTURES = ("brick", "grass", "gravel", "stripes", "grating", "dots", "blobs", "checks")
 # Three "content images": three places in each texture. The brick photo darkens towards its bottom and

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from fmi_mx.core import tasks
-from fmi_mx.core.engine import Runner
-from fmi_mx.core.settings import Settings
+from fmi_mx.core.run.engine import Runner
+from fmi_mx.core.optimisation.settings import Settings
 
 pytestmark = pytest.mark.slow
 

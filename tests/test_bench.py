@@ -4,7 +4,7 @@ import pytest
 import baselines
 import bench
 import steps
-from fmi_mx.core.losses import CodeTerm
+from fmi_mx.core.objectives.losses import CodeTerm
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 from fmi_mx.atlas.texture import layer_score
 from fmi_mx.claim import stats
 from fmi_mx.cli import main
-from fmi_mx.core.engine import Runner
+from fmi_mx.core.run.engine import Runner
 
 from test_atlas_score import CROPS, SIZE, TEXTURES, _texture
 

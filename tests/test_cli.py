@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from fmi_mx.core import weights as W
+from fmi_mx.core.network import weights as W
 from fmi_mx.backend.mx import mx
 from fmi_mx.cli import main
 

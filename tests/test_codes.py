@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from fmi_mx.core import codes
+from fmi_mx.core.objectives import codes
 from fmi_mx.errors import FmiError
 
 

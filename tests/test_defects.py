@@ -99,7 +99,7 @@ def test_the_snapshots_folder_holds_this_run_alone(tmp_path, capsys):
     out = tmp_path / "r.png"
     folder = tmp_path / "r.snapshots"
     folder.mkdir()
-    from fmi_mx.core import images
+    from fmi_mx.core.image import images
 
     images.write(folder / "00003.png", np.zeros((64, 64, 3), np.uint8))  # another run's, another size
     assert main(B + ["--save-every", "2", "--out", str(out)]) == 0
@@ -182,7 +182,7 @@ def test_the_api_answers_bad_arguments_with_fmi_errors(given, message):
 
 
 def test_image_arrays_of_each_accepted_type_and_the_rest_refused():
-    from fmi_mx.core.images import as_rgb
+    from fmi_mx.core.image.images import as_rgb
 
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)

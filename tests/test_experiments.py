@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmi_mx.core import images
+from fmi_mx.core.image import images
 from fmi_mx.sweep import config, jobs
 from fmi_mx.cli import main
 from fmi_mx.errors import FmiError
@@ -200,7 +200,7 @@ def test_filters_all_ranges_and_lists(tmp_path):
 
 
 def test_throughput_is_lbfgs_for_a_fixed_budget_for_inversions_and_optimise_keys_win(tmp_path):
-    from fmi_mx.core.settings import THROUGHPUT
+    from fmi_mx.core.optimisation.settings import THROUGHPUT
     from fmi_mx.core.tasks import StyleTransfer
 
     path = _config(tmp_path, GOOD)
@@ -226,7 +226,7 @@ panels:
 
 
 def test_a_panel_of_its_own_optimiser_settings_changes_only_its_jobs(tmp_path):
-    from fmi_mx.core.settings import THROUGHPUT
+    from fmi_mx.core.optimisation.settings import THROUGHPUT
 
     exp = config.load(_config(tmp_path, MIXED))
     (_, fmi), (_, visual) = exp.tasks()

@@ -232,7 +232,7 @@ def test_two_runs_on_one_folder_share_the_work(tmp_path):
 
 @pytest.mark.slow
 def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
-    from fmi_mx.core.weights import random_he
+    from fmi_mx.core.network.weights import random_he
     from fmi_mx.sweep import config, jobs
 
     exp = config.load(SMOKE / "fig4.yaml")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fmi_mx.cli import main
-from fmi_mx.core import images
+from fmi_mx.core.image import images
 from fmi_mx.core.options import option
 from fmi_mx.core.tasks import Inversion
 from fmi_mx.sweep import config, jobs
@@ -45,7 +45,7 @@ def pinned_form(ids: list) -> dict:
 
 def shipped_ids(folder: Path) -> dict:
     """Every shipped config's job ids, pinned form (weights named by their sha256, or ``file-weights``)."""
-    from fmi_mx.core import weights as W
+    from fmi_mx.core.network import weights as W
 
     tokens = paper_tokens(folder)
     out = {}
@@ -131,7 +131,7 @@ def test_a_run_folder_made_with_path_ids_is_recognised(tmp_path, capsys):
     """Results made when ids held the picture's path are moved to their new folders, not run again."""
     cfg, runs = _finished_run(tmp_path)
     exp = config.load(cfg)
-    from fmi_mx.core import weights as W
+    from fmi_mx.core.network import weights as W
 
     sha = W.resolve("random").sha256
     for job in jobs.expand(exp, sha):  # as an earlier fmi_mx named the folders
@@ -150,7 +150,7 @@ def test_migration_gives_older_results_integrity_records(tmp_path, capsys):
     """Sidecars of an older fmi_mx list no pictures: migration decodes each once and records its size and
     sha256, so a picture blanked afterwards (a valid PNG) is noticed and redone, not called finished."""
     cfg, runs = _finished_run(tmp_path)
-    from fmi_mx.core import weights as W
+    from fmi_mx.core.network import weights as W
 
     sha = W.resolve("random").sha256
     expanded = jobs.expand(config.load(cfg), sha)
@@ -177,7 +177,7 @@ def test_migration_finds_jobs_whose_inputs_moved_and_ignores_stale_locks(tmp_pat
     """Results of an older fmi_mx, whose pictures were moved before this version first ran: found by what
     they read, not where it lay; a new folder holding only a dead process's lock does not block them."""
     cfg, runs = _finished_run(tmp_path, inputs=f"inputs={tmp_path / 'in'}")
-    from fmi_mx.core import weights as W
+    from fmi_mx.core.network import weights as W
 
     sha = W.resolve("random").sha256
     expanded = jobs.expand(config.load(cfg, [f"inputs={tmp_path / 'in'}"]), sha)

@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from fmi_mx.core import images
+from fmi_mx.core.image import images
 from fmi_mx.errors import FmiError
-from fmi_mx.core.weights import CAFFE_MEAN_RGB
+from fmi_mx.core.network.weights import CAFFE_MEAN_RGB
 
 
 def _save(path, bgr_or_gray):

@@ -10,8 +10,8 @@ import pytest
 
 from fmi_mx import pretrained
 from fmi_mx.cli import main
-from fmi_mx.core import vgg
-from fmi_mx.core import weights as W
+from fmi_mx.core.network import vgg
+from fmi_mx.core.network import weights as W
 from fmi_mx.errors import FmiError
 from fmi_mx.pretrained import keras_h5
 

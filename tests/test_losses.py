@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.losses import ChannelObjective, ChannelSumTerm, CodeTerm, GramTerm, NeuronObjective
+from fmi_mx.core.run.graph import LossGraph
+from fmi_mx.core.objectives.losses import ChannelObjective, ChannelSumTerm, CodeTerm, GramTerm, NeuronObjective
 
 from reference import code
 

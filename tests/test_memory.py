@@ -1,15 +1,16 @@
 """The memory plan: estimates within 25% of what MXNet reports, batch sizes, and the max_memory error."""
 import pytest
 
-from fmi_mx.core import memory, tasks
-from fmi_mx.core.engine import Runner
+from fmi_mx.core.run import memory
+from fmi_mx.core import tasks
+from fmi_mx.core.run.engine import Runner
 from fmi_mx.cli import main
 from fmi_mx.errors import FmiError
-from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.losses import ChannelSumTerm, CodeTerm, GramTerm
-from fmi_mx.core.settings import Settings
-from fmi_mx.core.graphkey import GraphKey
-from fmi_mx.core.vgg import VGG19
+from fmi_mx.core.run.graph import LossGraph
+from fmi_mx.core.objectives.losses import ChannelSumTerm, CodeTerm, GramTerm
+from fmi_mx.core.optimisation.settings import Settings
+from fmi_mx.core.run.graphkey import GraphKey
+from fmi_mx.core.network.vgg import VGG19
 
 
 @pytest.mark.parametrize("terms,shape", [

@@ -6,10 +6,12 @@ import pytest
 
 import fmi_mx
 from fmi_mx.cli import main
-from fmi_mx.core import memory, tasks, vgg
-from fmi_mx.core import weights as W
-from fmi_mx.core.graphkey import GraphKey
-from fmi_mx.core.losses import CodeTerm
+from fmi_mx.core.run import memory
+from fmi_mx.core import tasks
+from fmi_mx.core.network import vgg
+from fmi_mx.core.network import weights as W
+from fmi_mx.core.run.graphkey import GraphKey
+from fmi_mx.core.objectives.losses import CodeTerm
 from fmi_mx.errors import FmiError
 from fmi_mx.sweep import config, jobs, sharding
 
@@ -39,7 +41,7 @@ def test_random_vgg16_weights_have_its_shapes_and_say_so(vgg16_random):
 @pytest.mark.parametrize("network,layers", [("vgg19", ("relu1_1", "relu3_2")), ("vgg16", ("relu2_1", "relu4_1"))])
 def test_activations_match_numpy_for_each_network(network, layers):
     """The MXNet graph of either network equals an independent float64 numpy VGG walked from its table."""
-    from fmi_mx.core.graph import LossGraph
+    from fmi_mx.core.run.graph import LossGraph
 
     rng = np.random.default_rng(3)
     w = W.random_he(1, network)

@@ -5,11 +5,11 @@ import pytest
 
 import fmi_mx
 from fmi_mx.cli import main
-from fmi_mx.core import objectives
-from fmi_mx.core.graph import LossGraph
+from fmi_mx.core.objectives import compose
+from fmi_mx.core.run.graph import LossGraph
 from fmi_mx.core.tasks import Visualisation
 from fmi_mx.errors import FmiError, Invalid
-from fmi_mx.core.objectives import channel, neuron
+from fmi_mx.core.objectives.compose import channel, neuron
 
 from gradients import assert_gradient_matches, graph_loss
 
@@ -17,8 +17,8 @@ from gradients import assert_gradient_matches, graph_loss
 def test_objectives_compose_and_read_back_from_their_text():
     composed = channel("relu4_2", 5) - 0.5 * channel("relu4_2", 9) + 2 * neuron("relu3_1", 1)
     assert str(composed) == "channel(relu4_2, 5) - 0.5 * channel(relu4_2, 9) + 2 * neuron(relu3_1, 1)"
-    assert objectives.parse(str(composed)) == composed
-    assert objectives.parse("-channel(relu1_1,3)+1e-1*channel(relu1_1,3)").atoms[0].weight == -1.0
+    assert compose.parse(str(composed)) == composed
+    assert compose.parse("-channel(relu1_1,3)+1e-1*channel(relu1_1,3)").atoms[0].weight == -1.0
     assert composed.layers == ("relu4_2", "relu3_1")
     assert (-channel("relu1_1", 0)).atoms[0].weight == -1.0
     merged = (channel("relu1_1", 2) + channel("relu1_1", 2) - 0.5 * channel("relu1_1", 4)).groups()
@@ -34,7 +34,7 @@ def test_objectives_compose_and_read_back_from_their_text():
 ])
 def test_a_bad_objective_names_where_it_stops_making_sense(text, where):
     with pytest.raises(FmiError, match=where):
-        objectives.parse(text)
+        compose.parse(text)
 
 
 def test_an_expression_leaves_layer_and_filter_to_itself():

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from fmi_mx.backend.mx import mx
-from fmi_mx.core.loop import initial_image, minimise
-from fmi_mx.core.optimisers.sgd import learning_rate
-from fmi_mx.core.settings import Settings
+from fmi_mx.core.optimisation.loop import initial_image, minimise
+from fmi_mx.core.optimisation.optimisers.sgd import learning_rate
+from fmi_mx.core.optimisation.settings import Settings
 from quadratic import Quadratic
 
 

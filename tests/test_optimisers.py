@@ -5,14 +5,15 @@ import numpy as np
 import pytest
 
 from fmi_mx.backend.mx import mx
-from fmi_mx.core import losses, tasks
-from fmi_mx.core.engine import Runner
-from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.jitter import Jitter, roll
-from fmi_mx.core.losses import CodeTerm
-from fmi_mx.core.loop import initial_image, minimise
-from fmi_mx.core.optimisers import lbfgs
-from fmi_mx.core.settings import Settings
+from fmi_mx.core.objectives import losses
+from fmi_mx.core import tasks
+from fmi_mx.core.run.engine import Runner
+from fmi_mx.core.run.graph import LossGraph
+from fmi_mx.core.image.jitter import Jitter, roll
+from fmi_mx.core.objectives.losses import CodeTerm
+from fmi_mx.core.optimisation.loop import initial_image, minimise
+from fmi_mx.core.optimisation.optimisers import lbfgs
+from fmi_mx.core.optimisation.settings import Settings
 from fmi_mx.errors import Invalid
 from quadratic import Quadratic
 
@@ -186,7 +187,7 @@ def test_settings_rules_and_job_ids():
 
 
 def test_every_method_named_in_the_settings_has_an_update_rule():
-    from fmi_mx.core import optimisers, settings
+    from fmi_mx.core.optimisation import optimisers, settings
 
     assert set(settings.METHODS) == set(optimisers.METHODS)
 

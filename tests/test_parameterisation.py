@@ -5,7 +5,7 @@ import pytest
 
 import fmi_mx
 from fmi_mx.backend.mx import mx
-from fmi_mx.core import param
+from fmi_mx.core.image import param
 from fmi_mx.errors import FmiError
 
 FACTOR = 4

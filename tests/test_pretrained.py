@@ -9,10 +9,10 @@ import pytest
 
 from fmi_mx import pretrained
 from fmi_mx.cli import main
-from fmi_mx.core import vgg
-from fmi_mx.core import weights as W
-from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.losses import CodeTerm
+from fmi_mx.core.network import vgg
+from fmi_mx.core.network import weights as W
+from fmi_mx.core.run.graph import LossGraph
+from fmi_mx.core.objectives.losses import CodeTerm
 from fmi_mx.errors import FmiError
 from fmi_mx.pretrained import onnx_file
 

@@ -18,7 +18,7 @@ def test_api_weights_of_the_wrong_kind_are_one_line(bad):
 
 
 def test_api_weights_may_be_a_path(tmp_path):
-    from fmi_mx.core import weights as W
+    from fmi_mx.core.network import weights as W
 
     path = W.save(tmp_path / "r.params", W.random_he(0).arrays, W.CAFFE_MEAN_RGB, origin="random-he:seed=0",
                   pretrained=False)

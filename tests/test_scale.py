@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmi_mx.core import images
-from fmi_mx.core.vgg import VGG19
+from fmi_mx.core.image import images
+from fmi_mx.core.network.vgg import VGG19
 from fmi_mx.sweep import config, experiment, jobs, sharding
 from fmi_mx.cli import main
 from fmi_mx.errors import FmiError

@@ -6,8 +6,8 @@ from pathlib import Path
 
 
 from fmi_mx.core.options import declared
-from fmi_mx.core.settings import Settings
-from fmi_mx.core.running import RunOptions
+from fmi_mx.core.optimisation.settings import Settings
+from fmi_mx.core.run.running import RunOptions
 from fmi_mx.core.tasks import Inversion, StyleTransfer, Visualisation
 from fmi_mx.sweep.config import table
 
@@ -105,9 +105,9 @@ def test_no_folder_imports_a_folder_that_imports_it():
 def test_the_cycle_finder_finds_cycles():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set(), "c": {"b"}}) is None
-    tree = ast.parse("from . import jobs\nfrom ..core.engine import Runner\n")
+    tree = ast.parse("from . import jobs\nfrom ..core.run.engine import Runner\n")
     assert _imports("fmi_mx.sweep.pool", PACKAGE / "sweep" / "pool.py", tree) == {"fmi_mx.sweep.jobs",
-                                                                                  "fmi_mx.core.engine"}
+                                                                                  "fmi_mx.core.run.engine"}
 
 
 def test_no_function_over_60_lines():
@@ -213,7 +213,7 @@ def test_no_string_switch_on_loss_kinds_outside_the_term_classes():
     losses = {"code", "gram", "channel_sum"}
     found = []
     for name, (_, tree) in MODULES.items():
-        if name == "fmi_mx.core.losses":
+        if name == "fmi_mx.core.objectives.losses":
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Compare):

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from fmi_mx.core import tasks
-from fmi_mx.core.engine import Runner
-from fmi_mx.core.losses import ChannelSumTerm, CodeTerm
+from fmi_mx.core.run.engine import Runner
+from fmi_mx.core.objectives.losses import ChannelSumTerm, CodeTerm
 from fmi_mx.errors import FmiError
-from fmi_mx.core.settings import Settings
+from fmi_mx.core.optimisation.settings import Settings
 
 pytestmark = pytest.mark.slow
 IMAGE = "sample:astronaut"

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from fmi_mx.core import vgg
-from fmi_mx.core.vgg import VGG19
+from fmi_mx.core.network import vgg
+from fmi_mx.core.network.vgg import VGG19
 from fmi_mx.backend.mx import mx
 from fmi_mx.errors import FmiError
 

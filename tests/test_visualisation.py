@@ -9,12 +9,12 @@ import pytest
 import fmi_mx
 from fmi_mx.backend.mx import mx
 from fmi_mx.cli import main
-from fmi_mx.core import images, param, transforms
-from fmi_mx.core import weights as W
-from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.graphkey import View
-from fmi_mx.core.losses import ChannelObjective, CodeTerm
-from fmi_mx.core.settings import Settings
+from fmi_mx.core.image import images, param, transforms
+from fmi_mx.core.network import weights as W
+from fmi_mx.core.run.graph import LossGraph
+from fmi_mx.core.run.graphkey import View
+from fmi_mx.core.objectives.losses import ChannelObjective, CodeTerm
+from fmi_mx.core.optimisation.settings import Settings
 
 import fourier_reference
 from gradients import assert_gradient_matches
@@ -148,7 +148,7 @@ def test_a_filter_that_never_fires_is_restarted_then_reported(tmp_path, capsys):
     and after the restarts the run says so in one line and exits 1 (not "converged")."""
     import json
 
-    from fmi_mx.core import engine
+    from fmi_mx.core.run import engine
 
     arrays = dict(W.random_he(0).arrays)
     arrays["conv2_1_bias"] = arrays["conv2_1_bias"].copy()

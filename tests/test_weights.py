@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from fmi_mx.core import weights as W
+from fmi_mx.core.network import weights as W
 from fmi_mx.backend.mx import mx
 from fmi_mx.errors import FmiError
-from fmi_mx.core.graph import LossGraph
-from fmi_mx.core.losses import CodeTerm
+from fmi_mx.core.run.graph import LossGraph
+from fmi_mx.core.objectives.losses import CodeTerm
 from fmi_mx.pretrained import gluon
 
 

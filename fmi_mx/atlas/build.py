@@ -13,8 +13,10 @@ import numpy as np
 
 from .. import files, signals, tables
 from .._version import __version__
-from ..core import codes, images, vgg
-from ..core.weights import Weights
+from ..core.objectives import codes
+from ..core.image import images
+from ..core.network import vgg
+from ..core.network.weights import Weights
 from . import site
 from .score import DESCRIPTOR_LAYERS
 
@@ -139,7 +141,7 @@ def _scores(root: Path, w: Weights, grid: Grid, records, device: str, log, resco
             return stored["layers"]
         why = "does not parse" if stored is None or not isinstance(stored, dict) else "was made from other jobs"
         log(f"{cache} {why}: scoring again")
-    from ..core.engine import Runner
+    from ..core.run.engine import Runner
 
     layers = compute(root, Runner(w, device), grid, records, log, visuals)
     files.write_json(cache, {"weights": w.describe(), "descriptor_layers": list(DESCRIPTOR_LAYERS),

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..core.losses import gram_matrix
+from ..core.objectives.losses import gram_matrix
 
 DESCRIPTOR_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 

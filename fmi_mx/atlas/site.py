@@ -7,8 +7,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..core import images
-from ..core.weights import Weights
+from ..core.image import images
+from ..core.network.weights import Weights
 
 THUMB = 96  # px, the long edge of a tile's thumbnails
 CONTENT_THUMB = 160

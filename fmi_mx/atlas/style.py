@@ -12,7 +12,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-from ..core.losses import channel_sums
+from ..core.objectives.losses import channel_sums
 from .score import cross_distances, descriptor
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -44,7 +44,7 @@ def metrics(result: Dict[str, np.ndarray], content: Dict[str, np.ndarray], style
 
 def reference_weights(models: Path = Path("models")):
     """The trained weights that judge style: the paper's VGG-19 if fetched, else VGG-16; None without either."""
-    from ..core import weights as weights_module
+    from ..core.network import weights as weights_module
     from ..errors import FmiError
 
     for network in ("vgg19", "vgg16"):
@@ -62,13 +62,13 @@ class StyleJudge:
     """The reference network on one device, measuring pictures (RGB uint8, any size)."""
 
     def __init__(self, weights, device: str = "cpu"):
-        from ..core.engine import Runner
+        from ..core.run.engine import Runner
 
         self.runner = Runner(weights, device)
         self.weights = weights
 
     def codes(self, picture: np.ndarray) -> Dict[str, np.ndarray]:
-        from ..core import images
+        from ..core.image import images
 
         x = images.preprocess(picture, self.weights.mean_rgb)
         layers = STYLE_LAYERS + (CONTENT_LAYER,)
@@ -77,7 +77,7 @@ class StyleJudge:
 
     def measure(self, result: np.ndarray, content: np.ndarray, style: np.ndarray) -> Dict[str, float]:
         """``metrics`` of a result, its content picture and its style picture (both resized to the result)."""
-        from ..core import images
+        from ..core.image import images
 
         shape = result.shape[:2]
         return metrics(self.codes(result), self.codes(images.resize(content, shape)),

@@ -5,8 +5,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from .. import signals
-from ..core import images
-from ..core.engine import Runner
+from ..core.image import images
+from ..core.run.engine import Runner
 from .score import DESCRIPTOR_LAYERS, descriptor
 
 BATCH = 16

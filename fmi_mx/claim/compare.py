@@ -17,8 +17,9 @@ import numpy as np
 
 from .. import files, signals, tables
 from ..atlas import build as atlas_build
-from ..core import images, vgg
-from ..core import weights as weights_module
+from ..core.image import images
+from ..core.network import vgg
+from ..core.network import weights as weights_module
 from ..errors import FmiError
 from ..sweep import experiment, kinds
 from ..sweep.config import Experiment, WeightSet
@@ -100,7 +101,7 @@ def reference_set(exp: Experiment, weights: Dict[str, weights_module.Weights]) -
 def build(exp: Experiment, root: Path, weights: Dict[str, weights_module.Weights], log: Log = print,
           rescore: bool = False) -> Optional[Path]:
     """The comparison from the finished atlases; None (and a line) while a set is unfinished."""
-    from ..core.engine import Runner
+    from ..core.run.engine import Runner
 
     ref = reference_set(exp, weights)
     ref_runner = Runner(weights[ref], exp.device.split(",")[0].strip()) if ref else None

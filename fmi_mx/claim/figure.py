@@ -2,7 +2,7 @@
 depth, one line per weight set with its 95% interval as a band, chance dashed."""
 from typing import List
 
-from ..core import vgg
+from ..core.network import vgg
 
 PANELS = (("own_accuracy", "identity accuracy\n(own descriptors)"), ("colourfulness", "colourfulness (H&S M)"),
           ("complexity", "complexity (order x variety)"))

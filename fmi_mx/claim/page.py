@@ -5,7 +5,7 @@ from typing import Dict, List, Optional
 
 from .._version import __version__
 from ..atlas import site
-from ..core.weights import Weights
+from ..core.network.weights import Weights
 
 
 def render(root: Path, name: str, rows: List[dict], differences: List[dict], reference: Optional[str],

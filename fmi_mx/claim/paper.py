@@ -26,7 +26,9 @@ from .. import files, signals, tables
 from ..atlas import texture
 from ..atlas.score import cross_distances, descriptor
 from ..atlas.style import channel_means
-from ..core import codes, images, vgg
+from ..core.objectives import codes
+from ..core.image import images
+from ..core.network import vgg
 from ..core.tasks import STYLE_MODES
 from ..sweep.results import unprocessed
 from . import measures, stats

@@ -1,4 +1,6 @@
-"""The science: VGG-16 and VGG-19 as tables (``vgg``), their weights, images in and out, the code modifications
-(``codes``), loss terms, the bound graph, the optimiser, the task kinds (``tasks``) and the engine
-that runs them (``engine``), the memory plan, and the record saved beside every picture.
+"""The science, in rooms: ``network/`` (VGG tables, weights, the encoder), ``objectives/`` (loss terms, code
+modifications, objectives that compose), ``image/`` (pictures in and out, parameterisations, transforms),
+``optimisation/`` (the loop and the stream, the optimisers, their settings) and ``run/`` (the engine, its
+graphs, memory, records); beside them the task kinds (``tasks``), the option declarations (``options``) and
+the value rules (``rules``).
 """

@@ -11,12 +11,13 @@ from typing import Any, Callable, ClassVar, Dict, Iterator, List, Optional, Tupl
 
 import numpy as np
 
-from . import codes, objectives, vgg
+from .objectives import codes, compose
+from .network import vgg
 from ..errors import FmiError, unknown
-from .graphkey import GraphKey
-from .losses import ChannelObjective, ChannelSumTerm, CodeTerm, GramTerm, NeuronObjective, Term
+from .run.graphkey import GraphKey
+from .objectives.losses import ChannelObjective, ChannelSumTerm, CodeTerm, GramTerm, NeuronObjective, Term
 from .options import KEY, check_all, option
-from .settings import THROUGHPUT, Settings
+from .optimisation.settings import THROUGHPUT, Settings
 from .rules import Problem, check, given, number, raise_problems, whole
 
 Codes = Dict[str, np.ndarray]  # one image's codes (C, H, W) by layer name
@@ -241,7 +242,7 @@ OBJECTIVE_TERMS = {"channel": ChannelObjective, "neuron": NeuronObjective}  # th
 
 def _objective(text) -> None:
     if text not in OBJECTIVES:
-        objectives.parse(text)
+        compose.parse(text)
 #: Lucid's standard settings for feature visualisation: Adam at its rate on a Fourier spectrum, 512 updates, and
 #: its transforms (pad 12, jitter 8, scale 0.9..1.1, rotate -10..10 degrees, jitter 4)
 LUCID = Settings().replace(method="adam", adam_learning_rate=0.05, weight_decay=0.0, stop_eps=0.0,
@@ -253,7 +254,7 @@ class Visualisation(Task):
     """Feature visualisation (activation maximisation; Erhan et al. 2009, Olah et al. 2017): the image that
     drives ``filter`` of ``layers[0]`` up (``channel``: its mean over positions; ``neuron``: the centre
     position) or down (``-channel``, ``-neuron``), or maximises an objective expression that names its own
-    layers and filters (``objectives.parse``). No content image: the picture is ``size`` px square."""
+    layers and filters (``compose.parse``). No content image: the picture is ``size`` px square."""
 
     content: Optional[str] = option(None, "none: a visualisation starts from noise, not from a picture", flag=None,
                                     first_ids=True, picture=True, api=False)
@@ -279,7 +280,7 @@ class Visualisation(Task):
                 yield "objective", self.objective, "an objective expression names its own layers and filters: leave " \
                                                    "layer and filter out"
             try:
-                for a in objectives.parse(self.objective).atoms:
+                for a in compose.parse(self.objective).atoms:
                     yield from check("objective", a.filter, functools.partial(self.net.check_filter, a.layer))
             except FmiError:
                 pass  # the option's own rule reports it
@@ -292,12 +293,12 @@ class Visualisation(Task):
             if self.filter is not None:
                 yield from check("filter", self.filter, functools.partial(self.net.check_filter, name))
 
-    def expression(self) -> objectives.Objective:
+    def expression(self) -> compose.Objective:
         """What is maximised: the named objective of ``filter`` at ``layers[0]``, or the expression."""
         if self.objective in OBJECTIVES:
             kind, weight = OBJECTIVES[self.objective]
-            return objectives.atom(kind, self.layers[0], self.filter, weight)
-        return objectives.parse(self.objective)
+            return compose.atom(kind, self.layers[0], self.filter, weight)
+        return compose.parse(self.objective)
 
     def layers_read(self) -> Tuple[str, ...]:
         return self.expression().layers

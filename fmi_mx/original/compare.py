@@ -15,7 +15,7 @@ import numpy as np
 
 from ..atlas.score import cross_distances
 from ..claim import measures
-from ..core import images
+from ..core.image import images
 from ..errors import FmiError
 from . import tiles
 

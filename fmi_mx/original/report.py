@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from .. import files
-from ..core import images
+from ..core.image import images
 from ..errors import FmiError
 from . import compare
 
@@ -47,7 +47,7 @@ def run(folder: Path, fig3, fig4, runs: Path, out: Path, reference, log: Callabl
     """Measure and write the agreement of our figures 3 (``fig3``, an Experiment) and 4 (``fig4``, or None)
     with the original's outputs in ``folder``; ``reference``: the weights whose descriptors judge."""
     from ..atlas.texture import descriptors
-    from ..core.engine import Runner
+    from ..core.run.engine import Runner
     from .. import figures
     from ..sweep import experiment
 

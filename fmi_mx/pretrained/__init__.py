@@ -21,8 +21,8 @@ from typing import Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from ..core import vgg
-from ..core import weights as weights_module
+from ..core.network import vgg
+from ..core.network import weights as weights_module
 from ..errors import FmiError
 from . import gluon, keras_h5, onnx_file, registry
 

@@ -12,8 +12,8 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from ..core import vgg
-from ..core import weights as weights_module
+from ..core.network import vgg
+from ..core.network import weights as weights_module
 from ..errors import FmiError
 
 #: Gluon model-zoo input normalisation: (x / 255 - mean) / std, RGB

@@ -11,7 +11,7 @@ from typing import Dict, Tuple, Union
 
 import numpy as np
 
-from ..core import vgg
+from ..core.network import vgg
 from ..errors import FmiError
 from . import registry
 

@@ -11,14 +11,16 @@ from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Type, Union
 
 import yaml
 
-from ..core import codes, images, vgg
-from ..core import weights as weights_module
-from ..core import settings as settings_module
-from ..core.settings import Settings
+from ..core.objectives import codes
+from ..core.image import images
+from ..core.network import vgg
+from ..core.network import weights as weights_module
+from ..core.optimisation import settings as settings_module
+from ..core.optimisation.settings import Settings
 from ..core.rules import number
 from ..core.options import check_all, declared, option
-from ..core.running import RunOptions
-from ..core.stream import STREAMING_METHODS, streams
+from ..core.run.running import RunOptions
+from ..core.optimisation.stream import STREAMING_METHODS, streams
 from ..core.tasks import (MODES, TASK_KINDS, Common, Inversion, StyleTransfer, Task, Visualisation, default, kind_of,
                           modes)
 from .. import files

@@ -16,10 +16,10 @@ import yaml
 
 from .. import files
 from ..backend.mx import context as check_device
-from ..core import record
+from ..core.run import record
 from ..core.options import declared
-from ..core.running import RunOptions
-from ..core import weights as weights_module
+from ..core.run.running import RunOptions
+from ..core.network import weights as weights_module
 from ..errors import FmiError
 from .config import RUNS, Experiment, to_dict
 from .jobs import (Job, expand, folder, group, image_shapes, job_cost, migratable, migrate, over_budget,

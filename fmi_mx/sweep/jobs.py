@@ -19,9 +19,10 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 from . import results, sharding
 from .results import diverged
 from .. import files
-from ..core import images, memory, record, snapshots
-from ..core.engine import Inputs, Runner, batch_key
-from ..core import stream
+from ..core.image import images, snapshots
+from ..core.run import memory, record
+from ..core.run.engine import Inputs, Runner, batch_key
+from ..core.optimisation import stream
 from ..core.tasks import Task
 from ..errors import FmiError
 from ..files import OutputError
@@ -169,7 +170,8 @@ def _clear_stale(folder: Path) -> bool:
 def _integrity(folder: Path, record: dict) -> dict:
     """The ``files`` list an older sidecar lacks, made once at migration from pictures that decode; none when
     one does not (the job is then redone), so that later damage is noticed like any other."""
-    from ..core import images, record as record_module
+    from ..core.image import images
+    from ..core.run import record as record_module
 
     if isinstance(record.get("files"), dict):
         return {}

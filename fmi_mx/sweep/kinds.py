@@ -5,8 +5,9 @@ from pathlib import Path
 from typing import Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 from .. import figures, files, tables
-from ..core import images, vgg
-from ..core import weights as weights_module
+from ..core.image import images
+from ..core.network import vgg
+from ..core.network import weights as weights_module
 from ..core.tasks import STYLE_MODES
 from ..errors import FmiError, Problems, choice, unknown
 from . import results, sharding

@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from typing import Dict, Tuple
 
-from ..core.running import RunOptions
+from ..core.run.running import RunOptions
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,8 @@ class Worker:
         signal.signal(signal.SIGUSR1, lambda *_: setattr(self, "finishing", True))
         _die_with_parent()
         try:
-            from ..core import weights  # MXNet is imported here, after the environment is set
-            from ..core.engine import Runner
+            from ..core.network import weights
+            from ..core.run.engine import Runner
 
             self.runner = Runner(weights.resolve(self.spec.run.weights, self.spec.network), self.device,
                                  max_memory=self.spec.run.max_memory)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..core import images
+from ..core.image import images
 from ..errors import FmiError
 from .. import files
 

@@ -7,7 +7,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..backend import devices as device_names
 from ..backend.cpus import physical_cores
-from ..core import vgg
+from ..core.network import vgg
 from ..errors import FmiError
 
 

@@ -48,7 +48,7 @@ def trained(say: Callable[[str], None] = print) -> Choice:
     """The first trained network that can be fetched (once; later calls find it in models/), or the
     untrained fallback, with one line saying which and why."""
     from .. import pretrained
-    from ..core import vgg
+    from ..core.network import vgg
 
     reasons = []
     for choice in TRAINED:

@@ -18,9 +18,9 @@ from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from .. import files
+from ... import files
 from . import vgg
-from ..errors import FmiError
+from ...errors import FmiError
 
 CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
 MEAN_KEY = "meta:mean_rgb"
@@ -90,7 +90,7 @@ def content_sha256(arrays: Dict[str, np.ndarray], network: str) -> str:
 
 def load(path) -> Weights:
     """Load and check a params file: every key of its network present with its shape, else an error naming it."""
-    from ..backend.mx import mx
+    from ...backend.mx import mx
 
     path = Path(path)
     if not path.is_file():
@@ -148,7 +148,7 @@ def _text(array) -> str:
 
 
 def _bytes(text: str):
-    from ..backend.mx import mx
+    from ...backend.mx import mx
 
     return mx.nd.array(np.frombuffer(text.encode("utf-8"), np.uint8), dtype=np.uint8)
 
@@ -157,7 +157,7 @@ def save(path, arrays: Dict[str, np.ndarray], mean_rgb, *, origin: str, pretrain
          network: str = vgg.DEFAULT) -> Path:
     """Write weights in the neural-style format plus their network, mean and provenance, atomically
     (``pretrained`` None: not recorded, read back as unknown)."""
-    from ..backend.mx import mx
+    from ...backend.mx import mx
 
     path = Path(path)
     net = vgg.network(network)

@@ -6,8 +6,8 @@ from typing import Optional
 
 import numpy as np
 
-from .. import files
-from ..errors import FmiError
+from ... import files
+from ...errors import FmiError
 from . import images
 
 SECONDS_PER_FRAME = 0.1

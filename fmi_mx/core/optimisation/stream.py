@@ -14,7 +14,7 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
-from .. import signals
+from ... import signals
 from .loop import Outcome, _stop_test
 from .optimisers import make
 from .settings import Settings

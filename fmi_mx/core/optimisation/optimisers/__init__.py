@@ -4,13 +4,13 @@ Each works on the batch in ``graph.data`` in place, on its device, and has ``pre
 before the last step) and ``step(update, running) -> (change, losses)``: each sample's
 ||x_t - x_t-1|| / ||x_t|| and its loss at x_t-1, on the host. ``running`` lists the samples not yet
 stopped (the loop restores the others after each step). First-order methods (SGD, Adam) also step with
-a count per sample (``step_slots``) and ``reset`` one sample, for continuous batching (``core.stream``).
+a count per sample (``step_slots``) and ``reset`` one sample, for continuous batching (``core.optimisation.stream``).
 """
 from typing import Sequence
 
-from .. import transforms
-from ..jitter import Jitter
-from ..transforms import Transforms
+from ...image import transforms
+from ...image.jitter import Jitter
+from ...image.transforms import Transforms
 from ..settings import Settings
 from .adam import Adam
 from .lbfgs import LBFGS

@@ -39,7 +39,7 @@ def draw(rng: np.random.Generator, transform, height: int, width: int) -> np.nda
 def symbol(image, view, height: int, width: int):
     """The stage in the graph: ``image`` padded by ``view.pad`` and resampled by the per-sample matrices in
     ``affine``."""
-    from ..backend.mx import mx
+    from ...backend.mx import mx
 
     pad = view.pad
     padded = mx.sym.pad(image, mode="constant", constant_value=0.0, pad_width=(0, 0, 0, 0, pad, pad, pad, pad)) \

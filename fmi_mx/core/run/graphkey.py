@@ -6,13 +6,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from .losses import Term, TotalVariation
+from ..objectives.losses import Term, TotalVariation
 
 
 @dataclass(frozen=True)
 class View:
-    """How the network sees the optimised variable: its parameterisation (``core.param``) and whether a
-    transform stage (``core.transforms``) with ``pad`` px of padding sits in between (None: no stage)."""
+    """How the network sees the optimised variable: its parameterisation (``core.image.param``) and whether a
+    transform stage (``core.image.transforms``) with ``pad`` px of padding sits in between (None: no stage)."""
 
     param: str = "pixel"
     decay: float = 1.0
@@ -20,7 +20,7 @@ class View:
 
     @classmethod
     def of(cls, settings) -> "View":
-        from . import transforms
+        from ..image import transforms
 
         stage = settings.transform.pad if transforms.in_graph(settings) else None
         return cls(settings.image.param, settings.image.fourier_decay, stage)
@@ -42,7 +42,7 @@ class GraphKey:
     def of(cls, terms: Tuple[Term, ...], image: Tuple[int, int, int], pooling: str, settings,
            batch: int = 0) -> "GraphKey":
         """The key of a task's graph: its terms and image, and what its optimiser ``settings`` add."""
-        from .optimisers import METHODS
+        from ..optimisation.optimisers import METHODS
 
         prior = settings.prior.term()
         state = METHODS[settings.method].state_images(settings) + (TotalVariation.BUFFERS if prior else 0)

@@ -9,8 +9,8 @@ from typing import ClassVar, Dict, Iterator, Optional
 
 import numpy as np
 
-from ..errors import FmiError, unknown
-from .rules import Problem, check, given
+from ...errors import FmiError, unknown
+from ..rules import Problem, check, given
 
 
 def original(code: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ class SGD:
     """The original's update on a batch of images, in place, with preallocated state."""
 
     def __init__(self, graph, s: Settings, gradient: Callable[[], None]):
-        from ...backend.mx import mx  # here, not at the top: the CLI and spawned workers import this first
+        from ....backend.mx import mx
 
         self.mx, self.graph, self.s, self.gradient = mx, graph, s, gradient
         self.evaluations = 0

@@ -17,7 +17,7 @@ from typing import ClassVar, Dict, Tuple
 
 import numpy as np
 
-from ..errors import unknown
+from ...errors import unknown
 #: Lucid's square root of ImageNet's colour covariance (RGB), normalised so its largest column has norm 1
 COLOUR_SQRT = np.array([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
 COLOUR = COLOUR_SQRT / np.max(np.linalg.norm(COLOUR_SQRT, axis=0))
@@ -122,7 +122,7 @@ class Fourier(Parameterisation):
                 "param_colour": COLOUR, "param_mean": np.asarray(mean_rgb, np.float64).reshape(1, 3, 1, 1)}
 
     def symbol(self, data, height, width):
-        from ..backend.mx import mx
+        from ...backend.mx import mx
 
         v = {name: mx.sym.Variable(name) for name in ("param_rows", "param_columns", "param_scale", "param_colour",
                                                       "param_mean")}

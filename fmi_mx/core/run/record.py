@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Dict, Optional
 
 import numpy as np
 
-from .. import files
-from .._version import __version__
-from . import images
-from .tasks import Task
-from .weights import Weights
+from ... import files
+from ..._version import __version__
+from ..image import images
+from ..tasks import Task
+from ..network.weights import Weights
 
 if TYPE_CHECKING:  # the engine imports MXNet; writing records does not need it
     from .engine import Result
@@ -59,7 +59,7 @@ def versions() -> Dict[str, str]:
     import cv2
     import skimage
 
-    from ..backend.mx import mx
+    from ...backend.mx import mx
 
     return {"fmi_mx": __version__, "mxnet": mx.__version__, "numpy": np.__version__, "opencv": cv2.__version__,
             "scikit-image": skimage.__version__, "python": platform.python_version()}

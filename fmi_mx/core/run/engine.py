@@ -10,17 +10,18 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import images, memory
-from ..backend import devices
-from ..backend.mx import context
-from ..errors import FmiError
+from ..image import images
+from . import memory
+from ...backend import devices
+from ...backend.mx import context
+from ...errors import FmiError
 from .graphkey import GraphKey
-from . import stream
+from ..optimisation import stream
 from .graphs import Cached, GraphCache
-from .loop import Outcome, initial_image, minimise
-from .settings import Settings
-from .tasks import Task
-from .weights import Weights
+from ..optimisation.loop import Outcome, initial_image, minimise
+from ..optimisation.settings import Settings
+from ..tasks import Task
+from ..network.weights import Weights
 
 Inputs = Tuple[np.ndarray, Optional[np.ndarray]]  # network inputs (1, 3, H, W) of the content and the style
 RESTARTS = 3  # fresh starts for a sample whose objective never fired
@@ -157,7 +158,7 @@ class Runner:
     def run_stream(self, batch: Sequence[Task], inputs: Sequence[Inputs], slots: int,
                    on_result: Optional[Callable[[int, Result], None]] = None) -> List[Result]:
         """Run tasks of one batch key through a graph of ``slots`` samples by continuous batching
-        (``core.stream``): a task that stops hands its slot to the next at once. Each content and style
+        (``core.optimisation.stream``): a task that stops hands its slot to the next at once. Each content and style
         picture goes through the encoder once, however many tasks read it."""
         shape = inputs[0][0].shape
         key = batch_key(batch[0], shape)

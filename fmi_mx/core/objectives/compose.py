@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
-from ..errors import FmiError
-from . import vgg
+from ...errors import FmiError
+from ..network import vgg
 
 KINDS = ("channel", "neuron")
 _NUMBER = r"\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?"

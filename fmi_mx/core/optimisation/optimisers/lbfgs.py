@@ -34,7 +34,7 @@ def coefficients(a: np.ndarray, b: np.ndarray, sy: np.ndarray, yy: np.ndarray,
 
 class LBFGS:
     def __init__(self, graph, s: Settings, gradient: Callable[[], None]):
-        from ...backend.mx import mx
+        from ....backend.mx import mx
 
         self.mx, self.graph, self.s, self.gradient = mx, graph, s, gradient
         x = graph.data

@@ -13,7 +13,7 @@ from typing import ClassVar, Tuple
 
 import numpy as np
 
-from . import vgg
+from ..network import vgg
 
 
 
@@ -80,7 +80,7 @@ class SquaredTerm(Term):
         raise NotImplementedError
 
     def symbol(self, feature, target, height: int, width: int):
-        from ..backend.mx import mx
+        from ...backend.mx import mx
 
         c, h, w = vgg.output_shape(self.layer, height, width)
         diff = self.difference(mx, feature, target)
@@ -184,7 +184,7 @@ class TotalVariation:
 
     def symbol(self, data):
         """The prior as a (batch,) ``MakeLoss`` symbol of the image ``data``."""
-        from ..backend.mx import mx
+        from ...backend.mx import mx
 
         def part(axis, begin, end):
             return mx.sym.slice_axis(data, axis=axis, begin=begin, end=end)
@@ -229,7 +229,7 @@ class ChannelObjective(Term):
         return c * h * w  # the broadcast gradient
 
     def symbol(self, feature, target, height, width):
-        from ..backend.mx import mx
+        from ...backend.mx import mx
 
         _, h, w = vgg.output_shape(self.layer, height, width)
         chosen = mx.sym.sum(self.picked(mx, feature, h, w) * target, axis=1)

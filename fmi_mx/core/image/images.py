@@ -11,8 +11,8 @@ from typing import Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .. import files
-from ..errors import FmiError, choice
+from ... import files
+from ...errors import FmiError, choice
 
 #: scikit-image's bundled pictures, usable anywhere an image path is: ``sample:astronaut``
 SAMPLES = ("astronaut", "chelsea", "coffee", "brick", "grass", "gravel", "rocket", "camera")

@@ -10,7 +10,7 @@ from ..settings import Settings
 
 class Adam:
     def __init__(self, graph, s: Settings, gradient: Callable[[], None]):
-        from ...backend.mx import mx
+        from ....backend.mx import mx
 
         self.mx, self.graph, self.s, self.gradient = mx, graph, s, gradient
         self.evaluations = 0
@@ -59,7 +59,7 @@ class Adam:
 
 def relative_change(x, previous) -> np.ndarray:
     """Each sample's ||x - previous|| / ||x||, computed on the device (n numbers come back)."""
-    from ...backend.mx import mx
+    from ....backend.mx import mx
 
     n = x.shape[0]
     moved = mx.nd.norm((x - previous).reshape((n, -1)), axis=1)

@@ -32,7 +32,7 @@ class Jitter:
 
 def roll(array, i: int, dy: int, dx: int) -> None:
     """``np.roll`` of sample ``i`` of an (N, C, H, W) NDArray by (dy, dx), in place on its device."""
-    from ..backend.mx import mx
+    from ...backend.mx import mx
 
     sample = array[i:i + 1]
     for axis, shift in ((2, dy), (3, dx)):

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
-from ..errors import FmiError, choice, unknown
+from ...errors import FmiError, choice, unknown
 
 FILTERS: Tuple[int, ...] = (64, 128, 256, 512, 512)  # per block, in both networks
 POOLINGS = ("avg", "max")
@@ -122,7 +122,7 @@ class Network:
 
         Weights are variables ``conv{b}_{i}_weight`` / ``_bias``, to be bound from a params file.
         """
-        from ..backend.mx import mx
+        from ...backend.mx import mx
 
         choice("pooling", pooling, POOLINGS)
         wanted = {self.layer(n).name for n in layer_names}

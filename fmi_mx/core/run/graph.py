@@ -7,11 +7,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import param, transforms, vgg
-from ..backend.mx import mx
+from ..image import param, transforms
+from ..network import vgg
+from ...backend.mx import mx
 from .graphkey import View
-from .losses import Term, TotalVariation
-from .weights import Weights
+from ..objectives.losses import Term, TotalVariation
+from ..network.weights import Weights
 
 
 class LossGraph:

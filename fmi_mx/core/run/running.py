@@ -4,11 +4,11 @@ batch size and the snapshots. None of these is part of a job's identity: changin
 import os
 from dataclasses import dataclass
 
-from ..backend import devices
-from ..errors import FmiError
+from ...backend import devices
+from ...errors import FmiError
 from . import memory
-from .options import option
-from .rules import whole
+from ..options import option
+from ..rules import whole
 
 
 def _device(text: str) -> None:
@@ -18,7 +18,7 @@ def _device(text: str) -> None:
 
 def _weights(value) -> None:
     """A params file (a path, as text or ``os.PathLike``), ``random``/``random:SEED``, or loaded ``Weights``."""
-    from .weights import Weights
+    from ..network.weights import Weights
 
     if isinstance(value, Weights) or (isinstance(value, os.PathLike) and os.fspath(value)):
         return

@@ -5,7 +5,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from . import vgg
-from ..backend.mx import mx
+from ...backend.mx import mx
 from .weights import Weights
 
 

@@ -9,10 +9,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Optional
 
-from .losses import TotalVariation
-from .param import PARAMETERISATIONS
-from .options import Declared, by_name, check_all, declared, get, option
-from .rules import Problem, number, raise_problems, whole
+from ..objectives.losses import TotalVariation
+from ..image.param import PARAMETERISATIONS
+from ..options import Declared, by_name, check_all, declared, get, option
+from ..rules import Problem, number, raise_problems, whole
 
 METHODS = ("sgd", "lbfgs", "adam")
 #: the throughput setting (a config's ``throughput: true``): L-BFGS, which reaches SGD's loss in a fraction of
@@ -72,7 +72,7 @@ class Prior:
 class Transform:
     """Transformation robustness (Lucid): what happens to the image before each gradient (0: off). With pad,
     scale, rotate or shift set (or a parameterisation other than pixels), all happen in the graph
-    (``core.transforms``); jitter alone shifts the image circularly on the host, as it first did."""
+    (``core.image.transforms``); jitter alone shifts the image circularly on the host, as it first did."""
 
     jitter: int = option(0, "random shift (px) of the image before each gradient (0: off; sgd and adam)",
                          rule=whole(0, note="px"))
@@ -90,7 +90,7 @@ class Transform:
 
 @dataclass(frozen=True)
 class Image:
-    """How the optimised image is represented (``core.param``)."""
+    """How the optimised image is represented (``core.image.param``)."""
 
     param: str = option("pixel", "the optimised variable: pixel (the image itself, the original's) or fourier "
                         "(a 1/f-scaled spectrum with decorrelated colours, Lucid's)", choices=PARAMETERISATIONS)

@@ -14,11 +14,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Dict, Hashable, Iterator, Optional, Sequence, Tuple
 
-from . import memory, vgg
-from .encoder import Encoder
+from . import memory
+from ..network import vgg
+from ..network.encoder import Encoder
 from .graph import LossGraph
 from .graphkey import GraphKey
-from .weights import Weights
+from ..network.weights import Weights
 
 MB = 2 ** 20
 
@@ -114,6 +115,6 @@ class GraphCache:
             del self._params[name]
         self.released += 1
         gc.collect()  # the executor and its arrays go now, not at some later collection
-        from ..backend.mx import mx
+        from ...backend.mx import mx
 
         mx.nd.waitall()  # MXNet frees an array's memory through its engine: wait for that before binding

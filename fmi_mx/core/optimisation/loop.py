@@ -9,8 +9,8 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import signals
-from . import param
+from ... import signals
+from ..image import param
 from .optimisers import make
 from .settings import Settings
 

@@ -12,10 +12,10 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
-from . import vgg
-from ..errors import FmiError
+from ..network import vgg
+from ...errors import FmiError
 from .graphkey import GraphKey
-from .rules import number
+from ..rules import number
 
 FLOAT = 4  # bytes
 MAX_BATCH = 8

@@ -1,0 +1,1 @@
+"""The picture: reading and writing, parameterisations, transforms, jitter and snapshots."""

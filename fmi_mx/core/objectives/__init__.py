@@ -1,0 +1,1 @@
+"""What is optimised: loss terms, code modifications, and objectives that compose."""

@@ -1,0 +1,1 @@
+"""The optimisation: the loop and the stream, the optimisers, and their settings."""

@@ -1,6 +1,6 @@
 """Texture descriptors of pictures through the network (MXNet): D_l = G_l / (C_l M_l) at the
 descriptor layers, for the score in ``score.py``."""
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -16,10 +16,17 @@ def descriptors(runner: Runner, pictures: Sequence[np.ndarray], pooling: str = "
                 layers: Sequence[str] = DESCRIPTOR_LAYERS, statistic=descriptor) -> List[np.ndarray]:
     """One (N, d_l) matrix per layer (the descriptor layers unless given) for N RGB uint8 pictures (any
     sizes; same-sized ones share a forward pass): each code's ``statistic``, Gram descriptors unless given."""
+    return statistics(runner, pictures, layers, {"": statistic}, pooling)[""]
+
+
+def statistics(runner: Runner, pictures: Sequence[np.ndarray], layers: Sequence[str],
+               named: Dict[str, Callable[[np.ndarray], np.ndarray]], pooling: str = "avg") -> Dict[str, List[np.ndarray]]:
+    """Several statistics of the same codes, from one forward pass per batch of same-sized pictures: by name,
+    one (N, d_l) matrix per layer."""
     by_shape: Dict[tuple, List[int]] = {}
     for n, picture in enumerate(pictures):
         by_shape.setdefault(picture.shape, []).append(n)
-    rows: Dict[int, List[np.ndarray]] = {}
+    rows: Dict[str, Dict[int, List[np.ndarray]]] = {name: {} for name in named}
     for shape, members in by_shape.items():
         for start in range(0, len(members), BATCH):
             signals.check()
@@ -27,8 +34,10 @@ def descriptors(runner: Runner, pictures: Sequence[np.ndarray], pooling: str = "
             x = np.concatenate([images.preprocess(pictures[n], runner.weights.mean_rgb) for n in chunk])
             codes = runner.graphs.encoder(tuple(layers), x.shape, pooling).codes(x)
             for m, n in enumerate(chunk):
-                rows[n] = [statistic(codes[name][m]) for name in layers]
-    return [np.stack([rows[n][layer] for n in range(len(pictures))]) for layer in range(len(layers))]
+                for name, statistic in named.items():
+                    rows[name][n] = [statistic(codes[layer][m]) for layer in layers]
+    return {name: [np.stack([found[n][k] for n in range(len(pictures))]) for k in range(len(layers))]
+            for name, found in rows.items()}
 
 
 def layer_score(runner: Runner, grid: Sequence[Sequence[np.ndarray]], filters: Sequence[int], pooling: str = "avg",

@@ -242,7 +242,7 @@ def rows(results: List[SetResult], ref: Optional[str]) -> List[dict]:
 
 
 def _interval(key: str, values: np.ndarray) -> dict:
-    return dict(zip(interval_keys(key), map(_finite, stats.bootstrap_interval(values))))
+    return dict(zip(stats.interval_keys(key), map(_finite, stats.bootstrap_interval(values))))
 
 
 def _finite(value: float) -> Optional[float]:
@@ -280,16 +280,11 @@ DESCRIPTORS = ("own", "reference")  # the inverted network's texture descriptors
 SCORED = tuple(zip(SCORES + ("agreement_accuracy",), ("accuracy", "mrr", "agreement")))
 
 
-def interval_keys(key: str) -> Tuple[str, str, str]:
-    """A number and the bounds of its interval, as a row names them."""
-    return key, f"{key}_low", f"{key}_high"
-
-
 COLUMNS = (("layer", "set", "weights", "filters", "filters_scored", "content_images", "dead_results")
-           + tuple(k for d in DESCRIPTORS for _, short in SCORED[:2] for k in interval_keys(f"{d}_{short}"))
+           + tuple(k for d in DESCRIPTORS for _, short in SCORED[:2] for k in stats.interval_keys(f"{d}_{short}"))
            + ("chance_accuracy", "chance_mrr", "shuffled_accuracy", "shuffled_mrr")
-           + tuple(k for m in MEASURES for k in interval_keys(m))
-           + tuple(k for d in DESCRIPTORS for k in interval_keys(f"{d}_{SCORED[2][1]}")))
+           + tuple(k for m in MEASURES for k in stats.interval_keys(m))
+           + tuple(k for d in DESCRIPTORS for k in stats.interval_keys(f"{d}_{SCORED[2][1]}")))
 
 
 def markdown(table: List[dict], differences: List[dict], ref: Optional[str]) -> str:

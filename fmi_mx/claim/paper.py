@@ -39,6 +39,8 @@ CROPS_PER_PAINTING = 8
 PAINTING_SCALE = 4  # a painting is resized to this many crop sizes on its long edge before cropping
 EDGE_LAYERS = 2  # (c) compares the first two layers of the random panel with its last two
 DRAW_COLUMNS = ("colour", "structure", "colour_to_content", "structure_to_content")
+#: how a style is judged: Gram descriptors (Gatys' texture) and channel means (PMCI's statistic)
+JUDGES = {"gram_descriptor": descriptor, "channel_sum_descriptor": channel_means}
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,8 @@ def depth(results) -> List[Claim]:
 
 
 def draw_distances(draws: Sequence[np.ndarray], content: np.ndarray) -> Dict[str, List[float]]:
-    """Colour and structure distances between every two draws of one layer, and of each draw to the content."""
-    content = images.resize(content, draws[0].shape[:2]) if len(draws) else content
+    """Colour and structure distances between every two draws of one layer, and of each draw to the content
+    (a picture of the draws' size)."""
     out = {"colour": [], "structure": [], "colour_to_content": [], "structure_to_content": []}
     for a, b in itertools.combinations(draws, 2):
         out["colour"].append(measures.colour_distance(a, b))
@@ -141,8 +143,12 @@ def random_draws(r) -> Dict[str, Dict[str, List[float]]]:
         if change is not None and change.draws and job.id in r.records:
             groups.setdefault((job.task.layers[0], job.task.content), []).append(_picture(r, job.id))
     by_layer: Dict[str, Dict[str, List[float]]] = {}
+    sized: Dict[Tuple[str, tuple], np.ndarray] = {}  # each content picture read and resized once
     for (layer, content), draws in groups.items():
-        picture = images.resize(images.read(content), draws[0].shape[:2])
+        key = (content, draws[0].shape[:2])
+        if key not in sized:
+            sized[key] = images.resize(images.read(content), key[1])
+        picture = sized[key]
         found = draw_distances(draws, picture)
         found["content_ssim"] = [measures.content_ssim(d, picture) for d in draws]
         cell = by_layer.setdefault(layer, {k: [] for k in found})
@@ -205,13 +211,19 @@ def style_identity(results, reference_runner) -> Claim:
         if reference_runner is None or len(styles) < 2:
             findings[r.name] = Finding(None, note="needs style transfers of two or more styles and trained weights")
             continue
-        for statistic, name in ((descriptor, "gram_descriptor"), (channel_means, "channel_sum_descriptor")):
-            for job in styled:
-                signals.check()
-                picture = _picture(r, job.id)
-                pictures = [picture] + [images.resize(images.read(s), picture.shape[:2]) for s in styles]
-                d = texture.descriptors(reference_runner, pictures, layers=STYLE_LAYERS, statistic=statistic)
-                nearest = styles[int(np.argmin(cross_distances([x[:1] for x in d], [x[1:] for x in d])[0]))]
+        results_found = texture.statistics(reference_runner, [_picture(r, job.id) for job in styled], STYLE_LAYERS,
+                                           JUDGES)
+        style_pictures = {s: images.read(s) for s in styles}
+        by_shape: Dict[tuple, Dict[str, List[np.ndarray]]] = {}  # the styles' statistics at each result's size
+        for n, job in enumerate(styled):
+            signals.check()
+            shape = r.records[job.id]["image_size"]
+            if tuple(shape) not in by_shape:
+                resized = [images.resize(style_pictures[s], tuple(shape)) for s in styles]
+                by_shape[tuple(shape)] = texture.statistics(reference_runner, resized, STYLE_LAYERS, JUDGES)
+            for name, found in results_found.items():
+                d = cross_distances([x[n:n + 1] for x in found], by_shape[tuple(shape)][name])
+                nearest = styles[int(np.argmin(d[0]))]
                 correct.setdefault(f"{job.task.mode}:{name}", []).append(float(nearest == job.task.style))
         for key, values in sorted(correct.items()):
             mode, name = key.split(":")
@@ -279,14 +291,14 @@ def style_energy(results, painting_paths: Sequence[str], size: int, runner_of, l
         log(f"{r.name}: same against different painting on {len(pieces)} crops")
         runner = runner_of(r.name)
         by_statistic = {}
-        for statistic, name in ((channel_means, "channel_sums"), (descriptor, "gram")):
-            per_layer = texture.descriptors(runner, pieces, layers=STYLE_LAYERS, statistic=statistic)
+        found = texture.statistics(runner, pieces, STYLE_LAYERS, {"channel_sums": channel_means, "gram": descriptor})
+        for name, per_layer in found.items():
             layer_d = [cross_distances([x], [x]) for x in per_layer]
             by_statistic[name] = pair_auc(sum(layer_d), labels)
             for layer, d in zip(STYLE_LAYERS, layer_d):
-                details.append({"set": r.name, "descriptor": name, "layer": layer, **_auc_row(pair_auc(d, labels))})
-            details.append({"set": r.name, "descriptor": name, "layer": "all", **_auc_row(by_statistic[name])})
-        details.append({"set": r.name, "descriptor": "colour_histogram", "layer": "-", **_auc_row(colour_auc)})
+                details.append({"set": r.name, "descriptor": name, "layer": layer, **_row("auc", pair_auc(d, labels))})
+            details.append({"set": r.name, "descriptor": name, "layer": "all", **_row("auc", by_statistic[name])})
+        details.append({"set": r.name, "descriptor": "colour_histogram", "layer": "-", **_row("auc", colour_auc)})
         gram = by_statistic["gram"]
         findings[r.name] = Finding.of(by_statistic["channel_sums"], lambda low, high: low > 0.5,
                                       f"Gram {gram[0]:.2f} [{gram[1]:.2f}, {gram[2]:.2f}]; colour histogram "
@@ -373,13 +385,13 @@ def detail_table(details: List[dict]) -> List[str]:
     return tables.markdown(details, columns, cell, [c.replace("_", " ") for c in columns]).splitlines()
 
 
+def _row(key: str, interval: Tuple[float, float, float]) -> dict:
+    """A number and its interval as a details row names them, to 4 decimals."""
+    return dict(zip(stats.interval_keys(key), (round(v, 4) for v in interval)))
+
+
 def _interval_row(key: str, values) -> dict:
-    mean, low, high = stats.bootstrap_interval(values)
-    return {key: round(mean, 4), f"{key}_low": round(low, 4), f"{key}_high": round(high, 4)}
-
-
-def _auc_row(found: Tuple[float, float, float]) -> dict:
-    return {"auc": round(found[0], 4), "auc_low": round(found[1], 4), "auc_high": round(found[2], 4)}
+    return _row(key, stats.bootstrap_interval(values))
 
 
 def _in_order(r, layers) -> List[str]:

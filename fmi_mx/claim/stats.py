@@ -12,6 +12,11 @@ BOOTSTRAP = 2000  # resamples
 LEVEL = 0.95
 
 
+def interval_keys(key: str) -> Tuple[str, str, str]:
+    """A number and the bounds of its interval, as a table's columns name them."""
+    return key, f"{key}_low", f"{key}_high"
+
+
 def bootstrap_interval(values: Sequence[float], seed: int = 0, resamples: int = BOOTSTRAP,
                        level: float = LEVEL) -> Tuple[float, float, float]:
     """(mean, low, high): the mean of ``values`` and its percentile bootstrap interval (NaNs left out)."""

@@ -119,18 +119,14 @@ class Atlas(FigureKind):
     keeps_raw = True
     score_cache = "scores.json"
     modes: ClassVar[Tuple[str, ...]] = ATLAS_MODES
+    does: ClassVar[str] = "inverts filters (feature_map) and may visualise them (activation)"  # its modes, said
 
     def check(self, exp, problems):
-        article = "an" if self.name[0] in "aeiou" else "a"
-        what = f"{article} {self.name}"
+        what = f"{'an' if self.name[0] in 'aeiou' else 'a'} {self.name}"
         panels = [p for p in exp.panels if p is not None]
-        extra = [m for m in self.modes if m not in ATLAS_MODES]
         for i, panel in enumerate(panels):
             if panel.mode not in self.modes:
-                measures = (", and measures random re-mixing (random) and style transfer (gram, pmci)"
-                            if extra else "")
-                problems.add(f"panels[{i}].mode", f"{what} inverts filters (feature_map) and may visualise "
-                                                  f"them (activation){measures}, not {panel.mode}")
+                problems.add(f"panels[{i}].mode", f"{what} {self.does}, not {panel.mode}")
             if panel.mode == "feature_map" and len(set(panel.contents)) < 2:
                 problems.add(f"panels[{i}].contents", f"{what} needs two or more different content "
                                                       "images (the score compares a filter's textures across them)")
@@ -160,6 +156,7 @@ class Claim(Atlas):
     command = "claim"
     takes_weight_sets = True
     modes = ATLAS_MODES + CLAIM_EXTRA_MODES
+    does = Atlas.does + ", and measures random re-mixing (random) and style transfer (gram, pmci)"
 
     def check(self, exp, problems):
         super().check(exp, problems)

@@ -145,10 +145,10 @@ def random_draws(r) -> Dict[str, Dict[str, List[float]]]:
     by_layer: Dict[str, Dict[str, List[float]]] = {}
     sized: Dict[Tuple[str, tuple], np.ndarray] = {}  # each content picture read and resized once
     for (layer, content), draws in groups.items():
-        key = (content, draws[0].shape[:2])
-        if key not in sized:
-            sized[key] = images.resize(images.read(content), key[1])
-        picture = sized[key]
+        shape = draws[0].shape[:2]
+        if (content, shape) not in sized:
+            sized[content, shape] = images.resize(images.read(content), shape)
+        picture = sized[content, shape]
         found = draw_distances(draws, picture)
         found["content_ssim"] = [measures.content_ssim(d, picture) for d in draws]
         cell = by_layer.setdefault(layer, {k: [] for k in found})

@@ -288,10 +288,9 @@ class Visualisation(Task):
         yield from _layer_list("layers", self.layers, self.net)
         if isinstance(self.layers, (tuple, list)) and len(self.layers) > 1:
             yield "layers", self.layers, "a visualisation is of one filter of one layer"
-        yield from check("filter", self.filter, given(f"objective {self.objective} needs a filter index"))
-        for name in filter(self.net.is_layer, self.layers if isinstance(self.layers, (tuple, list)) else ()):
-            if self.filter is not None:
-                yield from check("filter", self.filter, functools.partial(self.net.check_filter, name))
+        yield from self.net.filter_problems("filter", self.filter,
+                                            self.layers if isinstance(self.layers, (tuple, list)) else (),
+                                            f"objective {self.objective} needs a filter index")
 
     def expression(self) -> compose.Objective:
         """What is maximised: the named objective of ``filter`` at ``layers[0]``, or the expression."""

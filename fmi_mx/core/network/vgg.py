@@ -10,9 +10,10 @@ from its block alone, so ``output_shape`` needs no network; whether the layer ex
 import functools
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 from ...errors import FmiError, choice, unknown
+from ..rules import Problem, check, given
 
 FILTERS: Tuple[int, ...] = (64, 128, 256, 512, 512)  # per block, in both networks
 POOLINGS = ("avg", "max")
@@ -99,6 +100,14 @@ class Network:
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < channels:
             raise FmiError(f"filter {index} does not exist at {layer_name} (allowed: 0..{channels - 1})")
         return index
+
+    def filter_problems(self, field: str, index, layer_names: Sequence[str], missing: str) -> Iterator[Problem]:
+        """A task's filter index: given (else ``missing``), and a filter of each of its layers that this network
+        has (unknown layers are reported by the layer rules)."""
+        yield from check(field, index, given(missing))
+        if index is not None:
+            for name in filter(self.is_layer, layer_names):
+                yield from check(field, index, functools.partial(self.check_filter, name))
 
     def check_size(self, layer_names: Sequence[str], height: int, width: int) -> None:
         """Refuse an image too small to leave at least one pixel at the deepest layer."""

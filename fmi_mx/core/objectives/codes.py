@@ -4,7 +4,6 @@ Each returns the target T that the inversion drives phi_L(x) towards. Each mode 
 class, registered under its name: it says what a job of that mode needs (a filter, a style), checks it,
 and makes the target. A new mode is one new subclass here.
 """
-import functools
 from typing import ClassVar, Dict, Iterator, Optional
 
 import numpy as np
@@ -104,10 +103,7 @@ class FeatureMap(Modification):
         return feature_map(code, filter_index)
 
     def problems(self, task):
-        yield from check("filter", task.filter, given("mode feature_map needs a filter index"))
-        if task.filter is not None:
-            for layer in filter(task.net.is_layer, task.layers):
-                yield from check("filter", task.filter, functools.partial(task.net.check_filter, layer))
+        yield from task.net.filter_problems("filter", task.filter, task.layers, "mode feature_map needs a filter index")
 
     def metrics(self, task, content, final):
         return {"filter_energy_share": {name: {"content": energy_share(content[name], task.filter),

@@ -108,3 +108,10 @@ def test_continuous_batching_with_lbfgs_is_refused_when_the_config_is_read(tmp_p
     err = capsys.readouterr().err
     assert "continuous: panels[0] optimises with lbfgs, and continuous batching streams only sgd and adam" in err
     assert main(["run", str(write(tmp_path, text.replace("method: lbfgs", "method: adam"))), "--dry-run"]) == 0
+
+
+def test_continuous_batching_with_snapshots_is_not_taken_for_a_method_that_cannot_stream(tmp_path, capsys):
+    """Snapshots run in plain batches (a stream's slots change hands); that is no reason to blame the method."""
+    text = "name: a\nfigure: none\nweights: random\ncontinuous: true\nsave_every: 5\npanels:\n" + PANEL
+    assert main(["run", str(write(tmp_path, text)), "--dry-run"]) == 0
+    assert "continuous batching streams only" not in capsys.readouterr().err

@@ -20,7 +20,7 @@ from ..core.optimisation.settings import Settings
 from ..core.rules import number
 from ..core.options import check_all, declared, option
 from ..core.run.running import RunOptions
-from ..core.optimisation.stream import STREAMING_METHODS, streams
+from ..core.optimisation.stream import STREAMING_METHODS
 from ..core.tasks import (MODES, TASK_KINDS, Common, Inversion, StyleTransfer, Task, Visualisation, default, kind_of,
                           modes)
 from .. import files
@@ -328,7 +328,7 @@ def _check_panel(exp: Experiment, i: int, panel: Panel, problems: Problems, chec
         problems.add(f"{at}.mode", str(e))
         return
     method = exp.settings(kind, panel).method
-    if exp.continuous and not streams(exp.continuous, exp.save_every, method):
+    if exp.continuous and method not in STREAMING_METHODS:
         problems.add("continuous", f"{at} optimises with {method}, and continuous batching streams only "
                                    f"{' and '.join(STREAMING_METHODS)}; set continuous: false, or a method that streams")
     for kwargs in arguments:

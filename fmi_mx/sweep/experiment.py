@@ -172,19 +172,19 @@ def check(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = print
     w = weights_module.resolve(exp.weights, exp.network)
     jobs = expand(exp, w.sha256)
     root = folder(exp, runs)
-    found = {job.id: results.examine(root / job.id, job.id, kinds.of(exp.figure).keeps_raw) for job in jobs}
+    kind = kinds.of(exp.figure)
+    found = {job.id: results.examine(root / job.id, job.id, kind.keeps_raw) for job in jobs}
     damaged = {job_id: f.problem for job_id, f in found.items() if f.problem}
     for job_id, problem in damaged.items():
         log(f"{job_id}: {problem}")
-    cache = root / (kinds.of(exp.figure).score_cache or "")
-    if cache != root and cache.is_file():
+    if kind.score_cache and (root / kind.score_cache).is_file():
         try:
-            ok = isinstance(json.loads(cache.read_text()), dict)
+            ok = isinstance(json.loads((root / kind.score_cache).read_text()), dict)
         except (OSError, ValueError, UnicodeDecodeError):
             ok = False
         if not ok:
-            log(f"{cache}: does not parse (the next run scores again)")
-            damaged["scores.json"] = "does not parse"
+            log(f"{root / kind.score_cache}: does not parse (the next run scores again)")
+            damaged[kind.score_cache] = "does not parse"
     done = sum(f.done for f in found.values())
     moving = {job_id for job_id in migratable(root, jobs, w.sha256) if not found[job_id].done}
     renamed = f", {len(moving)} finished in folders of an earlier fmi_mx (the next run renames them)" if moving else ""

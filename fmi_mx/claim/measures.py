@@ -104,10 +104,16 @@ def colour_histogram(rgb: np.ndarray, bins: int = COLOUR_BINS) -> np.ndarray:
     return counts / counts.sum()
 
 
+def colour_distances(pictures) -> np.ndarray:
+    """Hellinger distances between the colour histograms of every two pictures: (N, N), 0 for the same colours
+    anywhere, 1 for none shared."""
+    roots = np.stack([np.sqrt(colour_histogram(p)) for p in pictures])
+    return np.sqrt(np.maximum(0.0, 1.0 - roots @ roots.T))
+
+
 def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Hellinger distance of two pictures' colour histograms: 0 for the same colours anywhere, 1 for none shared."""
-    p, q = colour_histogram(a), colour_histogram(b)
-    return float(np.sqrt(max(0.0, 1.0 - np.sqrt(p * q).sum())))
+    """``colour_distances`` of two pictures."""
+    return float(colour_distances([a, b])[0, 1])
 
 
 def structure_distance(a: np.ndarray, b: np.ndarray) -> float:

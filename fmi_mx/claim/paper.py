@@ -284,9 +284,7 @@ def style_energy(results, painting_paths: Sequence[str], size: int, runner_of, l
         pieces += crops(images.read(path), size, CROPS_PER_PAINTING, seed=k)
         labels += [k] * CROPS_PER_PAINTING
     labels = np.asarray(labels)
-    histograms = np.stack([np.sqrt(measures.colour_histogram(p)) for p in pieces])
-    colour = np.sqrt(np.maximum(0.0, 1.0 - histograms @ histograms.T))  # Hellinger distances
-    colour_auc = pair_auc(colour, labels)
+    colour_auc = pair_auc(measures.colour_distances(pieces), labels)
     for r in results:
         log(f"{r.name}: same against different painting on {len(pieces)} crops")
         runner = runner_of(r.name)

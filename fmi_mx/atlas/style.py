@@ -7,6 +7,7 @@ reference network (trained VGG-19 when it is there, else trained VGG-16), from t
   1 means the result is as far from the style as the content was, 0 that it carries the style exactly.
 - Content: the relative relu2_2 code error ||F(R) - F(C)|| / ||F(C)||.
 """
+import hashlib
 from pathlib import Path
 from typing import Dict, Sequence
 
@@ -66,6 +67,7 @@ class StyleJudge:
 
         self.runner = Runner(weights, device)
         self.weights = weights
+        self._known: Dict[tuple, Dict[str, np.ndarray]] = {}  # a content or style picture's codes, by its bytes and size
 
     def codes(self, picture: np.ndarray) -> Dict[str, np.ndarray]:
         from ..core.image import images
@@ -77,8 +79,15 @@ class StyleJudge:
 
     def measure(self, result: np.ndarray, content: np.ndarray, style: np.ndarray) -> Dict[str, float]:
         """``metrics`` of a result, its content picture and its style picture (both resized to the result)."""
+        shape = result.shape[:2]
+        return metrics(self.codes(result), self._resized_codes(content, shape), self._resized_codes(style, shape))
+
+    def _resized_codes(self, picture: np.ndarray, shape) -> Dict[str, np.ndarray]:
+        """The codes of a content or style picture at a result's size, once per picture and size: the results
+        of a figure share a handful of them."""
         from ..core.image import images
 
-        shape = result.shape[:2]
-        return metrics(self.codes(result), self.codes(images.resize(content, shape)),
-                       self.codes(images.resize(style, shape)))
+        key = (hashlib.sha256(picture.tobytes()).hexdigest(), picture.shape, tuple(shape))
+        if key not in self._known:
+            self._known[key] = self.codes(images.resize(picture, shape))
+        return self._known[key]

@@ -234,9 +234,15 @@ def style_table(stem: Path, found: List[Tuple[dict, Path]], device: str, log: Lo
         log("no style measures: they need trained weights to judge by (fmi-mx weights fetch)")
         return
     judge = StyleJudge(reference, sharding.parse_devices(device)[0])
-    rows = []
+    rows, sources = [], {}  # each content and style picture read once
+
+    def source(name: str):
+        if name not in sources:
+            sources[name] = images.read(name)
+        return sources[name]
+
     for labels, path in found:
-        measured = judge.measure(images.read(str(path)), images.read(labels["content"]), images.read(labels["style"]))
+        measured = judge.measure(images.read(str(path)), source(labels["content"]), source(labels["style"]))
         rows.append({"content": labels["content"], "style": labels["style"], "mode": labels["mode"], **measured})
     files.write_json(stem.with_suffix(".json"), {"reference": reference.title, "rows": rows})
     files.write_bytes(stem.with_suffix(".csv"), tables.csv_bytes(rows, STYLE_COLUMNS))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Tuple
 
 from ..errors import FmiError, choice
-from .rules import Bounded
+from .rules import apply
 
 KEY = "fmi_mx.option"
 
@@ -59,10 +59,8 @@ class Declared:
         """The option's own rule (and choices) on a value; an ``FmiError`` names the option."""
         if self.spec.choices is not None:
             choice(self.spec.what or self.name, value, self.spec.choices)
-        if isinstance(self.spec.rule, Bounded):
-            self.spec.rule(value, self.spec.what or self.name)  # a bound takes its name from the option
-        elif self.spec.rule is not None:
-            self.spec.rule(value)
+        if self.spec.rule is not None:
+            apply(self.spec.rule, value, self.spec.what or self.name)
 
 
 @functools.lru_cache(maxsize=None)

@@ -10,10 +10,15 @@ Problem = Tuple[str, object, str]  # (field, value, message)
 Rule = Callable[[object], object]
 
 
+def apply(rule: Rule, value: object, name: str) -> None:
+    """Run one rule on a value; a bound (``whole``, ``number``) takes ``name`` for its message."""
+    rule(value, name) if isinstance(rule, Bounded) else rule(value)
+
+
 def check(field: str, value: object, rule: Rule) -> Iterator[Problem]:
     """Run one rule; its error becomes a problem of ``field``."""
     try:
-        rule(value, field) if isinstance(rule, Bounded) else rule(value)
+        apply(rule, value, field)
     except FmiError as e:
         yield field, value, str(e)
 

@@ -5,11 +5,14 @@
     diff before.json after.json                          # empty: nothing moved
 
 It records, for the six reference cases (original, feature_map, random, purposeful, gram, pmci; 32 px,
-seeded random VGG-19, 30 updates) and a batch of five FMIs, the sha256 of every optimised image and
-target, the iteration counts and the loss history; and the job ids of every shipped config (weights
+seeded random VGG-19, 30 updates), a batch of five FMIs, the same five streamed through two slots
+(continuous batching) with SGD and with Adam, an L-BFGS batch and a visualisation in the Fourier basis
+with random transforms, the sha256 of every optimised image and target, the iteration counts and the
+loss history; and the job ids of every shipped config (weights
 ``random:0`` where the config names a file, so no download is needed). Floating-point results differ
 between CPU kinds, so compare fingerprints made on the same machine, never against a stored file.
 """
+import dataclasses
 import hashlib
 import json
 import sys
@@ -84,6 +87,19 @@ def main() -> None:
     batch = [tasks.Inversion(content=CONTENT, layers=("relu1_2",), mode="feature_map", filter=k, size=32,
                              optimise=settings(max_iterations=40)) for k in (48, 15, 0, 36, 30)]
     out["batch_of_five"] = [result_print(r) for r in runner.run_batch(batch)]
+    staggered = dict(max_iterations=60, stop_eps=0.03)  # jobs stop at different updates, so slots refill mid-run
+    for name, s in (("sgd", settings(lr_step=7, lr_factor=0.9, **staggered)),
+                    ("adam", settings(method="adam", **staggered))):
+        five = [dataclasses.replace(t, optimise=s) for t in batch]
+        out[f"batch_of_five_{name}_staggered"] = [result_print(r) for r in runner.run_batch(five)]
+        out[f"stream_of_five_{name}"] = [result_print(r) for r in
+                                         runner.run_stream(five, [runner.inputs(t) for t in five], slots=2)]
+    lbfgs = [dataclasses.replace(t, optimise=settings(method="lbfgs", max_iterations=15)) for t in batch[:3]]
+    out["lbfgs_batch"] = [result_print(r) for r in runner.run_batch(lbfgs)]
+    seen = tasks.Visualisation(layers=("relu3_1",), filter=5, size=32, seed=3,
+                               optimise=settings(method="adam", max_iterations=20, param="fourier", pad=2, jitter=2,
+                                                 scale=0.1, rotate=5.0, shift=1))
+    out["visualisation"] = result_print(runner.run(seen))
     out["job_ids"] = job_ids()
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     print()

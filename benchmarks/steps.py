@@ -61,4 +61,4 @@ class Ours:
 
     def step(self) -> None:
         self.update += 1
-        self.sgd.step(self.update, [0])
+        self.sgd.step(np.array([self.update]), [0])

@@ -9,9 +9,10 @@ from fmi_mx.core.objectives import losses
 from fmi_mx.core import tasks
 from fmi_mx.core.run.engine import Runner
 from fmi_mx.core.run.graph import LossGraph
-from fmi_mx.core.image.jitter import Jitter, roll
+from fmi_mx.core.image import transforms
+from fmi_mx.core.run.graphkey import View
 from fmi_mx.core.objectives.losses import CodeTerm
-from fmi_mx.core.optimisation.loop import initial_image, minimise
+from fmi_mx.core.optimisation.loop import batch, initial_image, minimise
 from fmi_mx.core.optimisation.optimisers import lbfgs
 from fmi_mx.core.optimisation.settings import Settings
 from fmi_mx.errors import Invalid
@@ -32,8 +33,8 @@ def test_lbfgs_takes_newtons_step_on_an_isotropic_quadratic():
     s = Settings.from_flat(method="lbfgs", weight_decay=0.0, stop_eps=0.0, max_iterations=2)
     graph = Quadratic(SHAPE, low=2.0, high=2.0)
     x0 = initial_image(SHAPE, 0, s)
-    one, = minimise(graph, x0, s.replace(max_iterations=1))
-    two, = minimise(graph, x0, s)
+    one, = minimise(graph, batch(x0), s.replace(max_iterations=1))
+    two, = minimise(graph, batch(x0), s)
     assert np.abs(one.x - graph.b).max() > 1.0
     np.testing.assert_allclose(two.x, graph.b, atol=1e-4)
 
@@ -44,11 +45,11 @@ def test_lbfgs_converges_on_a_quadratic_at_the_conjugate_gradient_rate():
     shape = (1, 3, 8, 8)
     graph = Quadratic(shape, low=1.0, high=3.0)
     s = Settings.from_flat(method="lbfgs", weight_decay=0.0, stop_eps=0.0, max_iterations=30)
-    outcome, = minimise(graph, initial_image(shape, 0, s), s)
+    outcome, = minimise(graph, batch(initial_image(shape, 0, s)), s)
     assert relative_loss(graph, outcome.x) < 1e-10
     assert outcome.evaluations <= 1.25 * outcome.iterations  # the unit step is nearly always taken
     plain = Settings.from_flat(stop_eps=0.0, max_iterations=30, weight_decay=0.0, learning_rate=0.05, momentum=0.0)
-    assert relative_loss(graph, minimise(graph, initial_image(shape, 0, s), plain)[0].x) > 1e-6
+    assert relative_loss(graph, minimise(graph, batch(initial_image(shape, 0, s)), plain)[0].x) > 1e-6
 
 
 def test_the_compact_inverse_hessian_is_the_two_loop_recursion():
@@ -75,7 +76,7 @@ def test_adam_follows_the_rule_by_hand():
     s = Settings.from_flat(method="adam", max_iterations=3, stop_eps=0.0, adam_learning_rate=0.5)
     graph = Quadratic(SHAPE)
     x0 = initial_image(SHAPE, 0, s)
-    outcome, = minimise(graph, x0, s)
+    outcome, = minimise(graph, batch(x0), s)
     x, m, v = x0.astype(np.float64), np.zeros(SHAPE), np.zeros(SHAPE)
     for t in (1, 2, 3):
         g = graph.gradient(x) + s.weight_decay * x
@@ -156,24 +157,23 @@ def test_a_batch_gives_the_images_of_separate_runs(random_weights, settings):
         assert np.linalg.norm(b.outcome.x - a.outcome.x) / np.linalg.norm(a.outcome.x) < 1e-4
 
 
-def test_roll_is_numpys_and_jitter_shifts_the_gradient_back():
-    x = np.arange(2 * 3 * 5 * 7, dtype=np.float32).reshape(2, 3, 5, 7)
-    array = mx.nd.array(x)
-    roll(array, 1, 2, -3)
-    expected = x.copy()
-    expected[1] = np.roll(x[1], (2, -3), axis=(1, 2))
-    np.testing.assert_array_equal(array.asnumpy(), expected)
-
-    graph = Quadratic((2, 3, 5, 7))
-    graph.data[:] = x
-    Jitter(graph, 3, seeds=[4, 5]).gradient()
-    np.testing.assert_array_equal(graph.data.asnumpy(), x)  # the images are shifted back
-    shifts = [np.random.default_rng([seed, 2]).integers(-3, 4, 2) for seed in (4, 5)]
-    assert any(dy or dx for dy, dx in shifts)
-    shifted = np.stack([np.roll(x[i], shift, axis=(1, 2)) for i, shift in enumerate(shifts)])
-    at_shifted = graph.gradient(shifted)
-    for i, shift in enumerate(shifts):
-        np.testing.assert_allclose(graph.grad.asnumpy()[i], np.roll(at_shifted[i], -shift, axis=(1, 2)), rtol=1e-6)
+def test_a_jitter_alone_is_a_whole_pixel_shift_in_the_graph_with_the_mean_colour_uncovered():
+    """The jitter is the graph's one transform stage: the network sees the image moved by the drawn (dy, dx),
+    zeros (the mean colour) where it uncovers, and a job whose jitter once meant a circular shift has a new id."""
+    s = Settings.from_flat(jitter=3)
+    rng = np.random.default_rng([4, 3])
+    matrix = transforms.draw(rng, s.transform, 5, 7)
+    dy, dx = np.random.default_rng([4, 3]).integers(-3, 4, 2)
+    assert dy or dx
+    x = np.arange(3 * 5 * 7, dtype=np.float32).reshape(1, 3, 5, 7) + 1
+    stage = transforms.symbol(mx.sym.Variable("data"), View("pixel", 1.0, 0), 5, 7)
+    seen = stage.bind(mx.cpu(), {"data": mx.nd.array(x), "affine": mx.nd.array(matrix.reshape(1, 6))}).forward()[0]
+    expected = np.zeros_like(x)  # output (i, j) reads input (i + dy, j + dx)
+    rows, cols = slice(max(0, -dy), 5 - max(0, dy)), slice(max(0, -dx), 7 - max(0, dx))
+    expected[..., rows, cols] = x[..., max(0, dy):5 + min(0, dy), max(0, dx):7 + min(0, dx)]
+    np.testing.assert_allclose(seen.asnumpy(), expected, atol=1e-4)
+    assert View.of(s).pad == 0 and View.of(Settings()).pad is None
+    assert s.identity()["transform_stage"] == 2 and "transform_stage" not in Settings().identity()
 
 
 def test_settings_rules_and_job_ids():

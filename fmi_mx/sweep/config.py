@@ -20,7 +20,7 @@ from ..core.optimisation.settings import Settings
 from ..core.rules import number
 from ..core.options import check_all, declared, option
 from ..core.run.running import RunOptions
-from ..core.optimisation.stream import STREAMING_METHODS
+from ..core.optimisation.optimisers import STREAMING_METHODS
 from ..core.tasks import (MODES, TASK_KINDS, Common, Inversion, StyleTransfer, Task, Visualisation, default, kind_of,
                           modes)
 from .. import files

@@ -22,7 +22,7 @@ from .. import files
 from ..core.image import images, snapshots
 from ..core.run import memory, record
 from ..core.run.engine import Inputs, Runner, batch_key
-from ..core.optimisation import stream
+from ..core.optimisation import loop
 from ..core.tasks import Task
 from ..errors import FmiError
 from ..files import OutputError
@@ -280,7 +280,7 @@ def select_shard(jobs: List[Job], k: int, n: int) -> List[Job]:
 def batches(jobs: List[Job], runner: Runner, batch_size: int = 0, max_memory: float = memory.DEFAULT_MAX_MEMORY,
             continuous: bool = False, save_every: int = 0) -> Iterator[Tuple[List[Job], List[Inputs]]]:
     """Split jobs into batches that share a graph, each as large as ``batch_size`` (0: as many as fit
-    ``max_memory``, at most memory.MAX_BATCH), or when they stream (``stream.streams``), one stream per graph (its jobs run
+    ``max_memory``, at most memory.MAX_BATCH), or when they stream (``loop.streams``), one stream per graph (its jobs run
     through slots of that size); yields (jobs, their network inputs)."""
     cache: Dict[tuple, Inputs] = {}
     by_key: Dict[tuple, list] = {}
@@ -291,7 +291,7 @@ def batches(jobs: List[Job], runner: Runner, batch_size: int = 0, max_memory: fl
             cache[source] = runner.inputs(t)
         by_key.setdefault(batch_key(t, cache[source][0].shape), []).append((job, cache[source]))
     for key, items in by_key.items():
-        as_stream = stream.streams(continuous, save_every, key.settings.method)
+        as_stream = loop.streams(continuous, save_every, key.settings.method)
         b = len(items) if as_stream else batch_size or memory.batch_size(runner.graphs.net, key.graph, max_memory)
         for i in range(0, len(items), b):
             chunk = items[i:i + b]
@@ -331,7 +331,7 @@ def execute(batch: List[Job], inputs: List[Inputs], runner: Runner, root: Path, 
             snapshots.clear(root / job.id / "snapshots")  # a job run again starts its snapshots afresh
 
     tasks = [job.task for job in batch]
-    if stream.streams(spec.run.continuous, spec.run.save_every, tasks[0].optimise.method):
+    if loop.streams(spec.run.continuous, spec.run.save_every, tasks[0].optimise.method):
         slots = spec.run.batch_size or memory.batch_size(runner.graphs.net, batch_key(tasks[0], inputs[0][0].shape).graph,
                                                      spec.run.max_memory)
         runner.run_stream(tasks, inputs, slots, on_result=save)

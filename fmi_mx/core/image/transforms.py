@@ -5,21 +5,14 @@ In the graph this is one stage between the image and the network: a constant pad
 mean colour, 0 in the network's input), then one affine resampling (``GridGenerator`` + bilinear
 ``BilinearSampler``) whose matrix per sample is fed each update. The matrix composes Lucid's chain,
 jitter (``jitter`` px), scale (1 +- ``scale``), rotation (+- ``rotate`` degrees), jitter (``shift`` px),
-each draw from the sample's own seed, so a batch gives the transforms of separate runs.
+each draw from the sample's own seed, so a batch gives the transforms of separate runs. Every transform,
+a jitter alone included, is this one stage: a shift moves the image by whole pixels and the pixels it
+uncovers are the mean colour (Lucid's crop of a padded image), whatever the parameterisation.
 """
 import math
 from typing import Sequence
 
 import numpy as np
-
-from . import param
-
-
-def in_graph(settings) -> bool:
-    """Do these settings need the stage in the graph: any transform beyond the plain jitter, or any
-    transform of an image that is not the optimised variable itself (a spectrum cannot be shifted)?"""
-    t = settings.transform
-    return bool(t.pad or t.scale or t.rotate or t.shift) or (not param.of(settings.image.param).is_image and t.any())
 
 
 def draw(rng: np.random.Generator, transform, height: int, width: int) -> np.ndarray:
@@ -31,9 +24,10 @@ def draw(rng: np.random.Generator, transform, height: int, width: int) -> np.nda
     angle = math.radians(rng.uniform(-transform.rotate, transform.rotate)) if transform.rotate else 0.0
     second = rng.integers(-transform.shift, transform.shift + 1, 2) if transform.shift else np.zeros(2)
     cos, sin = math.cos(angle) / scale, math.sin(angle) / scale
-    ty = 2.0 * (first[0] + second[0]) / h  # px -> normalised units
-    tx = 2.0 * (first[1] + second[1]) / w
-    return np.array([[cos, -sin * h / w, tx], [sin * w / h, cos, ty]], np.float32)  # (x, y) rows, as MXNet's
+    units_y, units_x = (h - 1) / 2.0, (w - 1) / 2.0  # px per normalised unit: -1 and 1 are the edge pixels' centres
+    ty = (first[0] + second[0]) / units_y
+    tx = (first[1] + second[1]) / units_x
+    return np.array([[cos, -sin * units_y / units_x, tx], [sin * units_x / units_y, cos, ty]], np.float32)  # (x, y) rows
 
 
 def symbol(image, view, height: int, width: int):

@@ -70,11 +70,11 @@ class Prior:
 
 @dataclass(frozen=True)
 class Transform:
-    """Transformation robustness (Lucid): what happens to the image before each gradient (0: off). With pad,
-    scale, rotate or shift set (or a parameterisation other than pixels), all happen in the graph
-    (``core.image.transforms``); jitter alone shifts the image circularly on the host, as it first did."""
+    """Transformation robustness (Lucid): what happens to the image before each gradient (0: off), all in
+    one stage of the graph (``core.image.transforms``) with one random stream per sample."""
 
-    jitter: int = option(0, "random shift (px) of the image before each gradient (0: off; sgd and adam)",
+    jitter: int = option(0, "random whole-pixel shift (px) of the image before each gradient, the pixels it "
+                         "uncovers the mean colour (0: off; sgd and adam)",
                          rule=whole(0, note="px"))
     pad: int = option(0, "pad the image by this many px (the mean colour) before the random transforms",
                       rule=whole(0, note="px"))
@@ -178,6 +178,8 @@ class Settings:
                 out[d.name] = value if d.spec.result else d.default
             elif d.spec.result and value != d.default:
                 out[d.name] = value
+        if self.transform.any():  # the stage once shifted by fractions of a pixel, a jitter alone circularly
+            out["transform_stage"] = 2
         return out
 
 

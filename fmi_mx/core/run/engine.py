@@ -6,7 +6,7 @@ test. Targets come from a forward-only encoder of the same layers. The engine as
 terms, targets and metrics (``tasks.Task``), never which kind it is.
 """
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -16,9 +16,9 @@ from ...backend import devices
 from ...backend.mx import context
 from ...errors import FmiError
 from .graphkey import GraphKey
-from ..optimisation import stream
 from .graphs import Cached, GraphCache
-from ..optimisation.loop import Outcome, initial_image, minimise
+from ..optimisation import loop
+from ..optimisation.loop import Outcome, initial_image
 from ..optimisation.settings import Settings
 from ..tasks import Task
 from ..network.weights import Weights
@@ -28,14 +28,14 @@ RESTARTS = 3  # fresh starts for a sample whose objective never fired
 NEVER_FIRED = "never_fired"
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Pending:
-    """What a streamed job carries through its slot: its place in the batch, its codes and its targets."""
+    """What a job carries through its slot: its place in the batch, its codes and its targets."""
 
     index: int
     content: Dict[str, np.ndarray]
     style: Dict[str, np.ndarray]
-    targets: List[np.ndarray]
+    targets: List[np.ndarray] = field(default_factory=list)
 
 
 @dataclass
@@ -99,56 +99,35 @@ class Runner:
                   on_snapshot: Optional[Callable[[int, int, np.ndarray], None]] = None,
                   restart: int = 0) -> List[Result]:
         """Run tasks of one batch key in one graph: of batch size len(batch), or a larger one already
-        bound when padding it (the extra samples frozen) is cheaper than binding. ``on_result(i, result)``
+        bound when padding it (the extra slots held still) is cheaper than binding. ``on_result(i, result)``
         hears of each sample as soon as it stops, so a caller can save it before the others finish;
         ``on_snapshot(i, update, rgb)`` gets each running sample's image every ``save_every`` updates.
         A sample whose objective never fired starts again from fresh noise of its seed (``_restarts``)."""
         inputs = list(inputs) if inputs is not None else [self.inputs(t) for t in batch]
-        shape = inputs[0][0].shape
-        key = batch_key(batch[0], shape)
-        if any(batch_key(t, x.shape) != key for t, (x, _) in zip(batch, inputs)):
-            raise ValueError("tasks of different batch keys cannot share a batch")
-        graph_key, s, n = key.graph, key.settings, len(batch)
-        terms = graph_key.terms
+        key = self._key(batch, inputs)
+        graph_key, n, shape = key.graph, len(batch), inputs[0][0].shape
         self._check_memory(graph_key.sized(n))
         larger = self._padded(graph_key.sized(n))
         padding = larger.batch - n if larger else 0
-        batch, inputs = list(batch) + [batch[-1]] * padding, inputs + [inputs[-1]] * padding
         # targets first: binding the loss graph may then release the encoder, not the other way round
+        padded = inputs + [inputs[-1]] * padding  # the encoder sized as the graph, as the slots are
         encoder = self.graphs.encoder(graph_key.layers, (n + padding,) + shape[1:], graph_key.pooling)
-        content = encoder.codes(np.concatenate([x for x, _ in inputs]))
-        style = encoder.codes(np.concatenate([y for _, y in inputs])) if key.styled else {}
-        targets = [t.targets(terms, _sample(content, i), _sample(style, i)) for i, t in enumerate(batch)]
+        content = encoder.codes(np.concatenate([x for x, _ in padded]))
+        style = encoder.codes(np.concatenate([y for _, y in padded])) if key.styled else {}
+        pending = [_Pending(i, _sample(content, i), _sample(style, i)) for i in range(n)]
+        for p in pending:
+            p.targets.extend(batch[p.index].targets(graph_key.terms, p.content, p.style))
         cached = larger or self.graphs.loss_graph(graph_key.sized(n))
-        graph = cached.graph
-        graph.set_targets([np.stack(per_term) for per_term in zip(*targets)])
-        results: Dict[int, Result] = {}
-        retry: List[int] = []
-        info = {"batch_size": cached.batch, "padding": padding, "estimate_mb": round(cached.estimate / 2 ** 20, 1)}
-
-        def stopped(indices: List[int], outcomes: List[Outcome]) -> None:
-            final = graph.current_codes()  # the batch's data holds these samples' final images
-            pictures = None if graph.is_image else graph.images()
-            for i, o in zip(indices, outcomes):
-                if pictures is not None:
-                    o.x = pictures[i:i + 1]  # the image the optimised spectrum stands for
-                t = batch[i]
-                metrics = t.metrics(terms, targets[i], _sample(content, i), _sample(style, i), _sample(final, i))
-                results[i] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.denoise_weight), o, metrics, info)
-                if _restarts(t, results[i], restart):
-                    retry.append(i)  # not reported: a fresh start takes its place
-                elif on_result:
-                    on_result(i, results[i])
+        jobs = [self._job(batch[p.index], shape, p, restart) for p in pending]
+        jobs += [loop.Job(jobs[-1].x0, jobs[-1].targets, jobs[-1].seed, filler=True)] * padding
 
         def snapshot(update: int, running: List[int], x: np.ndarray) -> None:
             for i in running:
                 on_snapshot(i, update, images.deprocess(x[i], self.weights.mean_rgb))
 
-        x0 = np.concatenate([initial_image(shape, t.seed, t.optimise, restart) for t in batch])
-        outcomes = minimise(graph, x0, s, self.log, on_stop=stopped, save_every=save_every,
-                            on_snapshot=snapshot if on_snapshot else None, seeds=[t.seed for t in batch],
-                            padding=padding)
-        self._last_run[graph_key.family] = (outcomes[0].seconds_per_iteration, max(o.iterations for o in outcomes))
+        info = {"batch_size": cached.batch, "padding": padding, "estimate_mb": round(cached.estimate / 2 ** 20, 1)}
+        results, retry = self._minimise(cached, graph_key, batch, jobs, key.settings, info, on_result, restart,
+                                        save_every=save_every, on_snapshot=snapshot if on_snapshot else None)
         if retry:
             results.update(zip(retry, self.run_batch(
                 [batch[i] for i in retry], [inputs[i] for i in retry], restart=restart + 1,
@@ -157,20 +136,15 @@ class Runner:
 
     def run_stream(self, batch: Sequence[Task], inputs: Sequence[Inputs], slots: int,
                    on_result: Optional[Callable[[int, Result], None]] = None) -> List[Result]:
-        """Run tasks of one batch key through a graph of ``slots`` samples by continuous batching
-        (``core.optimisation.stream``): a task that stops hands its slot to the next at once. Each content and style
-        picture goes through the encoder once, however many tasks read it."""
-        shape = inputs[0][0].shape
-        key = batch_key(batch[0], shape)
-        if any(batch_key(t, x.shape) != key for t, (x, _) in zip(batch, inputs)):
-            raise ValueError("tasks of different batch keys cannot share a stream")
-        graph_key = key.graph.sized(min(slots, len(batch)))
-        terms, s = graph_key.terms, key.settings
+        """Run tasks of one batch key through a graph of ``slots`` samples by continuous batching: a task
+        that stops hands its slot to the next at once. Each content and style picture goes through the
+        encoder once, however many tasks read it."""
+        key = self._key(batch, inputs)
+        graph_key, shape = key.graph.sized(min(slots, len(batch))), inputs[0][0].shape
         self._check_memory(graph_key)
         encoder = self.graphs.encoder(graph_key.layers, (1,) + shape[1:], graph_key.pooling)
-        graph = self.graphs.loss_graph(graph_key).graph
+        cached = self.graphs.loss_graph(graph_key)
         known: Dict[int, Dict[str, np.ndarray]] = {}
-        order = iter(range(len(batch)))
 
         def codes(x: Optional[np.ndarray]) -> Dict[str, np.ndarray]:
             if x is None:
@@ -179,34 +153,62 @@ class Runner:
                 known[id(x)] = _sample(encoder.codes(x), 0)
             return known[id(x)]
 
-        def next_job() -> Optional[stream.Job]:
-            j = next(order, None)
-            if j is None:
-                return None
-            t, (x, y) = batch[j], inputs[j]
-            content, style = codes(x), codes(y) if key.styled else {}
-            targets = t.targets(terms, content, style)
-            return stream.Job(initial_image(shape, t.seed, t.optimise), targets, t.seed, _Pending(j, content, style, targets))
+        def jobs() -> Iterator[loop.Job]:
+            for j, (t, (x, y)) in enumerate(zip(batch, inputs)):
+                p = _Pending(j, codes(x), codes(y) if key.styled else {})
+                p.targets.extend(t.targets(graph_key.terms, p.content, p.style))
+                yield self._job(t, shape, p)
 
-        results: Dict[int, Result] = {}
         info = {"batch_size": graph_key.batch, "padding": 0, "continuous": True,
-                "estimate_mb": round(self.graphs.loss_graph(graph_key).estimate / 2 ** 20, 1)}
-
-        def stopped(ended: List[tuple]) -> None:
-            final = graph.current_codes()
-            pictures = None if graph.is_image else graph.images()
-            for i, job, o in ended:
-                p = job.tag
-                if pictures is not None:
-                    o.x = pictures[i:i + 1]
-                t = batch[p.index]
-                results[p.index] = Result(images.postprocess(o.x, self.weights.mean_rgb, t.denoise_weight), o,
-                                          t.metrics(terms, p.targets, p.content, p.style, _sample(final, i)), info)
-                if on_result:
-                    on_result(p.index, results[p.index])
-
-        stream.minimise_stream(graph, s, next_job, stopped, self.log)
+                "estimate_mb": round(cached.estimate / 2 ** 20, 1)}
+        results, retry = self._minimise(cached, graph_key, batch, jobs(), key.settings, info, on_result)
+        if retry:
+            results.update(zip(retry, self.run_batch(
+                [batch[i] for i in retry], [inputs[i] for i in retry], restart=1,
+                on_result=(lambda j, r: on_result(retry[j], r)) if on_result else None)))
         return [results[j] for j in range(len(batch))]
+
+    @staticmethod
+    def _key(batch: Sequence[Task], inputs: Sequence[Inputs]) -> BatchKey:
+        """The batch key the tasks share (each with its own network input's shape)."""
+        key = batch_key(batch[0], inputs[0][0].shape)
+        if any(batch_key(t, x.shape) != key for t, (x, _) in zip(batch, inputs)):
+            raise ValueError("tasks of different batch keys cannot share a batch")
+        return key
+
+    @staticmethod
+    def _job(task: Task, shape: Tuple[int, ...], pending: "_Pending", restart: int = 0) -> loop.Job:
+        return loop.Job(initial_image((1,) + tuple(shape[1:]), task.seed, task.optimise, restart), pending.targets,
+                        task.seed, pending)
+
+    def _minimise(self, cached: Cached, key: GraphKey, batch: Sequence[Task], jobs, s: Settings,
+                  info: Dict[str, object], on_result: Optional[Callable[[int, Result], None]], restart: int = 0,
+                  **snapshots) -> Tuple[Dict[int, Result], List[int]]:
+        """Run the jobs in the cached graph of ``key``'s family; each stopped job becomes a Result as it stops
+        (told to ``on_result`` unless it is to start afresh). Returns the results by task and those to restart."""
+        graph, terms = cached.graph, key.terms
+        results: Dict[int, Result] = {}
+        retry: List[int] = []
+
+        def stopped(ended: List[loop.Stopped]) -> None:
+            final = graph.current_codes()  # the slots of the jobs that stopped hold their final images
+            pictures = None if graph.is_image else graph.images()
+            for e in ended:
+                p, o = e.job.tag, e.outcome
+                if pictures is not None:
+                    o.x = pictures[e.slot:e.slot + 1]  # the image the optimised spectrum stands for
+                t = batch[p.index]
+                result = Result(images.postprocess(o.x, self.weights.mean_rgb, t.denoise_weight), o,
+                                t.metrics(terms, p.targets, p.content, p.style, _sample(final, e.slot)), info)
+                results[p.index] = result
+                if _restarts(t, result, restart):
+                    retry.append(p.index)  # not reported: a fresh start takes its place
+                elif on_result:
+                    on_result(p.index, result)
+
+        outcomes = loop.minimise(graph, jobs, s, self.log, on_stop=stopped, **snapshots)
+        self._last_run[key.family] = (outcomes[0].seconds_per_iteration, max(o.iterations for o in outcomes))
+        return results, retry
 
     def _padded(self, key: GraphKey) -> Optional[Cached]:
         """A bound graph with a larger batch, if running these samples in it (the rest frozen, but computed

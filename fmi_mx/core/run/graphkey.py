@@ -20,9 +20,7 @@ class View:
 
     @classmethod
     def of(cls, settings) -> "View":
-        from ..image import transforms
-
-        stage = settings.transform.pad if transforms.in_graph(settings) else None
+        stage = settings.transform.pad if settings.transform.any() else None
         return cls(settings.image.param, settings.image.fourier_decay, stage)
 
 

@@ -9,6 +9,8 @@ from ..settings import Settings
 
 
 class Adam:
+    refills = True  # a slot steps on its own, so a new job can take it mid-run
+
     def __init__(self, graph, s: Settings, gradient: Callable[[], None]):
         from ....backend.mx import mx
 
@@ -22,26 +24,18 @@ class Adam:
         """Image-sized buffers beyond SGD's: the second moment."""
         return 1
 
-    def step(self, update: int, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
+    def step(self, counts: np.ndarray, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
+        """Forward, backward and one update, each sample at its own update count (its own bias correction):
+        one fused update for the batch while the counts agree, else one per sample."""
         mx, x, s = self.mx, self.graph.data, self.s
         x.copyto(self.previous)
         self.gradient()
         self.evaluations += 1
-        mx.nd.adam_update(x, self.graph.grad, self.mean, self.var, out=x, lr=self.rate(update), beta1=s.adam.beta1,
-                          beta2=s.adam.beta2, epsilon=s.adam.epsilon, wd=s.weight_decay)
-        return relative_change(x, self.previous), self.graph.sample_losses()
-
-    def step_slots(self, counts: np.ndarray, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
-        """One update with each sample at its own update count (its own bias correction)."""
-        mx, x, s = self.mx, self.graph.data, self.s
-        x.copyto(self.previous)
-        self.gradient()
-        self.evaluations += 1
-        for i, count in enumerate(counts):  # the same fused update, per sample: its own bias correction
-            part = slice(i, i + 1)
-            mx.nd.adam_update(x[part], self.graph.grad[part], self.mean[part], self.var[part], out=x[part],
-                              lr=self.rate(max(1, int(count))), beta1=s.adam.beta1, beta2=s.adam.beta2,
-                              epsilon=s.adam.epsilon, wd=s.weight_decay)
+        rates = [self.rate(max(1, int(count))) for count in counts]
+        parts = [(slice(None), rates[0])] if len(set(rates)) == 1 else [(slice(i, i + 1), r) for i, r in enumerate(rates)]
+        for part, rate in parts:
+            mx.nd.adam_update(x[part], self.graph.grad[part], self.mean[part], self.var[part], out=x[part], lr=rate,
+                              beta1=s.adam.beta1, beta2=s.adam.beta2, epsilon=s.adam.epsilon, wd=s.weight_decay)
         return relative_change(x, self.previous), self.graph.sample_losses()
 
     def reset(self, i: int) -> None:

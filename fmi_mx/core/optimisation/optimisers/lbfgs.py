@@ -33,6 +33,8 @@ def coefficients(a: np.ndarray, b: np.ndarray, sy: np.ndarray, yy: np.ndarray,
 
 
 class LBFGS:
+    refills = False  # the line search and the pairs' order are shared by the batch: no job joins mid-way
+
     def __init__(self, graph, s: Settings, gradient: Callable[[], None]):
         from ....backend.mx import mx
 
@@ -75,7 +77,8 @@ class LBFGS:
                                            extra=heads)  # one host sync: the losses come with the dots
         return terms, terms + 0.5 * wd * squares, slope
 
-    def step(self, update: int, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
+    def step(self, counts: np.ndarray, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
+        """One iteration: a direction, a line search along it, the new pair remembered."""
         if self.f is None:
             self.terms, self.f, _ = self.evaluate()
         self.graph.data.copyto(self.previous)

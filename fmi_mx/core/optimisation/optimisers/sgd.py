@@ -18,6 +18,8 @@ def learning_rate(update: int, s: Settings) -> float:
 class SGD:
     """The original's update on a batch of images, in place, with preallocated state."""
 
+    refills = True  # a slot steps on its own, so a new job can take it mid-run
+
     def __init__(self, graph, s: Settings, gradient: Callable[[], None]):
         from ....backend.mx import mx
 
@@ -34,24 +36,10 @@ class SGD:
         """Image-sized buffers beyond its momentum and previous image (the memory estimate's baseline)."""
         return 0
 
-    def step(self, update: int, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
-        """Forward, backward, one SGD update."""
-        mx, x, s = self.mx, self.graph.data, self.s
-        x.copyto(self.previous)
-        self.gradient()
-        self.evaluations += 1
-        mx.nd.sgd_mom_update(x, self.graph.grad, self.mom, out=x, lr=learning_rate(update, s), momentum=s.sgd.momentum,
-                             wd=s.weight_decay, clip_gradient=s.sgd.clip_gradient)
-        moved, norm, change = self._norms
-        mx.nd.norm(self._flat_mom, axis=1, out=moved)
-        mx.nd.norm(self._flat_x, axis=1, out=norm)
-        mx.nd.broadcast_div(moved, norm, out=change)
-        return change.asnumpy(), self.graph.sample_losses()  # note: the one host sync per update
-
-    def step_slots(self, counts: np.ndarray, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
-        """One update with each sample at its own update count ``counts[i]``, so its own learning rate (a
-        stream's slots hold jobs that started at different times): the same fused update, per sample where
-        the rates differ, so each sample's numbers are those of a separate run."""
+    def step(self, counts: np.ndarray, running: List[int]) -> Tuple[np.ndarray, np.ndarray]:
+        """Forward, backward and one update, each sample at its own update count ``counts[i]``, so its own
+        learning rate (a stream's slots hold jobs that started at different times): one fused update for the
+        batch while the rates agree, else one per sample, so each sample's numbers are those of a separate run."""
         mx, x, s = self.mx, self.graph.data, self.s
         x.copyto(self.previous)
         self.gradient()
@@ -65,7 +53,7 @@ class SGD:
         mx.nd.norm(self._flat_mom, axis=1, out=moved)
         mx.nd.norm(self._flat_x, axis=1, out=norm)
         mx.nd.broadcast_div(moved, norm, out=change)
-        return change.asnumpy(), self.graph.sample_losses()
+        return change.asnumpy(), self.graph.sample_losses()  # note: the one host sync per update
 
     def reset(self, i: int) -> None:
         """Sample ``i`` starts afresh (a new job in its slot): no momentum."""

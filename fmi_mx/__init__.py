@@ -16,7 +16,7 @@ Layout: ``core/`` the science, ``sweep/`` configs and the worker pool, ``atlas/`
 MXNet and devices; README "Architecture".
 """
 from ._version import __version__
-__all__ = ["invert", "style_transfer", "visualise", "load_weights", "channel", "neuron", "__version__"]
+__all__ = ["invert", "style_transfer", "visualise", "load_weights", "channel", "neuron", "diversity", "__version__"]
 
 
 def __getattr__(name: str):
@@ -25,7 +25,7 @@ def __getattr__(name: str):
         from . import api
 
         return getattr(api, name)
-    if name in ("channel", "neuron"):  # objectives that compose: channel("relu4_2", 5) - 0.5 * channel(...)
+    if name in ("channel", "neuron", "diversity"):  # objectives that compose: channel("relu4_2", 5) - 0.5 * channel(...)
         from .core.objectives import compose
 
         return getattr(compose, name)

@@ -14,7 +14,7 @@ import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 import numpy as np
 
@@ -62,14 +62,19 @@ def style_transfer(content: Picture, style: Picture, **given) -> Tuple[np.ndarra
     return _call(StyleTransfer, {"content": content, "style": style}, given, "style_transfer")
 
 
-def visualise(**given) -> Tuple[np.ndarray, dict]:
+def visualise(samples: int = 1, **given) -> Tuple[np.ndarray, Union[dict, List[dict]]]:
     """Feature visualisation: the image that makes ``filter`` of ``layer`` fire most (``objective``: ``channel``,
-    ``neuron``, or either negated), with Lucid's settings: a Fourier parameterisation, its random transforms and
-    Adam for 512 updates. ``size``: the picture's side in px."""
-    return _call(Visualisation, {}, given, "visualise")
+    ``neuron``, either negated, or a composed objective), with Lucid's settings: a Fourier parameterisation,
+    its random transforms and Adam for 512 updates. ``size``: the picture's side in px. ``samples`` N > 1
+    optimises N images of seeds seed..seed+N-1 as one batch, which an objective with ``diversity`` pushes
+    apart, and returns them stacked (N x H x W x 3) with their N records."""
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+        raise FmiError(f"samples must be a whole number >= 1, not {samples!r}")
+    return _call(Visualisation, {}, given, "visualise", samples=int(samples))
 
 
-def _call(kind: Type[Task], pictures: Dict[str, Picture], given: Dict[str, Any], name: str) -> Tuple[np.ndarray, dict]:
+def _call(kind: Type[Task], pictures: Dict[str, Picture], given: Dict[str, Any], name: str,
+          samples: int = 1) -> Tuple[np.ndarray, Union[dict, List[dict]]]:
     allowed = keywords(kind, tuple(pictures))
     for key in given:
         if key not in allowed and key not in CALLBACKS:
@@ -96,7 +101,11 @@ def _call(kind: Type[Task], pictures: Dict[str, Picture], given: Dict[str, Any],
     except KeyError as e:
         raise unknown("optimiser option", e.args[0], sorted(d.name for d in declared(Settings))) from None
     task = kind(**task_values, optimise=settings)
-    return _run(task, sources, values["run"], log=given.get("log"), on_snapshot=given.get("on_snapshot"))
+    tasks = [dataclasses.replace(task, seed=task.seed + k) for k in range(samples)]
+    made = _run(tasks, sources, values["run"], log=given.get("log"), on_snapshot=given.get("on_snapshot"))
+    if samples == 1:
+        return made[0]
+    return np.stack([image for image, _ in made]), [record_ for _, record_ in made]
 
 
 def _plain(value):
@@ -116,22 +125,25 @@ def layer_list(layers: Union[str, Any]) -> Tuple[str, ...]:
     return tuple(layers)
 
 
-def _run(task: Task, sources: Dict[str, "_Source"], run: Dict[str, Any], log: Log,
-         on_snapshot: Snapshot) -> Tuple[np.ndarray, dict]:
+def _run(tasks: List[Task], sources: Dict[str, "_Source"], run: Dict[str, Any], log: Log,
+         on_snapshot: Snapshot) -> List[Tuple[np.ndarray, dict]]:
+    """Run the tasks (one, or the samples of one visualisation) as one batch: (picture, record) each."""
     from .core.run.engine import Runner
 
     for d in declared(RunOptions):
         if d.name in run:
             d.check(run[d.name])
     options = RunOptions(**run)
-    w = weights_module.resolve(options.weights or None, task.network)
+    first = tasks[0]
+    w = weights_module.resolve(options.weights or None, first.network)
     runner = Runner(w, options.device, log=log, max_memory=options.max_memory)
     style = sources.get("style")
-    inputs = runner.inputs(task) if sources["content"] is None else \
-        runner.prepare(sources["content"].pixels(), None if style is None else style.pixels(), task.size)
-    snapshot = (lambda _, update, rgb: on_snapshot(update, rgb)) if on_snapshot else None
-    result = runner.run_batch([task], [inputs], save_every=options.save_every, on_snapshot=snapshot)[0]
-    return result.image, json.loads(json.dumps(record.record(task, result, w, options.device)))  # as the sidecar reads
+    inputs = runner.inputs(first) if sources["content"] is None else \
+        runner.prepare(sources["content"].pixels(), None if style is None else style.pixels(), first.size)
+    snapshot = (lambda i, update, rgb: on_snapshot(update, rgb) if i == 0 else None) if on_snapshot else None
+    results = runner.run_batch(tasks, [inputs] * len(tasks), save_every=options.save_every, on_snapshot=snapshot)
+    return [(result.image, json.loads(json.dumps(record.record(task, result, w, options.device))))  # as sidecars read
+            for task, result in zip(tasks, results)]
 
 
 @dataclass(frozen=True)
@@ -153,11 +165,14 @@ def _source(picture: Picture) -> _Source:
     return _Source(f"array:{rgb.shape[0]}x{rgb.shape[1]}:{hashlib.sha256(rgb.tobytes()).hexdigest()[:12]}", rgb)
 
 
-def _signature(function: Callable, kind: Type[Task], positional: Tuple[str, ...]) -> None:
-    """Give ``function`` the signature and keyword list of the options it takes, from their declarations."""
+def _signature(function: Callable, kind: Type[Task], positional: Tuple[str, ...],
+               own: Optional[Dict[str, Tuple[Any, str]]] = None) -> None:
+    """Give ``function`` the signature and keyword list of the options it takes, from their declarations;
+    ``own``: keywords of this function alone, as (default, help)."""
     params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in positional]
+    params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v) for k, (v, _) in (own or {}).items()]
     settings = default(kind, "optimise").flat()  # a kind's own settings defaults (style: its weight decay)
-    lines = []
+    lines = [f"    {k}: {text} (default {v!r})" for k, (v, text) in (own or {}).items()]
     for key, (group, d) in keywords(kind, positional).items():
         value = settings[d.name] if group == "settings" else d.default
         required = value is dataclasses.MISSING
@@ -173,4 +188,5 @@ def _signature(function: Callable, kind: Type[Task], positional: Tuple[str, ...]
 
 _signature(invert, Inversion, ("content",))
 _signature(style_transfer, StyleTransfer, ("content", "style"))
-_signature(visualise, Visualisation, ())
+_signature(visualise, Visualisation, (), own={"samples": (1, "how many images to optimise as one batch (their "
+                                                          "seeds seed, seed+1, ...); with diversity, they differ")})

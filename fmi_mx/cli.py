@@ -19,11 +19,13 @@ from .core.objectives import codes
 from .core.image import images
 from .core.network import vgg
 from .core.network import weights as weights_module
+from .core.optimisation.loop import NEVER_FIRED, NON_FINITE
 from .core.options import KEY, declared
 from .core.run.running import RunOptions
 from .core.tasks import Inversion, StyleTransfer, Visualisation, default
 from .errors import FmiError, choice
 from .files import OutputError, check_file, check_folder
+from .records import JobRecord
 from .sweep.config import INPUTS, RUNS
 from .tools import demo
 
@@ -248,11 +250,11 @@ def _run(function: Callable, kind, positional: Tuple[str, ...], a: argparse.Name
         "activation " + ", ".join(f"{k} {v:.4g}" for k, v in sidecar.get("activation", {}).items())
     print(f"{out}: {sidecar['iterations']} iterations ({sidecar['stop_reason']}), {quality}, "
           f"{sidecar['seconds_per_iteration'] * 1e3:.1f} ms/iteration")
-    if sidecar["stop_reason"] == "never_fired":
+    if sidecar["stop_reason"] == NEVER_FIRED:
         print(f"fmi-mx: error: the filter never fired, from the first start or from {sidecar.get('restarts', 0)} "
               f"fresh ones: nothing to climb (its gradient is zero); {out} is the last start", file=sys.stderr)
         return 1
-    if sidecar["stop_reason"] == "non_finite":
+    if sidecar["stop_reason"] == NON_FINITE:
         print(f"fmi-mx: error: the optimisation became NaN/Inf after {sidecar['iterations']} updates; "
               f"kept the last finite image in {out}", file=sys.stderr)
         return 1
@@ -403,9 +405,9 @@ def _plot(a: argparse.Namespace) -> int:
     for fmt in formats:
         check_file(path.with_name(f"{path.stem}.curves.{fmt}"), "plot output")
     try:
-        record = json.loads(path.read_text())
-        label = json.dumps({k: v for k, v in record["task"].items() if k in ("mode", "layers", "filter", "style")})
-        fig = figures.curves([(path.stem, [(label, record)])], title=f"{path}: {record['stop_reason']}")
+        record = JobRecord.read(json.loads(path.read_text()))
+        label = json.dumps({k: v for k, v in record.task.items() if k in ("mode", "layers", "filter", "style")})
+        fig = figures.curves([(path.stem, [(label, record)])], title=f"{path}: {record.stop_reason}")
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise FmiError(f"{path} is not a result sidecar with a history ({type(e).__name__}: {e})") from None
     written = figures.save(fig, path.with_name(path.stem + ".curves"), formats)

@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import files, tables
+from .records import JobRecord
 from .core.image import images
 
 
@@ -39,17 +40,16 @@ def markdown(rows: Sequence[dict], columns: Sequence[str]) -> str:
     return tables.markdown(rows, columns, cell)
 
 
-def table_row(record: dict) -> dict:
-    """One CSV row of a job's sidecar: its labels and the numbers behind its panel."""
-    labels = record["labels"]
-    share = next(iter(record.get("filter_energy_share", {}).values()), {})
+def table_row(record: JobRecord) -> dict:
+    """One CSV row of a job's record: its labels and the numbers behind its panel."""
+    share = record.share()
     mean = lambda d: sum(d.values()) / len(d) if d else None  # noqa: E731
-    return {"job": record["job"], **{k: labels.get(k) for k in ("content", "mode", "layer", "filter", "style", "seed")},
-            "iterations": record["iterations"], "stop_reason": record["stop_reason"],
-            "seconds_per_iteration": record["seconds_per_iteration"], "final_loss": record["final_loss"],
-            "code_error": mean(record["code_error"]), "energy_share_content": share.get("content"),
-            "energy_share_result": share.get("result"), "gram_distance": mean(record.get("gram_distance", {})),
-            "channel_sum_distance": mean(record.get("channel_sum_distance", {}))}
+    return {"job": record.job, **{k: record.labels.get(k) for k in ("content", "mode", "layer", "filter", "style", "seed")},
+            "iterations": record.iterations, "stop_reason": record.stop_reason,
+            "seconds_per_iteration": record.seconds_per_iteration, "final_loss": record.final_loss,
+            "code_error": record.mean_code_error(), "energy_share_content": share.get("content"),
+            "energy_share_result": share.get("result"), "gram_distance": mean(record.gram_distance),
+            "channel_sum_distance": mean(record.channel_sum_distance)}
 
 
 def _blocks(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], styles: Optional[dict]):
@@ -142,11 +142,11 @@ def curves(groups: Sequence[Tuple[str, Sequence[Tuple[str, dict]]]], title: str 
     for (group, jobs), (loss_ax, change_ax) in zip(groups, axes):
         positive = True
         for label, record in jobs:
-            history = np.asarray(record["history"], dtype=float).reshape(-1, 3)
+            history = np.asarray(record.history, dtype=float).reshape(-1, 3)
             loss_ax.plot(history[:, 0], history[:, 1], lw=1, label=label)
             change_ax.plot(history[:, 0], history[:, 2], lw=1)
             positive = positive and bool(np.all(history[:, 1] > 0))
-        stop = jobs[0][1]["task"]["optimise"]["stop_eps"] if jobs else 0
+        stop = jobs[0][1].stop_eps if jobs else 0
         change_ax.axhline(stop, ls="--", color="0.3", lw=1, label=f"stop ({stop:g})")
         loss_ax.set_yscale("log" if positive else "symlog")  # a visualisation's loss is its activation, negated
         change_ax.set_yscale("log")
@@ -162,7 +162,7 @@ def curves(groups: Sequence[Tuple[str, Sequence[Tuple[str, dict]]]], title: str 
     return fig
 
 
-def curve_groups(kind: str, labelled: Sequence[Tuple[dict, dict]]) -> List[Tuple[str, List[Tuple[str, dict]]]]:
+def curve_groups(kind: str, labelled: Sequence[Tuple[dict, JobRecord]]) -> List[Tuple[str, List[Tuple[str, JobRecord]]]]:
     """Jobs grouped as in the figure (a row per block and row; by layer for tables and atlases)."""
     groups: dict = {}
     for labels, record in labelled:

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from fmi_mx.core.run.graph import LossGraph
+from fmi_mx.core.objectives import losses
 from fmi_mx.core.objectives.losses import ChannelObjective, ChannelSumTerm, CodeTerm, GramTerm, NeuronObjective
 
 from reference import code
@@ -73,3 +74,28 @@ def test_every_term_answers_the_whole_contract(kind):
     assert np.isfinite(term.value(code, target))
     symbol = term.symbol(mx.sym.Variable("f"), mx.sym.Variable("t"), 4, 4)
     assert symbol.list_arguments() == ["f", "t"]
+
+
+def test_every_head_answers_the_heads_contract_and_every_term_the_terms():
+    """No method of the contract is left to ``Head`` or ``Term``: the prior on the image answers its name,
+    symbol, reference value and memory as the terms on codes do."""
+    from fmi_mx.backend.mx import mx
+
+    def concrete(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from concrete(sub)
+
+    heads = set(concrete(losses.Head)) - {losses.Term, losses.SquaredTerm}
+    assert losses.TotalVariation in heads and CodeTerm in heads
+    for cls in heads:
+        contract = [(losses.Head, name) for name in ("plan_floats", "symbol", "value")]
+        contract += [(losses.Term, name) for name in ("statistic", "target_shape")] if issubclass(cls, losses.Term) else []
+        for base, name in contract:
+            assert getattr(cls, name) is not getattr(base, name), f"{cls.__name__}.{name} is left to {base.__name__}"
+        assert cls.NAME, cls.__name__
+    tv = losses.TotalVariation(0.5, 1.5)
+    image = np.random.default_rng(1).uniform(-1, 1, (3, 5, 6)).astype(np.float32)
+    assert tv.plan_floats(3, 5, 6) == tv.BUFFERS * 90 and np.isfinite(tv.value(image, None))
+    got = tv.symbol(mx.sym.Variable("x"), None, 5, 6).bind(mx.cpu(), {"x": mx.nd.array(image[None])}).forward()[0]
+    np.testing.assert_allclose(got.asnumpy(), [tv.value(image, None)], rtol=1e-5)

@@ -84,3 +84,62 @@ def test_a_composed_visualisation_runs_from_the_api_and_from_a_config(tmp_path, 
     config.write_text(config.read_text().replace("objective:", "layers: [relu1_1], objective:"))
     assert main(["run", str(config), "--dry-run", "--runs", str(tmp_path / "runs")]) == 2
     assert "names its own layers and filters" in capsys.readouterr().err
+
+
+def test_diversity_couples_a_batch_and_its_gradient_matches_finite_differences(biased_weights):
+    """The diversity head of each sample is weight x its Gram matrix's cosine similarity with the others', over
+    the batch size; the gradient flows across samples and matches central differences."""
+    task = Visualisation(objective="channel(relu1_1, 3) + 4 * diversity(relu1_1)", size=8)
+    terms = task.terms(8, 8)
+    assert [(t.NAME, t.weight, t.COUPLED) for t in terms] == [("channel", 1.0, False), ("diversity", 4.0, True)]
+    targets = task.targets(terms, {}, {})
+    graph = LossGraph(biased_weights, terms, (3, 3, 8, 8))
+    graph.set_targets([np.stack([t] * 3) for t in targets])
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-20, 20, graph.data.shape).astype(np.float32)
+    codes = graph.codes(x)["relu1_1"]
+    graph.executor.forward(is_train=False)
+    per_sample = graph.loss_outputs()[1].asnumpy()
+    np.testing.assert_allclose(per_sample, terms[1].value(codes, targets[1]), rtol=1e-4)
+    units = np.stack([terms[1].statistic(c.astype(np.float64)) for c in codes])
+    assert per_sample[0] == pytest.approx(4 * (units[0] @ units[1] + units[0] @ units[2]) / 3, rel=1e-4)
+    assert_gradient_matches(graph, x, rng, eps=1e-2)
+
+
+def test_a_diverse_batch_is_less_alike_and_a_sweep_refuses_it(tmp_path, capsys):
+    """Three samples of one filter: without diversity their Gram matrices at relu2_1 are nearly the same
+    (cosine similarity above 0.99); with it, well apart. A config cannot hold it: its jobs are runs of their own."""
+    from fmi_mx.core.objectives.compose import diversity
+
+    common = dict(size=32, max_iterations=60, weights="random", param="pixel", pad=0, jitter=0, scale=0, rotate=0,
+                  shift=0, remove_noise=0)
+
+    def activation(records_):
+        return np.mean([r["activation"]["channel(relu2_1, 4)"] for r in records_])
+
+    alike, records = fmi_mx.visualise(samples=3, objective=channel("relu2_1", 4), **common)
+    apart, diverse = fmi_mx.visualise(samples=3, objective=channel("relu2_1", 4) + diversity("relu2_1"), **common)
+    assert alike.shape == apart.shape == (3, 32, 32, 3) and [r["task"]["seed"] for r in diverse] == [0, 1, 2]
+    w = fmi_mx.load_weights("random")
+    from fmi_mx.core.image import images
+    from fmi_mx.core.network.encoder import Encoder
+    from fmi_mx.core.objectives.losses import DiversityTerm
+
+    encoder = Encoder(w, ("relu2_1",), (3, 3, 32, 32))
+
+    def mean_similarity(pictures):
+        codes = encoder.codes(np.concatenate([images.preprocess(p, w.mean_rgb) for p in pictures]))["relu2_1"]
+        units = np.stack([DiversityTerm("relu2_1").statistic(c.astype(np.float64)) for c in codes])
+        return (units @ units.T)[np.triu_indices(3, 1)].mean()
+
+    assert mean_similarity(alike) > 0.99 and mean_similarity(apart) < 0.6
+    assert activation(records) > 0 and activation(diverse) > 0  # the filter still fires
+    with pytest.raises(FmiError, match="diversity\\(relu2_1, 4\\): takes a layer alone"):
+        compose.parse("diversity(relu2_1, 4)")
+    with pytest.raises(FmiError, match="samples must be a whole number >= 1, not 0"):
+        fmi_mx.visualise(samples=0, **common)
+    config = tmp_path / "c.yaml"
+    config.write_text("name: c\nfigure: none\nweights: random\nsize: 32\npanels:\n"
+                      "  - {mode: activation, objective: 'channel(relu2_1, 4) + diversity(relu2_1)'}\n")
+    assert main(["run", str(config), "--dry-run", "--runs", str(tmp_path / "runs")]) == 2
+    assert "panels[0].objective: diversity couples the images of one batch" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from .. import files, signals, tables
+from ..records import JobRecord
 from .._version import __version__
 from ..core.objectives import codes
 from ..core.image import images
@@ -60,7 +61,7 @@ def visuals_of(jobs) -> Visuals:
     return out
 
 
-def build(root: Path, name: str, w: Weights, grid: Grid, records: Dict[str, dict], device: str,
+def build(root: Path, name: str, w: Weights, grid: Grid, records: Dict[str, JobRecord], device: str,
           log: Callable[[str], None] = print, rescore: bool = False, visuals: Optional[Visuals] = None) -> Path:
     """Score (or reuse the score), write the score files, render the site (and, where there are
     visualisations, a figure per layer); return its index page."""
@@ -72,7 +73,7 @@ def build(root: Path, name: str, w: Weights, grid: Grid, records: Dict[str, dict
         signals.check()
         site.thumbnail(root / job_id / "result.png", site_dir / "thumbs" / f"{job_id}.jpg", site.THUMB)
     some = next(records[ids[0]] for cell in grid.values() for ids in cell.by_filter.values())
-    h, w_px = some["image_size"]
+    h, w_px = some.image_size
     atlas = {"name": name, "version": __version__, "weights_text": site.weights_text(w), "size": max(h, w_px),
              "descriptor_layers": DESCRIPTOR_LAYERS, "contents": list(contents.values()),
              "thumb_width": round(site.THUMB * w_px / max(h, w_px)), "thumb_height": round(site.THUMB * h / max(h, w_px))}
@@ -119,7 +120,7 @@ def _contents(site_dir: Path, grid: Grid) -> Dict[str, Dict[str, str]]:
     return out
 
 
-def jobs_digest(root: Path, records: Dict[str, dict]) -> str:
+def jobs_digest(root: Path, records: Dict[str, JobRecord]) -> str:
     """Names the finished jobs a score was made from (their sidecars' times): a new or redone job changes it."""
     stamp = "".join(f"{job_id}:{(root / job_id / 'result.json').stat().st_mtime_ns};" for job_id in sorted(records))
     return hashlib.sha256(stamp.encode()).hexdigest()
@@ -150,7 +151,7 @@ def _scores(root: Path, w: Weights, grid: Grid, records, device: str, log, resco
     return layers
 
 
-def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Callable[[str], None],
+def compute(root: Path, runner, grid: Grid, records: Dict[str, JobRecord], log: Callable[[str], None],
             visuals: Optional[Visuals] = None) -> Dict[str, dict]:
     """Each layer's score with the descriptors of ``runner``'s network: {"summary", "filters"} or {"why"}, and
     where every scored filter has a visualisation, {"agreement": {"summary", "filters"}} too."""
@@ -166,7 +167,7 @@ def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Calla
                                 f"{len(contents)} here)"}
             continue
         pictures = [[images.read(root / job_id / "raw.png") for job_id in ids] for ids in complete.values()]
-        valid = np.array([[fired(records[job_id], name) for job_id in ids] for ids in complete.values()])
+        valid = np.array([[records[job_id].fired(name) for job_id in ids] for ids in complete.values()])
         result = layer_score(runner, pictures, list(complete), valid=valid)
         short = [images.short_name(c) for c in contents]
         out[name] = {"summary": result.summary, "filters": {
@@ -176,7 +177,7 @@ def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Calla
             for n, k in enumerate(complete)}}
         mine = (visuals or {}).get(name, {})
         if all(k in mine and mine[k] in records for k in complete):
-            alive = np.array([records[mine[k]]["stop_reason"] != "never_fired" for k in complete])
+            alive = np.array([not records[mine[k]].never_fired for k in complete])
             seen = layer_agreement(runner, pictures, [images.read(root / mine[k] / "raw.png") for k in complete],
                                    list(complete), valid=valid & alive[:, None])  # a dead visualisation is not scored
             seen.summary["dead_visualisations"] = int((~alive).sum())
@@ -193,10 +194,6 @@ def compute(root: Path, runner, grid: Grid, records: Dict[str, dict], log: Calla
             f"(chance {result.summary['chance_accuracy']:.3f}), MRR {result.summary['mean_reciprocal_rank']:.3f}{dead}")
     return out
 
-
-def fired(record: dict, layer: str) -> bool:
-    """Did the job's filter fire on its content image (a non-zero channel, so something to invert)?"""
-    return record["filter_energy_share"][layer]["content"] > 0
 
 
 def _number(value) -> object:

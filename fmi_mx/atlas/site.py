@@ -8,6 +8,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ..core.image import images
+from ..records import JobRecord
 from ..core.network.weights import Weights
 
 THUMB = 96  # px, the long edge of a tile's thumbnails
@@ -59,30 +60,29 @@ def render(site: Path, atlas: Dict[str, object], layers: List[Dict[str, object]]
     return site / "index.html"
 
 
-def visual_page(job_id: Optional[str], records: Dict[str, dict], agreement: Optional[dict]) -> Optional[dict]:
+def visual_page(job_id: Optional[str], records: Dict[str, JobRecord], agreement: Optional[dict]) -> Optional[dict]:
     """What a filter's tile and page show of its visualisation (None without one)."""
     if job_id is None or job_id not in records:
         return None
     record = records[job_id]
     return {"thumb": f"thumbs/{job_id}.jpg", "picture": f"../../{job_id}/result.png", "raw": f"../../{job_id}/raw.png",
-            "activation": next(iter(record.get("activation", {}).values()), float("nan")),
-            "iterations": record["iterations"], "accuracy": (agreement or {}).get("agreement_accuracy"),
+            "activation": next(iter(record.activation.values()), float("nan")),
+            "iterations": record.iterations, "accuracy": (agreement or {}).get("agreement_accuracy"),
             "mrr": (agreement or {}).get("agreement_mrr"), "ranks": (agreement or {}).get("ranks", [])}
 
 
-def filter_page(index: int, jobs: List[str], records: Dict[str, dict], contents: List[Dict[str, str]],
+def filter_page(index: int, jobs: List[str], records: Dict[str, JobRecord], contents: List[Dict[str, str]],
                 ranks: Optional[List[Dict[str, object]]], neighbours) -> Dict[str, object]:
     """What a filter's tile and detail page show (paths relative to the site's root, or its layer folder)."""
     results = []
     for job_id, content in zip(jobs, contents):
         record = records[job_id]
-        share = next(iter(record.get("filter_energy_share", {}).values()), {"content": float("nan"),
-                                                                             "result": float("nan")})
+        share = record.share() or {"content": float("nan"), "result": float("nan")}
         results.append({"content": content["name"], "content_thumb": "../" + content["thumb"],
                         "picture": f"../../{job_id}/result.png", "raw": f"../../{job_id}/raw.png",
                         "share_content": share["content"], "share_result": share["result"],
-                        "code_error": float(np.mean(list(record["code_error"].values()))),
-                        "iterations": record["iterations"], "stop_reason": record["stop_reason"],
-                        "sidecar": json.dumps(record, indent=1, sort_keys=True)})
+                        "code_error": record.mean_code_error(),
+                        "iterations": record.iterations, "stop_reason": record.stop_reason,
+                        "sidecar": json.dumps(record.sidecar, indent=1, sort_keys=True)})
     return {"index": index, "thumbs": [f"thumbs/{job_id}.jpg" for job_id in jobs], "results": results,
             "ranks": ranks or [], "previous": neighbours[0], "next": neighbours[1]}

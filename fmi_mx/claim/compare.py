@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from .. import files, signals, tables
+from ..records import JobRecord
 from ..atlas import build as atlas_build
 from ..core.image import images
 from ..core.network import vgg
@@ -45,7 +46,7 @@ class SetResult:
     name: str
     weights: weights_module.Weights
     root: Path  # the set's run folder
-    records: Dict[str, dict]  # its finished jobs' records by job id
+    records: Dict[str, JobRecord]  # its finished jobs' records by job id
     jobs: list  # every job of the set
     layers: Dict[str, dict] = field(default_factory=dict)  # layer -> {"filters", "own", "reference", ...}
 
@@ -165,7 +166,7 @@ def _gather(exp: Experiment, ws: WeightSet, root: Path, w: weights_module.Weight
     for layer, cell in grid.items():
         contents, by_filter = cell.contents, cell.by_filter
         filters = sorted(by_filter)
-        fired = np.array([[atlas_build.fired(records[j], layer) for j in by_filter[k]] for k in filters])
+        fired = np.array([[records[j].fired(layer) for j in by_filter[k]] for k in filters])
         per_filter = {m: [] for m in MEASURES}
         for k, fired_k in zip(filters, fired):
             done = [set_root / j for j, ok in zip(by_filter[k], fired_k) if ok]

@@ -217,7 +217,7 @@ def style_identity(results, reference_runner) -> Claim:
         by_shape: Dict[tuple, Dict[str, List[np.ndarray]]] = {}  # the styles' statistics at each result's size
         for n, job in enumerate(styled):
             signals.check()
-            shape = r.records[job.id]["image_size"]
+            shape = r.records[job.id].image_size
             if tuple(shape) not in by_shape:
                 resized = [images.resize(style_pictures[s], tuple(shape)) for s in styles]
                 by_shape[tuple(shape)] = texture.statistics(reference_runner, resized, STYLE_LAYERS, JUDGES)

@@ -15,7 +15,8 @@ from .objectives import codes, compose
 from .network import vgg
 from ..errors import FmiError, unknown
 from .run.graphkey import GraphKey
-from .objectives.losses import ChannelObjective, ChannelSumTerm, CodeTerm, GramTerm, NeuronObjective, Term
+from .objectives.losses import (ChannelObjective, ChannelSumTerm, CodeTerm, DiversityTerm, GramTerm, NeuronObjective,
+                                Term)
 from .options import KEY, check_all, option
 from .optimisation.settings import THROUGHPUT, Settings
 from .rules import Problem, check, given, number, raise_problems, whole
@@ -237,7 +238,8 @@ class StyleTransfer(Task):
 #: the objectives of one filter, by name: (kind of atom, weight) for ``layers[0]`` and ``filter``
 OBJECTIVES = {"channel": ("channel", 1.0), "neuron": ("neuron", 1.0), "-channel": ("channel", -1.0),
               "-neuron": ("neuron", -1.0)}
-OBJECTIVE_TERMS = {"channel": ChannelObjective, "neuron": NeuronObjective}  # the loss term of each kind of atom
+OBJECTIVE_TERMS = {"channel": ChannelObjective, "neuron": NeuronObjective,
+                   "diversity": DiversityTerm}  # the loss term of each kind of atom
 
 
 def _objective(text) -> None:
@@ -281,7 +283,8 @@ class Visualisation(Task):
                                                    "layer and filter out"
             try:
                 for a in compose.parse(self.objective).atoms:
-                    yield from check("objective", a.filter, functools.partial(self.net.check_filter, a.layer))
+                    if a.filter is not None:
+                        yield from check("objective", a.filter, functools.partial(self.net.check_filter, a.layer))
             except FmiError:
                 pass  # the option's own rule reports it
             return
@@ -303,14 +306,18 @@ class Visualisation(Task):
         return self.expression().layers
 
     def terms(self, height: int, width: int) -> Tuple[Term, ...]:
-        return tuple(OBJECTIVE_TERMS[kind](layer) for kind, layer, _ in self.expression().groups())
+        """One term per kind and layer: a filter's selector comes with the targets, a filterless term (the
+        batch's diversity) carries its weight itself."""
+        return tuple(OBJECTIVE_TERMS[kind](layer, weights[None]) if None in weights else OBJECTIVE_TERMS[kind](layer)
+                     for kind, layer, weights in self.expression().groups())
 
     def targets(self, terms, content, style):
         selectors = []
         for term, (_, _, weights) in zip(terms, self.expression().groups()):
             selector = np.zeros(term.target_shape(1, 1), np.float32)
             for k, weight in weights.items():
-                selector[k] = weight
+                if k is not None:
+                    selector[k] = weight
             selectors.append(selector)
         return selectors
 
@@ -320,8 +327,8 @@ class Visualisation(Task):
             activation = {layer: float(terms[0].statistic(final[layer])[self.filter])}
             share = {layer: {"content": None, "result": codes.energy_share(final[layer], self.filter)}}
         else:
-            activation = {f"{a.kind}({a.layer}, {a.filter})": float(OBJECTIVE_TERMS[a.kind](a.layer).statistic(
-                final[a.layer])[a.filter]) for a in self.expression().atoms}
+            activation = {str(a): float(OBJECTIVE_TERMS[a.kind](a.layer).statistic(final[a.layer])[a.filter])
+                          for a in self.expression().atoms if a.filter is not None}
             share = {}
         return {"final_loss": final_loss(terms, targets, final), "code_error": {}, "activation": activation,
                 "activation_of": "the optimised image, before denoising and rounding to 8 bits",
@@ -365,8 +372,9 @@ def default(kind: type, name: str):
 
 
 def final_loss(terms, targets, final: Codes) -> float:
-    """The terms' total at the result, in float64 numpy."""
-    return sum(t.value(final[t.layer], target) for t, target in zip(terms, targets))
+    """The terms' total at the result, in float64 numpy; a term of the whole batch (diversity) is not the
+    sample's alone and is left out."""
+    return sum(t.value(final[t.layer], target) for t, target in zip(terms, targets) if not t.COUPLED)
 
 
 def relative(ours: np.ndarray, target: np.ndarray) -> float:

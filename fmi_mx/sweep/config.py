@@ -333,10 +333,16 @@ def _check_panel(exp: Experiment, i: int, panel: Panel, problems: Problems, chec
                                    f"{' and '.join(STREAMING_METHODS)}; set continuous: false, or a method that streams")
     for kwargs in arguments:
         try:
-            kind(**kwargs)
+            task = kind(**kwargs)
         except Invalid as e:
             for name, value, message in e.problems:
                 problems.add(_key(i, panel, name, value), message)
+            continue
+        coupled = [t.NAME for t in task.terms(task.size, task.size) if t.COUPLED]
+        if coupled:
+            problems.add(f"{at}.objective", f"{coupled[0]} couples the images of one batch, and a sweep's jobs are "
+                                            "runs of their own: draw such a batch with fmi_mx.visualise(samples=N)")
+            return
 
 
 def _key(index: int, panel: Panel, name: str, value: object) -> str:

@@ -14,6 +14,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 import yaml
 
+from ..records import JobRecord
 from .. import files
 from ..backend.mx import context as check_device
 from ..core.run import record
@@ -82,7 +83,7 @@ def run(exp: Experiment, runs: Path = RUNS, dry_run: bool = False, devices: Opti
     else:
         report = _run_pool(exp, todo, devices, root, log, worker_class, retry_diverged, shapes)
     records = finished(root, jobs if report.stopped else every, need_raw)  # each sidecar read once
-    report.diverged = [job.id for job in jobs if job.id in records and diverged(records[job.id])]
+    report.diverged = [job.id for job in jobs if job.id in records and records[job.id].diverged]
     if not report.stopped and not report.interrupted:  # stopped (a full disk, Ctrl-C): nothing more
         _assemble(exp, root, every, records, w, log, rescore)
     return report
@@ -193,13 +194,13 @@ def check(exp: Experiment, runs: Path = RUNS, log: Callable[[str], None] = print
     return len(damaged)
 
 
-def finished(root: Path, jobs: List[Job], need_raw: bool = False) -> Dict[str, dict]:
+def finished(root: Path, jobs: List[Job], need_raw: bool = False) -> Dict[str, JobRecord]:
     """The records of the finished, intact jobs, by job id."""
     found = {job.id: results.examine(root / job.id, job.id, need_raw) for job in jobs}
-    return {job_id: f.record for job_id, f in found.items() if f.done}
+    return {job_id: JobRecord.read(f.record) for job_id, f in found.items() if f.done}
 
 
-def finished_results(exp: Experiment, runs: Path = RUNS) -> List[Tuple[dict, Path, dict]]:
+def finished_results(exp: Experiment, runs: Path = RUNS) -> List[Tuple[dict, Path, JobRecord]]:
     """(labels, picture, record) of every finished, intact job of a config, in the config's order."""
     w = weights_module.resolve(exp.weights, exp.network)
     jobs = expand(exp, w.sha256)
@@ -208,7 +209,7 @@ def finished_results(exp: Experiment, runs: Path = RUNS) -> List[Tuple[dict, Pat
     return [(job.labels, root / job.id / "result.png", records[job.id]) for job in jobs if job.id in records]
 
 
-def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, dict], w: weights_module.Weights,
+def _assemble(exp: Experiment, root: Path, jobs: List[Job], records: Dict[str, JobRecord], w: weights_module.Weights,
               log: Callable[[str], None], rescore: bool = False, formats: Sequence[str] = ("png", "pdf"),
               redraw: bool = False) -> Optional[Path]:
     """The table of the finished jobs, then (once every job is finished) what the figure kind makes of them.

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 from .. import figures, files, tables
+from ..records import JobRecord
 from ..core.image import images
 from ..core.network import vgg
 from ..core.network import weights as weights_module
@@ -44,7 +45,7 @@ class FigureKind:
             problems.add("weight_sets" if exp.weight_sets else "reference", "only for figure: claim")
         return (exp,)
 
-    def assemble(self, exp, root: Path, jobs, records: Dict[str, dict], w, log: Log, rescore: bool = False,
+    def assemble(self, exp, root: Path, jobs, records: Dict[str, JobRecord], w, log: Log, rescore: bool = False,
                  formats: Sequence[str] = ("png", "pdf"), redraw: bool = False) -> Optional[Path]:
         """Its figure from every finished job (all of them are), with the table and the loss curves."""
         raise NotImplementedError
@@ -216,7 +217,7 @@ def _weights_of(ws) -> str:
     return "random:0" if text == "random" else str(Path(text).resolve()) if not text.startswith("random") else text
 
 
-def write_table(stem: Path, finished_records: List[dict]) -> None:
+def write_table(stem: Path, finished_records: List[JobRecord]) -> None:
     """The numbers behind the panels of the finished jobs, as JSON, CSV and Markdown."""
     rows = [figures.table_row(r) for r in finished_records]
     files.write_json(stem.with_suffix(".json"), rows)
@@ -251,9 +252,9 @@ def style_table(stem: Path, found: List[Tuple[dict, Path]], device: str, log: Lo
         f"{reference.title}")
 
 
-def _picture(path: Path, sidecar: Optional[dict]):
+def _picture(path: Path, record: Optional[JobRecord]):
     """A finished job's picture for the figure; a diverged one framed in red."""
-    if sidecar is None:
+    if record is None:
         return None
     picture = images.read(path)
-    return figures.mark_failed(picture) if results.diverged(sidecar) else picture
+    return figures.mark_failed(picture) if record.diverged else picture

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..core.image import images
+from ..core.optimisation.loop import NON_FINITE
 from ..errors import FmiError
 from .. import files
 
@@ -74,7 +75,7 @@ def _file_problem(path: Path, expected: Optional[dict]) -> Optional[str]:
 
 def diverged(summary: dict) -> bool:
     """Did the optimisation turn non-finite (a sidecar or a job summary)?"""
-    return summary.get("stop_reason") == "non_finite"
+    return summary.get("stop_reason") == NON_FINITE
 
 
 def unprocessed(folder: Path):

@@ -1,12 +1,13 @@
-"""Loss terms as classes, each owning what it compares: the statistic of a code that makes its target,
-its MXNet symbol, its float64 reference value and its memory footprint; and the total-variation prior.
+"""The graph's loss heads as classes. Every head owns its MXNet symbol, its float64 reference value and its
+memory footprint; a term on a layer's code also owns the statistic of a code that makes its target, and a
+prior on the image (total variation) reads the image itself, with no target.
 
 With F a layer's code as C x M (M = H W), per sample:
   CodeTerm:        weight * 1/2 ||F - T||^2                 (inversion; content loss of both style modes)
   GramTerm:        weight * ||F F^T - G_s||^2 / (4 C^2 M)   (Gatys)
   ChannelSumTerm:  weight * ||F 1 - t||^2 / (2 C M)         (PMCI, figure 5)
 Every term is a per-sample sum, so a batch's gradient is the samples' gradients side by side. A new
-objective is one more subclass of ``Term``.
+objective is one more subclass of ``Term``, a new prior one more subclass of ``Head``.
 """
 from dataclasses import dataclass
 from typing import ClassVar, Tuple
@@ -27,16 +28,35 @@ def channel_sums(code: np.ndarray) -> np.ndarray:
     """Each channel's sum over positions of one code (C, H, W), in float64: PMCI's style statistic."""
     return code.sum(axis=(1, 2), dtype=np.float64)
 
+class Head:
+    """What every loss head of the graph answers, per sample: its name, its symbol, its reference value
+    and the floats MXNet's memory plan adds for it."""
+
+    NAME: ClassVar[str] = ""  # how records and graph variables name it
+
+    def plan_floats(self, c: int, h: int, w: int) -> int:
+        """Floats MXNet's memory plan adds for this head per sample, for a source of C x H x W."""
+        raise NotImplementedError
+
+    def symbol(self, source, target, height: int, width: int):
+        """The head per sample, a (batch,) symbol wrapped in ``MakeLoss`` (head gradient 1), of what it reads
+        (a layer's code, or the image) and its target (None for a head without one)."""
+        raise NotImplementedError
+
+    def value(self, source: np.ndarray, target) -> float:
+        """Reference value of the head for one sample's source (C, H, W), in float64 numpy."""
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class Term:
-    """One loss term on a layer's code, with its weight: what every term answers (its statistic, target,
-    symbol, reference value and memory)."""
+class Term(Head):
+    """One loss term on a layer's code, with its weight: beyond a head, its statistic, target and its shape."""
 
     layer: str
     weight: float = 1.0
 
-    NAME: ClassVar[str] = ""  # how records and graph variables name it
     NORM: ClassVar[str] = ""  # its normaliser, for the docs
+    COUPLED: ClassVar[bool] = False  # does a sample's value depend on the other samples of its batch?
     RESIDENT_BUFFERS: ClassVar[int] = 0  # layer-sized buffers a process holds for it beyond MXNet's plan
 
     def __post_init__(self):
@@ -50,21 +70,10 @@ class Term:
         """Shape of this term's target for one image (no batch axis)."""
         raise NotImplementedError
 
-    def plan_floats(self, c: int, h: int, w: int) -> int:
-        """Floats MXNet's memory plan adds for this term per sample (its statistic and gradient buffers)."""
-        raise NotImplementedError
-
     def target(self, code: np.ndarray) -> np.ndarray:
         """This term's target from a code (C, H, W): its statistic, as float32."""
         return self.statistic(code).astype(np.float32)
 
-    def symbol(self, feature, target, height: int, width: int):
-        """The term per sample, a (batch,) symbol wrapped in ``MakeLoss`` (head gradient 1)."""
-        raise NotImplementedError
-
-    def value(self, code: np.ndarray, target: np.ndarray) -> float:
-        """Reference value of the term for one code, in float64 numpy (for tests and reports)."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -173,18 +182,24 @@ TV_EPS = 1e-8  # keeps the gradient of (d^2)^(beta/2) finite at d = 0 for beta <
 
 
 @dataclass(frozen=True)
-class TotalVariation:
+class TotalVariation(Head):
     """Mahendran & Vedaldi's prior per sample: weight * sum over channels and pixels of
     ((x[i, j+1] - x[i, j])^2 + (x[i+1, j] - x[i, j])^2)^(beta/2), a loss head on the image itself."""
 
     weight: float
     beta: float = 2.0
 
+    NAME: ClassVar[str] = "total_variation"
     BUFFERS: ClassVar[int] = 4  # image-sized buffers its differences keep
 
-    def symbol(self, data):
-        """The prior as a (batch,) ``MakeLoss`` symbol of the image ``data``."""
+    def plan_floats(self, c, h, w):
+        return self.BUFFERS * c * h * w
+
+    def symbol(self, source, target=None, height: int = 0, width: int = 0):
+        """The prior of the image ``source``; it has no target."""
         from ...backend.mx import mx
+
+        data = source
 
         def part(axis, begin, end):
             return mx.sym.slice_axis(data, axis=axis, begin=begin, end=end)
@@ -195,9 +210,8 @@ class TotalVariation:
         squared = mx.sym.square(right - inner) + mx.sym.square(down - inner) + TV_EPS
         return mx.sym.MakeLoss(self.weight * mx.sym.sum(mx.sym.power(squared, self.beta / 2.0), axis=(1, 2, 3)))
 
-    def value(self, x: np.ndarray) -> float:
-        """Reference value of the prior for one image (C, H, W), in float64 numpy."""
-        x = x.astype(np.float64)
+    def value(self, source: np.ndarray, target=None) -> float:
+        x = source.astype(np.float64)
         inner = x[:, :-1, :-1]
         squared = np.square(x[:, :-1, 1:] - inner) + np.square(x[:, 1:, :-1] - inner) + TV_EPS
         return float(self.weight * np.sum(squared ** (self.beta / 2.0)))
@@ -251,3 +265,50 @@ class NeuronObjective(ChannelObjective):
     def picked(self, mx, feature, h, w):
         centre = mx.sym.slice(feature, begin=(None, None, h // 2, w // 2), end=(None, None, h // 2 + 1, w // 2 + 1))
         return mx.sym.Reshape(centre, shape=(0, -1))
+
+
+DIVERSITY_EPS = 1e-10  # keeps the Gram matrix's normalisation finite for a code that is all zero
+
+
+@dataclass(frozen=True)
+class DiversityTerm(Term):
+    """Lucid's diversity across a batch of visualisations: each sample's Gram matrix at the layer, scaled to
+    unit norm, and its cosine similarity with every other sample's, summed and divided by the batch size;
+    weight * that is the sample's loss, so minimising it pushes the batch's textures apart. It couples the
+    samples, so its batch is one run: never padded, never streamed. No target (a one-zero placeholder)."""
+
+    NAME: ClassVar[str] = "diversity"
+    COUPLED: ClassVar[bool] = True
+    RESIDENT_BUFFERS: ClassVar[int] = 0
+
+    def statistic(self, code):
+        """The code's Gram matrix, flattened and scaled to unit norm."""
+        gram = gram_matrix(code).ravel()
+        return gram / max(np.linalg.norm(gram), DIVERSITY_EPS)
+
+    def target_shape(self, height, width):
+        return (1,)
+
+    def target(self, code):
+        return np.zeros(1, np.float32)
+
+    def plan_floats(self, c, h, w):
+        return 3 * c * c + c * h * w  # the Gram matrix, its normalised copy and gradient; the code's gradient
+
+    def symbol(self, feature, target, height, width):
+        from ...backend.mx import mx
+
+        flat = mx.sym.Reshape(feature, shape=(0, 0, -1))
+        gram = mx.sym.Reshape(mx.sym.batch_dot(flat, flat, transpose_b=True), shape=(0, -1))
+        norm = mx.sym.sqrt(mx.sym.sum(mx.sym.square(gram), axis=1, keepdims=True) + DIVERSITY_EPS ** 2)
+        unit = mx.sym.broadcast_div(gram, norm)
+        similarity = mx.sym.dot(unit, unit, transpose_b=True)  # (batch, batch)
+        others = mx.sym.sum(similarity, axis=1) - mx.sym.sum(mx.sym.square(unit), axis=1)
+        batch = mx.sym.sum(mx.sym.ones_like(others))
+        return mx.sym.MakeLoss(self.weight * mx.sym.broadcast_div(others, batch) + 0 * mx.sym.sum(target, axis=1))
+
+    def value(self, source, target):
+        """Reference values for a batch of codes (B, C, H, W), one per sample: the term is the batch's."""
+        units = np.stack([self.statistic(code.astype(np.float64)) for code in source])
+        similarity = units @ units.T
+        return self.weight * (similarity.sum(axis=1) - np.diag(similarity)) / len(units)

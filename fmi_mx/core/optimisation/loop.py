@@ -21,6 +21,10 @@ from .optimisers import make, refills
 from .settings import Settings
 
 
+NON_FINITE = "non_finite"  # the stop reason of a job whose image turned non-finite
+NEVER_FIRED = "never_fired"  # a visualisation whose objective stayed zero through every fresh start
+
+
 def initial_image(shape: Tuple[int, ...], seed: int, s: Settings, restart: int = 0) -> np.ndarray:
     """The optimised variable's start for images of ``shape`` (N, 3, H, W): pixels uniform in +-init_range
     in the mean-removed space (the original's), or a spectrum (``param.initial``); ``restart``: a fresh one."""
@@ -151,7 +155,7 @@ def _stopped(x, method, slots: List[Optional[_Slot]], running: List[int], change
         slot = slots[i]
         if not math.isfinite(change[i]):
             x[i:i + 1] = method.previous[i:i + 1]
-            stopped.append((i, "non_finite", slot.count - 1))
+            stopped.append((i, NON_FINITE, slot.count - 1))
             continue
         slot.history.append((slot.count, float(losses[i]), float(change[i])))
         reason = _stop_test(float(change[i]), float(losses[i]), s)

@@ -18,14 +18,13 @@ from ...errors import FmiError
 from .graphkey import GraphKey
 from .graphs import Cached, GraphCache
 from ..optimisation import loop
-from ..optimisation.loop import Outcome, initial_image
+from ..optimisation.loop import NEVER_FIRED, Outcome, initial_image
 from ..optimisation.settings import Settings
 from ..tasks import Task
 from ..network.weights import Weights
 
 Inputs = Tuple[np.ndarray, Optional[np.ndarray]]  # network inputs (1, 3, H, W) of the content and the style
 RESTARTS = 3  # fresh starts for a sample whose objective never fired
-NEVER_FIRED = "never_fired"
 
 
 @dataclass
@@ -140,6 +139,9 @@ class Runner:
         that stops hands its slot to the next at once. Each content and style picture goes through the
         encoder once, however many tasks read it."""
         key = self._key(batch, inputs)
+        coupled = [t.NAME for t in key.graph.terms if t.COUPLED]
+        if coupled:
+            raise FmiError(f"a {coupled[0]} term couples the images of a batch, which a stream's changing slots cannot be")
         graph_key, shape = key.graph.sized(min(slots, len(batch))), inputs[0][0].shape
         self._check_memory(graph_key)
         encoder = self.graphs.encoder(graph_key.layers, (1,) + shape[1:], graph_key.pooling)
@@ -215,7 +217,7 @@ class Runner:
         at every update) costs less time than binding one of this batch, by the last batch's numbers."""
         larger = self.graphs.larger(key)
         last = self._last_run.get(key.family)
-        if larger is None or last is None:
+        if larger is None or last is None or any(t.COUPLED for t in key.terms):  # a coupled batch is one run
             return None
         seconds_per_update, updates = last
         wasted = (larger.batch - key.batch) / larger.batch * seconds_per_update * updates

@@ -42,7 +42,7 @@ class LossGraph:
         self.target_names = [f"target{i}_{t.NAME}_{t.layer}" for i, t in enumerate(self.terms)]
         heads = [t.symbol(feats[t.layer], mx.sym.Variable(name), net_h, net_w)
                  for t, name in zip(self.terms, self.target_names)]
-        heads += [prior.symbol(image)] if prior else []
+        heads += [prior.symbol(image, None, height, width)] if prior else []
         self.heads = len(heads)
         extra = [] if stands_for.is_image else [mx.sym.BlockGrad(image)]
         symbol = mx.sym.Group(heads + [mx.sym.BlockGrad(feats[name]) for name in self.layers] + extra)

@@ -43,7 +43,7 @@ class GraphKey:
         from ..optimisation.optimisers import METHODS
 
         prior = settings.prior.term()
-        state = METHODS[settings.method].state_images(settings) + (TotalVariation.BUFFERS if prior else 0)
+        state = METHODS[settings.method].state_images(settings) + (prior.BUFFERS if prior else 0)
         return cls(tuple(terms), tuple(image), pooling, prior, state, batch, View.of(settings))
 
     @property

@@ -155,3 +155,23 @@ def test_style_metrics_place_the_content_at_one_and_the_style_at_zero():
     assert at_style["gram_style_distance"] == pytest.approx(0.0, abs=1e-6)
     assert at_style["channel_sum_style_distance"] == pytest.approx(0.0, abs=1e-6)
     assert at_style["content_error"] > 0.3
+
+
+def test_a_filters_nearest_neighbours_are_the_filters_whose_textures_lie_closest():
+    """Filters 0 and 1 make nearly the same texture, filter 2 another, filter 3 a third; filter 1's result
+    on image 1 did not fire and is left out of its distances."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0], [0.1], [1.0], [3.0]])
+    points = centres[:, None, :] + 0.01 * rng.normal(size=(4, 2, 1))  # (filter, image, feature)
+    flat = points.reshape(8, 1)
+    d = np.abs(flat - flat.T).reshape(4, 2, 4, 2)
+    valid = np.ones((4, 2), bool)
+    valid[1, 1] = False
+    between = score.filter_distances(d, valid)
+    assert between[0, 1] == pytest.approx(np.mean(np.abs(points[0, :, 0][:, None] - points[1, :1, 0][None])))
+    assert np.isnan(between[2, 2])
+    order, dist = score.nearest(between, 2)
+    assert order.tolist() == [[1, 2], [0, 2], [1, 0], [2, 1]]
+    assert np.all(np.diff(dist, axis=1) >= 0)
+    result = score.score(d, [10, 11, 12, 13], valid=valid)
+    assert result.neighbours[0].tolist() == [1, 2, 3]  # by place in the filters given

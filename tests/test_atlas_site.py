@@ -51,6 +51,10 @@ def test_score_files_and_pages(atlas):
     assert len(list((site / "relu1_2").glob("*.html"))) == 8 and (site / "index.html").is_file()
     assert len(list((site / "thumbs").glob("*.jpg"))) == 48 and all(p.stat().st_size < 8000
                                                                       for p in (site / "thumbs").glob("*.jpg"))
+    nearest = summary["layers"]["relu1_2"]["filters"]["3"]["neighbours"]
+    assert len(nearest) == 6 and 3 not in [n["filter"] for n in nearest]
+    assert [n["distance"] for n in nearest] == sorted(n["distance"] for n in nearest)
+    assert f'href="{nearest[0]["filter"]}.html"' in (site / "relu1_2" / "3.html").read_text()
     for page in [site / "index.html", site / "relu1_1.html", site / "relu1_1" / "3.html"]:
         assert "random-he:seed=0 (UNTRAINED" in page.read_text()  # the weights on every page
     assert all((run / p.parent.name / "raw.png").is_file() for p in run.glob("*/result.json"))

@@ -21,6 +21,7 @@ def test_the_bootstrap_interval_of_a_known_sample():
     assert mean == 0.5
     assert low == pytest.approx(0.5 - 1.96 * 0.0354, abs=0.012) and high == pytest.approx(0.5 + 1.96 * 0.0354, abs=0.012)
     assert stats.bootstrap_interval(sample, seed=1) == (mean, low, high)  # a fixed seed: the same interval
+    assert stats.bootstrap_interval(sample, seed=1).row("acc") == {"acc": mean, "acc_low": low, "acc_high": high}
     assert stats.bootstrap_interval([0.7] * 9) == (0.7, 0.7, 0.7)
     assert stats.bootstrap_interval([0.2, np.nan, 0.4])[0] == pytest.approx(0.3)  # NaN: a filter left out
     assert all(np.isnan(stats.bootstrap_interval([np.nan])))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from fmi_mx.claim import paper
+from fmi_mx.claim import paper, stats
 from fmi_mx.cli import main
 
 
@@ -66,9 +66,9 @@ def test_verdicts_say_where_a_claim_holds():
 
 
 def test_a_finding_holds_by_its_interval():
-    assert paper.Finding.of((0.8, 0.6, 0.9), lambda low, high: low > 0.5).holds is True
-    assert paper.Finding.of((0.8, 0.4, 0.9), lambda low, high: low > 0.5).holds is False
-    assert paper.Finding.of((np.nan, np.nan, np.nan), lambda low, high: True).value is None
+    assert paper.Finding.of(stats.Interval(0.8, 0.6, 0.9), lambda low, high: low > 0.5).holds is True
+    assert paper.Finding.of(stats.Interval(0.8, 0.4, 0.9), lambda low, high: low > 0.5).holds is False
+    assert paper.Finding.of(stats.Interval(np.nan, np.nan, np.nan), lambda low, high: True).value is None
 
 
 CLAIM = """name: tiny-claims

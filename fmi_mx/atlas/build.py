@@ -99,8 +99,12 @@ def _layer(name: str, channels: int, cell: LayerJobs, score: dict, records, cont
         page = site.filter_page(k, by_filter[k], records, [contents[c] for c in layer_contents], per.get("ranks"),
                                 (indices[n - 1] if n else None, indices[n + 1] if n + 1 < len(indices) else None))
         accuracy, mrr = per.get("identity_accuracy"), per.get("mean_reciprocal_rank")
-        page.update(accuracy=accuracy, mrr=mrr, sort_score=(accuracy or 0) + (mrr or 0) / 1000,
-                    visual=site.visual_page(visuals.get(k), records, agreement.get(str(k))))
+        visual = site.visual_page(visuals.get(k), records, agreement.get(str(k)))
+        neighbours = [{"index": m["filter"], "distance": m["distance"], "thumb": f"thumbs/{by_filter[m['filter']][0]}.jpg"}
+                      for m in per.get("neighbours", []) if m["filter"] in by_filter]
+        page.update(accuracy=accuracy, mrr=mrr, sort_score=(accuracy or 0) + (mrr or 0) / 1000, visual=visual,
+                    sort_agreement=-1 if not visual or visual["accuracy"] is None else visual["accuracy"],
+                    neighbours=neighbours)
         filters.append(page)
     return {"name": name, "channels": channels, "filters": filters,
             "agreement": score.get("agreement", {}).get("summary"),
@@ -169,11 +173,13 @@ def compute(root: Path, runner, grid: Grid, records: Dict[str, JobRecord], log: 
         pictures = [[images.read(root / job_id / "raw.png") for job_id in ids] for ids in complete.values()]
         valid = np.array([[records[job_id].fired(name) for job_id in ids] for ids in complete.values()])
         result = layer_score(runner, pictures, list(complete), valid=valid)
-        short = [images.short_name(c) for c in contents]
+        short, scored = [images.short_name(c) for c in contents], list(complete)
         out[name] = {"summary": result.summary, "filters": {
             str(k): {"identity_accuracy": _number(result.accuracy[n]), "mean_reciprocal_rank": _number(result.mrr[n]),
                      "ranks": [{"i": short[i], "j": short[j], "rank": _number(result.ranks[n, i, j])}
-                               for i in range(len(contents)) for j in range(len(contents)) if i != j]}
+                               for i in range(len(contents)) for j in range(len(contents)) if i != j],
+                     "neighbours": [{"filter": scored[m], "distance": _number(dist)} for m, dist in
+                                    zip(result.neighbours[n], result.neighbour_distances[n]) if not np.isnan(dist)]}
             for n, k in enumerate(complete)}}
         mine = (visuals or {}).get(name, {})
         if all(k in mine and mine[k] in records for k in complete):

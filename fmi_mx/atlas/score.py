@@ -71,6 +71,29 @@ class LayerScore:
     mrr: np.ndarray  # per filter
     ranks: np.ndarray  # (K, I, I), NaN on the diagonal
     summary: Dict[str, float]
+    neighbours: np.ndarray = None  # (K, n): each filter's nearest other filters, by place in ``filters``
+    neighbour_distances: np.ndarray = None  # (K, n): their mean texture distances
+
+
+NEIGHBOURS = 6  # a filter page's nearest filters
+
+
+def filter_distances(d: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """D[k, k'], the mean texture distance between filter k's and filter k''s valid results over every pair of
+    content images (NaN where either filter has no valid result); the diagonal is NaN."""
+    weight = (valid[:, :, None, None] & valid[None, None, :, :]).astype(np.float64)
+    total = np.einsum("kilj,kilj->kl", np.nan_to_num(d), weight)
+    count = np.einsum("kilj->kl", weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = total / count
+    np.fill_diagonal(out, np.nan)
+    return out
+
+
+def nearest(distance: np.ndarray, count: int = NEIGHBOURS):
+    """Each row's ``count`` nearest other columns (by place) and their distances, NaNs last and left out."""
+    order = np.argsort(np.where(np.isnan(distance), np.inf, distance), axis=1, kind="stable")[:, :count]
+    return order, np.take_along_axis(distance, order, axis=1)
 
 
 def score(d: np.ndarray, filters: Sequence[int], seed: int = 0, valid: Optional[np.ndarray] = None) -> LayerScore:
@@ -96,7 +119,8 @@ def score(d: np.ndarray, filters: Sequence[int], seed: int = 0, valid: Optional[
                "chance_accuracy": 1.0 / n_filters, "chance_mrr": harmonic(n_filters) / n_filters,
                "shuffled_accuracy": _mean(control_accuracy), "shuffled_mrr": _mean(control_mrr),
                "between_within_ratio": float(between / max(within, 1e-30))}
-    return LayerScore(list(filters), accuracy, mrr, r, summary)
+    neighbours, neighbour_distances = nearest(filter_distances(d, valid), min(NEIGHBOURS, n_filters - 1))
+    return LayerScore(list(filters), accuracy, mrr, r, summary, neighbours, neighbour_distances)
 
 
 def _mean(values: np.ndarray) -> float:

@@ -243,7 +243,7 @@ def rows(results: List[SetResult], ref: Optional[str]) -> List[dict]:
 
 
 def _interval(key: str, values: np.ndarray) -> dict:
-    return dict(zip(stats.interval_keys(key), map(_finite, stats.bootstrap_interval(values))))
+    return stats.bootstrap_interval(values).row(key, _finite)
 
 
 def _finite(value: float) -> Optional[float]:

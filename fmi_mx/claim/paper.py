@@ -54,11 +54,11 @@ class Finding:
     note: str = ""
 
     @classmethod
-    def of(cls, interval: Tuple[float, float, float], holds_if: Callable[[float, float], bool], note: str = ""):
-        mean, low, high = interval
-        if np.isnan(mean):
+    def of(cls, interval: stats.Interval, holds_if: Callable[[float, float], bool], note: str = ""):
+        if np.isnan(interval.mean):
             return cls(None, note="nothing to measure")
-        return cls(round(mean, 4), round(low, 4), round(high, 4), bool(holds_if(low, high)), note)
+        return cls(round(interval.mean, 4), round(interval.low, 4), round(interval.high, 4),
+                   bool(holds_if(interval.low, interval.high)), note)
 
 
 @dataclass(frozen=True)
@@ -257,7 +257,7 @@ def crops(picture: np.ndarray, size: int, count: int, seed: int) -> List[np.ndar
     return [scaled[t:t + size, l:l + size] for t, l in zip(tops, lefts)]
 
 
-def pair_auc(d: np.ndarray, labels: np.ndarray, seed: int = 0, resamples: int = stats.BOOTSTRAP) -> Tuple[float, float, float]:
+def pair_auc(d: np.ndarray, labels: np.ndarray, seed: int = 0, resamples: int = stats.BOOTSTRAP) -> stats.Interval:
     """ROC AUC of a distance matrix ``d`` between crops (label: their painting) for same against different
     painting, with a bootstrap interval resampling crops within each painting."""
     def auc(*members: np.ndarray, axis: int = -1) -> float:
@@ -299,8 +299,8 @@ def style_energy(results, painting_paths: Sequence[str], size: int, runner_of, l
         details.append({"set": r.name, "descriptor": "colour_histogram", "layer": "-", **_row("auc", colour_auc)})
         gram = by_statistic["gram"]
         findings[r.name] = Finding.of(by_statistic["channel_sums"], lambda low, high: low > 0.5,
-                                      f"Gram {gram[0]:.2f} [{gram[1]:.2f}, {gram[2]:.2f}]; colour histogram "
-                                      f"{colour_auc[0]:.2f}")
+                                      f"Gram {gram.mean:.2f} [{gram.low:.2f}, {gram.high:.2f}]; colour histogram "
+                                      f"{colour_auc.mean:.2f}")
     return Claim("f", "The energy over channels tells whether two images share a style",
                  f"ROC AUC, same against different painting, of the channel-sum distance (relu1_1..relu5_1) between "
                  f"{size}-px crops of {len(painting_paths)} paintings ({CROPS_PER_PAINTING} each); holds above 0.5",
@@ -383,9 +383,9 @@ def detail_table(details: List[dict]) -> List[str]:
     return tables.markdown(details, columns, cell, [c.replace("_", " ") for c in columns]).splitlines()
 
 
-def _row(key: str, interval: Tuple[float, float, float]) -> dict:
+def _row(key: str, interval: stats.Interval) -> dict:
     """A number and its interval as a details row names them, to 4 decimals."""
-    return dict(zip(stats.interval_keys(key), (round(v, 4) for v in interval)))
+    return interval.row(key, lambda v: round(v, 4))
 
 
 def _interval_row(key: str, values) -> dict:

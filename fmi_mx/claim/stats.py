@@ -4,12 +4,25 @@ Intervals resample units: a layer's filters (each one's score over content image
 style transfer's results, or a painting's crops, so the interval says how the mean would move with
 another draw of those units.
 """
-from typing import Sequence, Tuple
+from typing import Callable, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
 BOOTSTRAP = 2000  # resamples
 LEVEL = 0.95
+NAN = float("nan")
+
+
+class Interval(NamedTuple):
+    """A number and the bounds of its bootstrap interval."""
+
+    mean: float
+    low: float
+    high: float
+
+    def row(self, key: str, rounded: Callable[[float], object] = float) -> dict:
+        """The number and its bounds as a table's columns name them (``key``, ``key_low``, ``key_high``)."""
+        return dict(zip(interval_keys(key), map(rounded, self)))
 
 
 def interval_keys(key: str) -> Tuple[str, str, str]:
@@ -18,17 +31,17 @@ def interval_keys(key: str) -> Tuple[str, str, str]:
 
 
 def bootstrap_interval(values: Sequence[float], seed: int = 0, resamples: int = BOOTSTRAP,
-                       level: float = LEVEL) -> Tuple[float, float, float]:
-    """(mean, low, high): the mean of ``values`` and its percentile bootstrap interval (NaNs left out)."""
+                       level: float = LEVEL) -> Interval:
+    """The mean of ``values`` and its percentile bootstrap interval (NaNs left out)."""
     x = np.asarray(values, np.float64)
     x = x[~np.isnan(x)]
     if x.size == 0:
-        return float("nan"), float("nan"), float("nan")
+        return Interval(NAN, NAN, NAN)
     return percentile_interval((x,), lambda v, axis: v.mean(axis=axis), seed, resamples, level)
 
 
 def percentile_interval(samples, statistic, seed: int = 0, resamples: int = BOOTSTRAP, level: float = LEVEL,
-                        vectorized: bool = True) -> Tuple[float, float, float]:
+                        vectorized: bool = True) -> Interval:
     """scipy's percentile bootstrap of ``statistic(*samples, axis=...)`` over independently resampled
     ``samples`` (a stratified bootstrap); samples that cannot vary (one value, or all alike) give an interval
     of the point value alone."""
@@ -36,27 +49,27 @@ def percentile_interval(samples, statistic, seed: int = 0, resamples: int = BOOT
 
     point = float(statistic(*samples, axis=-1))
     if all(s.size < 2 or np.all(s == s[0]) for s in samples):
-        return point, point, point
+        return Interval(point, point, point)
     found = bootstrap(samples, statistic, n_resamples=resamples, confidence_level=level, method="percentile",
                       vectorized=vectorized, paired=False, random_state=np.random.default_rng(seed))
-    return point, float(found.confidence_interval.low), float(found.confidence_interval.high)
+    return Interval(point, float(found.confidence_interval.low), float(found.confidence_interval.high))
 
 
 def paired_difference(a: Sequence[float], b: Sequence[float], seed: int = 0, resamples: int = BOOTSTRAP,
-                      level: float = LEVEL) -> Tuple[float, float, float]:
-    """(mean of a - b, low, high) over the units both score (a NaN in either leaves the unit out),
+                      level: float = LEVEL) -> Interval:
+    """The mean of a - b and its interval over the units both score (a NaN in either leaves the unit out),
     resampling units: the same filter of two networks stays paired."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return bootstrap_interval(a - b, seed, resamples, level)
 
 
 def difference(a: Sequence[float], b: Sequence[float], seed: int = 0, resamples: int = BOOTSTRAP,
-               level: float = LEVEL) -> Tuple[float, float, float]:
-    """(mean of a - mean of b, low, high) for two unpaired samples, each resampled on its own."""
+               level: float = LEVEL) -> Interval:
+    """The mean of a - the mean of b and its interval, for two unpaired samples, each resampled on its own."""
     x, y = (np.asarray(v, np.float64) for v in (a, b))
     x, y = x[~np.isnan(x)], y[~np.isnan(y)]
     if x.size == 0 or y.size == 0:
-        return float("nan"), float("nan"), float("nan")
+        return Interval(NAN, NAN, NAN)
     return percentile_interval((x, y), lambda u, v, axis: u.mean(axis=axis) - v.mean(axis=axis), seed,
                                 resamples, level)
 

@@ -5,7 +5,7 @@ MXNET_EXTRA ?= cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
-.PHONY: setup test demo atlas atlas-vgg19 atlas-vgg16 claim claims claim-vgg19 claim-layers visualisation inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
+.PHONY: setup test demo atlas atlas-vgg19 atlas-vgg16 claim claims claim-vgg19 claim-layers atlas-full atlas-full-slurm visualisation inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
 	fig5-vgg16 compare-original fig5-diagnosis sweep-slurm doctor bench clean
 
 setup: $(STAMP)
@@ -94,6 +94,14 @@ fig5-diagnosis: setup models/vgg19.params models/vgg16.params inputs
 # The same figures with the trained VGG-16 at 256 px (experiments/vgg16/): a CPU can run them
 fig3-vgg16 fig4-vgg16 fig5-vgg16: setup models/vgg16.params inputs
 	$(BIN)/fmi-mx run experiments/vgg16/$(@:-vgg16=).yaml
+
+# The whole network's atlas (5,504 filters of VGG-19; see benchmarks/atlas_cost.py for what it costs): on this
+# machine's workers (DEVICES=cpu,cpu or gpu0,gpu1,...), or one shard per SLURM array task
+DEVICES ?= cpu,cpu
+atlas-full: setup models/vgg19.params
+	$(BIN)/fmi-mx atlas experiments/atlas-vgg19-full.yaml --set device=$(DEVICES)
+atlas-full-slurm: setup models/vgg19.params
+	$(MAKE) sweep-slurm CONFIG=experiments/atlas-vgg19-full.yaml TASKS=$(TASKS)
 
 # One shard per SLURM array task: make sweep-slurm CONFIG=experiments/fig3.yaml TASKS=8
 TASKS ?= 4

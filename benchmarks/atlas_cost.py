@@ -1,0 +1,118 @@
+"""What an atlas costs, before it runs: measured on this machine's CPUs, on paper for GPUs.
+
+    python benchmarks/atlas_cost.py --config experiments/atlas-vgg19-full.yaml --shards 64 \
+        --calibration runs/claim-layers/trained-vgg19 runs-vis/visualisation-demo [--check RUN --wall SECONDS]
+
+Calibration: the finished jobs of earlier runs on this machine. A job's worker-seconds are its batch's seconds per
+update x its updates / the batch size (one worker on its share of the cores). Per kind of job (FMI or
+visualisation) and layer, the model keeps the mean worker-seconds per job and per multiply-add of the job's
+convolutions (``sharding.cost``); a layer not measured takes the per-multiply-add rate of the nearest measured
+layer of its kind (by depth), scaled by its own multiply-adds.
+Prediction: every job of the config, per shard of the sweep's own cost-balanced sharding, and the wall time for
+N workers (their sum over N). GPUs on paper: the jobs' FLOPs (4 per multiply-add: forward, and the backward to
+the image alone) over an assumed sustained rate.
+Check: a finished run's prediction against its measured wall time (``--wall``, with ``--workers``).
+"""
+import argparse
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from fmi_mx.core.network import vgg  # noqa: E402
+from fmi_mx.sweep import config, jobs, sharding  # noqa: E402
+
+GPUS = (("NVIDIA T4", 4e12), ("NVIDIA V100", 10e12), ("NVIDIA A100", 15e12))  # sustained fp32 FLOP/s, assumed
+Key = Tuple[str, str]  # (kind, layer)
+
+
+def kind_of(task: dict) -> str:
+    return "visualisation" if task.get("kind") == "Visualisation" else "fmi"
+
+
+def calibrate(folders: List[Path]) -> Dict[Key, Tuple[float, float, int]]:
+    """Per (kind, layer): mean worker-seconds per job, per multiply-add, and how many jobs were measured."""
+    seconds, per_mac = defaultdict(list), defaultdict(list)
+    for folder in folders:
+        for sidecar in folder.glob("*/result.json"):
+            record = json.loads(sidecar.read_text())
+            task = record["task"]
+            layers = tuple(task.get("layers") or ())
+            if len(layers) != 1:
+                continue
+            net = vgg.network(task.get("network", "vgg19"))
+            h, w = record["image_size"]
+            worker_seconds = record["seconds_per_iteration"] * record["iterations"] / max(1, record["batch_size"])
+            key = (kind_of(task), layers[0])
+            seconds[key].append(worker_seconds)
+            per_mac[key].append(worker_seconds / sharding.cost(net, layers, h, w, record["iterations"]))
+    return {key: (statistics.mean(seconds[key]), statistics.mean(per_mac[key]), len(seconds[key])) for key in seconds}
+
+
+def predict(job, model: Dict[Key, Tuple[float, float, int]]) -> float:
+    """A job's worker-seconds by the model: its layer's measured rate, else the nearest measured layer's."""
+    t = job.task
+    kind, layer = ("visualisation" if t.KIND == "Visualisation" else "fmi"), t.layers_read()[-1]
+    measured = [k for k in model if k[0] == kind]
+    if not measured:
+        raise SystemExit(f"no {kind} jobs in the calibration runs")
+    depth = t.net.layer(layer).index
+    nearest = min(measured, key=lambda k: (abs(t.net.layer(k[1]).index - depth), k[1]))
+    return model[nearest][1] * jobs.job_cost(job)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--calibration", nargs="+", required=True, type=Path)
+    parser.add_argument("--shards", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--check", type=Path, help="a finished run of the config, to compare with --wall")
+    parser.add_argument("--wall", type=float, help="its measured wall time, seconds")
+    a = parser.parse_args()
+    model = calibrate(a.calibration)
+    exp = config.load(Path(a.config))
+    every = jobs.expand(exp, "cost")
+    seconds = {job.id: predict(job, model) for job in every}
+    flops = {job.id: 4 * jobs.job_cost(job) for job in every}
+    by_kind = defaultdict(lambda: [0, 0.0, 0.0])
+    for job in every:
+        row = by_kind["visualisation" if job.task.KIND == "Visualisation" else "fmi"]
+        row[0] += 1
+        row[1] += seconds[job.id]
+        row[2] += flops[job.id]
+    total = sum(seconds.values())
+    lines = [f"# What `{a.config}` costs", "",
+             f"Calibrated on {sum(n for *_, n in model.values())} finished jobs of "
+             f"{', '.join(str(f) for f in a.calibration)} ({len(model)} kinds and layers measured).", "",
+             "| jobs | count | worker-hours | TFLOP |", "|---|---|---|---|"]
+    lines += [f"| {kind} | {n} | {s / 3600:.1f} | {f / 1e12:.0f} |" for kind, (n, s, f) in sorted(by_kind.items())]
+    lines += ["", f"All: {total / 3600:.1f} worker-hours; on this machine with {a.workers} workers "
+              f"{total / a.workers / 3600:.1f} h."]
+    if a.shards > 1:
+        costs = {job.id: jobs.job_cost(job) for job in every}
+        shard_hours = [sum(seconds[j] for j in sharding.shard(costs, k, a.shards)) / 3600 for k in range(1, a.shards + 1)]
+        lines += [f"{a.shards} shards (the sweep's cost-balanced split): {min(shard_hours):.2f} to "
+                  f"{max(shard_hours):.2f} worker-hours each; on one such worker per shard, {max(shard_hours):.1f} h."]
+    lines += ["", "GPUs, on paper (the jobs' FLOPs over an assumed sustained fp32 rate):", "",
+              "| GPU | sustained | 1 GPU | 8 GPUs |", "|---|---|---|---|"]
+    all_flops = sum(flops.values())
+    lines += [f"| {name} | {rate / 1e12:.0f} TFLOP/s | {all_flops / rate / 3600:.1f} h | {all_flops / rate / 8 / 3600:.1f} h |"
+              for name, rate in GPUS]
+    if a.check and a.wall:
+        done = {p.parent.name for p in a.check.glob("*/result.json")}
+        mine = [job for job in every if job.id in done]
+        predicted = sum(seconds[job.id] for job in mine) / a.workers
+        lines += ["", f"Check: {len(mine)} finished jobs of {a.check}: predicted {predicted / 60:.1f} min with "
+                  f"{a.workers} workers, measured {a.wall / 60:.1f} min ({predicted / a.wall:.2f}x)."]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,7 @@ import json
 import shutil
 import time
 
+import numpy as np
 import pytest
 
 from fmi_mx.cli import main
@@ -51,6 +52,16 @@ def test_score_files_and_pages(atlas):
     assert len(list((site / "relu1_2").glob("*.html"))) == 8 and (site / "index.html").is_file()
     assert len(list((site / "thumbs").glob("*.jpg"))) == 48 and all(p.stat().st_size < 8000
                                                                       for p in (site / "thumbs").glob("*.jpg"))
+    from fmi_mx.atlas.build import MOSAIC_TILE
+    from fmi_mx.core.image import images
+
+    sheet = images.read(run / "mosaic-relu1_2.jpg")  # each filter's FMI from the first picture, in filter order
+    assert sheet.shape == (MOSAIC_TILE, 8 * MOSAIC_TILE, 3)
+    labels = {p.parent.name: json.loads(p.read_text())["labels"] for p in run.glob("*/result.json")}
+    fifth = next(job for job, l in labels.items()
+                 if (l["layer"], l["filter"], l["content"]) == ("relu1_2", 5, "sample:astronaut"))
+    tile = images.resize(images.read(run / fifth / "result.png"), (MOSAIC_TILE, MOSAIC_TILE))
+    assert np.abs(sheet[:, 5 * MOSAIC_TILE:6 * MOSAIC_TILE].astype(float) - tile).mean() < 6  # JPEG's error
     nearest = summary["layers"]["relu1_2"]["filters"]["3"]["neighbours"]
     assert len(nearest) == 6 and 3 not in [n["filter"] for n in nearest]
     assert [n["distance"] for n in nearest] == sorted(n["distance"] for n in nearest)

@@ -84,6 +84,8 @@ def build(root: Path, name: str, w: Weights, grid: Grid, records: Dict[str, JobR
     for layer_name in visuals:
         if layer_name in grid:
             _visual_figure(root, layer_name, grid[layer_name], visuals[layer_name], w)
+    for layer_name, cell in grid.items():
+        mosaic(root, layer_name, cell)
     log(f"{index}: the atlas ({sum(len(layer['filters']) for layer in layers)} filters in {len(layers)} layers)")
     return index
 
@@ -224,6 +226,27 @@ def _csv(layers: Dict[str, dict]) -> bytes:
                          "agreement_accuracy": seen.get("agreement_accuracy", ""),
                          "agreement_mrr": seen.get("agreement_mrr", "")})
     return tables.csv_bytes(rows, SCORE_COLUMNS)
+
+
+MOSAIC_TILE = 48  # px: a filter's square in a layer's mosaic
+MOSAIC_COLUMNS = 16
+
+
+def mosaic(root: Path, layer: str, cell: LayerJobs) -> Optional[Path]:
+    """A layer at a glance: each filter's FMI from its first content image, in filter order, ``MOSAIC_TILE`` px
+    each, ``MOSAIC_COLUMNS`` to a row (``mosaic-<layer>.jpg``, a few hundred kB for a whole layer)."""
+    firsts = [ids[0] for _, ids in sorted(cell.by_filter.items()) if (root / ids[0] / "result.png").is_file()]
+    if not firsts:
+        return None
+    rows = -(-len(firsts) // MOSAIC_COLUMNS)
+    sheet = np.full((rows * MOSAIC_TILE, min(len(firsts), MOSAIC_COLUMNS) * MOSAIC_TILE, 3), 255, np.uint8)
+    for n, job_id in enumerate(firsts):
+        tile = images.resize(images.read(root / job_id / "result.png"), (MOSAIC_TILE, MOSAIC_TILE))
+        r, c = divmod(n, MOSAIC_COLUMNS)
+        sheet[r * MOSAIC_TILE:(r + 1) * MOSAIC_TILE, c * MOSAIC_TILE:(c + 1) * MOSAIC_TILE] = np.rint(tile)
+    path = root / f"mosaic-{layer}.jpg"
+    images.write(path, sheet)
+    return path
 
 
 def _visual_figure(root: Path, layer: str, cell: LayerJobs, visuals: Dict[int, str], w: Weights,

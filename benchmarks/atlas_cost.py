@@ -5,9 +5,9 @@
 
 Calibration: the finished jobs of earlier runs on this machine. A job's worker-seconds are its batch's seconds per
 update x its updates / the batch size (one worker on its share of the cores). Per kind of job (FMI or
-visualisation) and layer, the model keeps the mean worker-seconds per job and per multiply-add of the job's
-convolutions (``sharding.cost``); a layer not measured takes the per-multiply-add rate of the nearest measured
-layer of its kind (by depth), scaled by its own multiply-adds.
+visualisation) and layer, the model keeps the mean worker-seconds per job and the mean multiply-adds of its
+convolutions at its most updates (``sharding.cost``); a job takes the measured seconds of its kind and layer, or
+of the nearest measured layer of its kind (by depth), scaled by its own multiply-adds over theirs.
 Prediction: every job of the config, per shard of the sweep's own cost-balanced sharding, and the wall time for
 N workers (their sum over N). GPUs on paper: the jobs' FLOPs (4 per multiply-add: forward, and the backward to
 the image alone) over an assumed sustained rate.
@@ -32,13 +32,18 @@ GPUS = (("NVIDIA T4", 4e12), ("NVIDIA V100", 10e12), ("NVIDIA A100", 15e12))  # 
 Key = Tuple[str, str]  # (kind, layer)
 
 
+def duration(seconds: float) -> str:
+    """Seconds as minutes under two hours, else hours."""
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
 def kind_of(task: dict) -> str:
     return "visualisation" if task.get("kind") == "Visualisation" else "fmi"
 
 
 def calibrate(folders: List[Path]) -> Dict[Key, Tuple[float, float, int]]:
-    """Per (kind, layer): mean worker-seconds per job, per multiply-add, and how many jobs were measured."""
-    seconds, per_mac = defaultdict(list), defaultdict(list)
+    """Per (kind, layer): mean worker-seconds per job, its mean multiply-adds at most, and how many jobs."""
+    seconds, macs = defaultdict(list), defaultdict(list)
     for folder in folders:
         for sidecar in folder.glob("*/result.json"):
             record = json.loads(sidecar.read_text())
@@ -47,12 +52,12 @@ def calibrate(folders: List[Path]) -> Dict[Key, Tuple[float, float, int]]:
             if len(layers) != 1:
                 continue
             net = vgg.network(task.get("network", "vgg19"))
-            h, w = record["image_size"]
             worker_seconds = record["seconds_per_iteration"] * record["iterations"] / max(1, record["batch_size"])
             key = (kind_of(task), layers[0])
             seconds[key].append(worker_seconds)
-            per_mac[key].append(worker_seconds / sharding.cost(net, layers, h, w, record["iterations"]))
-    return {key: (statistics.mean(seconds[key]), statistics.mean(per_mac[key]), len(seconds[key])) for key in seconds}
+            size = task["size"]  # as jobs.job_cost sees a job: square at its size
+            macs[key].append(sharding.cost(net, layers, size, size, task["optimise"]["max_iterations"]))
+    return {key: (statistics.mean(seconds[key]), statistics.mean(macs[key]), len(seconds[key])) for key in seconds}
 
 
 def predict(job, model: Dict[Key, Tuple[float, float, int]]) -> float:
@@ -64,7 +69,8 @@ def predict(job, model: Dict[Key, Tuple[float, float, int]]) -> float:
         raise SystemExit(f"no {kind} jobs in the calibration runs")
     depth = t.net.layer(layer).index
     nearest = min(measured, key=lambda k: (abs(t.net.layer(k[1]).index - depth), k[1]))
-    return model[nearest][1] * jobs.job_cost(job)
+    seconds, macs, _ = model[nearest]
+    return seconds * jobs.job_cost(job) / macs
 
 
 def main() -> None:
@@ -94,16 +100,16 @@ def main() -> None:
              "| jobs | count | worker-hours | TFLOP |", "|---|---|---|---|"]
     lines += [f"| {kind} | {n} | {s / 3600:.1f} | {f / 1e12:.0f} |" for kind, (n, s, f) in sorted(by_kind.items())]
     lines += ["", f"All: {total / 3600:.1f} worker-hours; on this machine with {a.workers} workers "
-              f"{total / a.workers / 3600:.1f} h."]
+              f"{duration(total / a.workers)}."]
     if a.shards > 1:
         costs = {job.id: jobs.job_cost(job) for job in every}
         shard_hours = [sum(seconds[j] for j in sharding.shard(costs, k, a.shards)) / 3600 for k in range(1, a.shards + 1)]
         lines += [f"{a.shards} shards (the sweep's cost-balanced split): {min(shard_hours):.2f} to "
-                  f"{max(shard_hours):.2f} worker-hours each; on one such worker per shard, {max(shard_hours):.1f} h."]
+                  f"{max(shard_hours):.2f} worker-hours each; on one such worker per shard, {duration(3600 * max(shard_hours))}."]
     lines += ["", "GPUs, on paper (the jobs' FLOPs over an assumed sustained fp32 rate):", "",
               "| GPU | sustained | 1 GPU | 8 GPUs |", "|---|---|---|---|"]
     all_flops = sum(flops.values())
-    lines += [f"| {name} | {rate / 1e12:.0f} TFLOP/s | {all_flops / rate / 3600:.1f} h | {all_flops / rate / 8 / 3600:.1f} h |"
+    lines += [f"| {name} | {rate / 1e12:.0f} TFLOP/s | {duration(all_flops / rate)} | {duration(all_flops / rate / 8)} |"
               for name, rate in GPUS]
     if a.check and a.wall:
         done = {p.parent.name for p in a.check.glob("*/result.json")}

@@ -36,12 +36,13 @@ def draw(table: List[dict], title: str):
             ax.plot(range(len(layers)), [chance[layer] for layer in layers], "k--", linewidth=1, label="chance")
             ax.set_ylim(0, 1.02)
         ax.set_xticks(range(len(layers)))
-        ax.set_xticklabels(layers)
+        ax.set_xticklabels(layers, rotation=60 if len(layers) > 5 else 0, fontsize=8 if len(layers) > 5 else 10)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, loc="center left", bbox_to_anchor=(0.0, 0.68))  # between the trained and untrained lines
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=len(labels))  # below the panels, clear of the lines
     fig.suptitle(title + "  (bands: 95% bootstrap intervals over filters)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 

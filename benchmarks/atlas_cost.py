@@ -112,8 +112,12 @@ def main() -> None:
     lines += [f"| {name} | {rate / 1e12:.0f} TFLOP/s | {duration(all_flops / rate)} | {duration(all_flops / rate / 8)} |"
               for name, rate in GPUS]
     if a.check and a.wall:
+        from fmi_mx.core.network import weights as weights_module
+
         done = {p.parent.name for p in a.check.glob("*/result.json")}
-        mine = [job for job in every if job.id in done]
+        sha = weights_module.resolve(exp.weights, exp.network).sha256  # ids name the weights that ran
+        mine = [job for job in jobs.expand(exp, sha) if job.id in done]
+        seconds.update({job.id: predict(job, model) for job in mine})
         predicted = sum(seconds[job.id] for job in mine) / a.workers
         lines += ["", f"Check: {len(mine)} finished jobs of {a.check}: predicted {predicted / 60:.1f} min with "
                   f"{a.workers} workers, measured {a.wall / 60:.1f} min ({predicted / a.wall:.2f}x)."]

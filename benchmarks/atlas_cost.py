@@ -26,6 +26,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from fmi_mx.core.network import vgg  # noqa: E402
+from fmi_mx.records import JobRecord  # noqa: E402
 from fmi_mx.sweep import config, jobs, sharding  # noqa: E402
 
 GPUS = (("NVIDIA T4", 4e12), ("NVIDIA V100", 10e12), ("NVIDIA A100", 15e12))  # sustained fp32 FLOP/s, assumed
@@ -37,8 +38,9 @@ def duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
-def kind_of(task: dict) -> str:
-    return "visualisation" if task.get("kind") == "Visualisation" else "fmi"
+def kind_of(kind: str) -> str:
+    """How the cost tables name a task kind (``Task.KIND``)."""
+    return "visualisation" if kind == "Visualisation" else "fmi"
 
 
 def calibrate(folders: List[Path]) -> Dict[Key, Tuple[float, float, int]]:
@@ -46,14 +48,15 @@ def calibrate(folders: List[Path]) -> Dict[Key, Tuple[float, float, int]]:
     seconds, macs = defaultdict(list), defaultdict(list)
     for folder in folders:
         for sidecar in folder.glob("*/result.json"):
-            record = json.loads(sidecar.read_text())
-            task = record["task"]
+            record = JobRecord.read(json.loads(sidecar.read_text()))
+            task = record.task
             layers = tuple(task.get("layers") or ())
             if len(layers) != 1:
                 continue
             net = vgg.network(task.get("network", "vgg19"))
-            worker_seconds = record["seconds_per_iteration"] * record["iterations"] / max(1, record["batch_size"])
-            key = (kind_of(task), layers[0])
+            batch = max(1, record.sidecar.get("batch_size", 1))
+            worker_seconds = record.seconds_per_iteration * record.iterations / batch
+            key = (kind_of(task.get("kind", "")), layers[0])
             seconds[key].append(worker_seconds)
             size = task["size"]  # as jobs.job_cost sees a job: square at its size
             macs[key].append(sharding.cost(net, layers, size, size, task["optimise"]["max_iterations"]))
@@ -63,7 +66,7 @@ def calibrate(folders: List[Path]) -> Dict[Key, Tuple[float, float, int]]:
 def predict(job, model: Dict[Key, Tuple[float, float, int]]) -> float:
     """A job's worker-seconds by the model: its layer's measured rate, else the nearest measured layer's."""
     t = job.task
-    kind, layer = ("visualisation" if t.KIND == "Visualisation" else "fmi"), t.layers_read()[-1]
+    kind, layer = kind_of(t.KIND), t.layers_read()[-1]
     measured = [k for k in model if k[0] == kind]
     if not measured:
         raise SystemExit(f"no {kind} jobs in the calibration runs")
@@ -89,7 +92,7 @@ def main() -> None:
     flops = {job.id: 4 * jobs.job_cost(job) for job in every}
     by_kind = defaultdict(lambda: [0, 0.0, 0.0])
     for job in every:
-        row = by_kind["visualisation" if job.task.KIND == "Visualisation" else "fmi"]
+        row = by_kind[kind_of(job.task.KIND)]
         row[0] += 1
         row[1] += seconds[job.id]
         row[2] += flops[job.id]

@@ -6,7 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import files, tables
-from .records import JobRecord
+from .records import JobRecord, layer_mean
 from .core.image import images
 
 
@@ -43,13 +43,12 @@ def markdown(rows: Sequence[dict], columns: Sequence[str]) -> str:
 def table_row(record: JobRecord) -> dict:
     """One CSV row of a job's record: its labels and the numbers behind its panel."""
     share = record.share()
-    mean = lambda d: sum(d.values()) / len(d) if d else None  # noqa: E731
     return {"job": record.job, **{k: record.labels.get(k) for k in ("content", "mode", "layer", "filter", "style", "seed")},
             "iterations": record.iterations, "stop_reason": record.stop_reason,
             "seconds_per_iteration": record.seconds_per_iteration, "final_loss": record.final_loss,
             "code_error": record.mean_code_error(), "energy_share_content": share.get("content"),
-            "energy_share_result": share.get("result"), "gram_distance": mean(record.gram_distance),
-            "channel_sum_distance": mean(record.channel_sum_distance)}
+            "energy_share_result": share.get("result"), "gram_distance": layer_mean(record.gram_distance),
+            "channel_sum_distance": layer_mean(record.channel_sum_distance)}
 
 
 def _blocks(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], styles: Optional[dict]):

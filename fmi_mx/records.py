@@ -58,12 +58,13 @@ class JobRecord:
         return self.energy_share[layer]["content"] > 0
 
     def mean_code_error(self) -> Optional[float]:
-        return _mean(self.code_error)
+        return layer_mean(self.code_error)
 
     def share(self) -> Dict[str, float]:
         """Its filter's share of the code's energy at its first layer, in the content and in the result."""
         return dict(next(iter(self.energy_share.values()), {}))
 
 
-def _mean(values: Mapping[str, float]) -> Optional[float]:
+def layer_mean(values: Mapping[str, float]) -> Optional[float]:
+    """The mean of a per-layer measure, None without layers."""
     return sum(values.values()) / len(values) if values else None

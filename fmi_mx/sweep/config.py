@@ -331,6 +331,7 @@ def _check_panel(exp: Experiment, i: int, panel: Panel, problems: Problems, chec
     if exp.continuous and method not in STREAMING_METHODS:
         problems.add("continuous", f"{at} optimises with {method}, and continuous batching streams only "
                                    f"{' and '.join(STREAMING_METHODS)}; set continuous: false, or a method that streams")
+    first = None  # a panel's tasks share their kind of loss terms: the first valid one speaks for all
     for kwargs in arguments:
         try:
             task = kind(**kwargs)
@@ -338,11 +339,11 @@ def _check_panel(exp: Experiment, i: int, panel: Panel, problems: Problems, chec
             for name, value, message in e.problems:
                 problems.add(_key(i, panel, name, value), message)
             continue
-        coupled = [t.NAME for t in task.terms(task.size, task.size) if t.COUPLED]
-        if coupled:
-            problems.add(f"{at}.objective", f"{coupled[0]} couples the images of one batch, and a sweep's jobs are "
-                                            "runs of their own: draw such a batch with fmi_mx.visualise(samples=N)")
-            return
+        first = first or task
+    coupled = [t.NAME for t in first.terms(first.size, first.size) if t.COUPLED] if first else []
+    if coupled:
+        problems.add(f"{at}.objective", f"{coupled[0]} couples the images of one batch, and a sweep's jobs are "
+                                        "runs of their own: draw such a batch with fmi_mx.visualise(samples=N)")
 
 
 def _key(index: int, panel: Panel, name: str, value: object) -> str:

@@ -305,7 +305,7 @@ class DiversityTerm(Term):
         similarity = mx.sym.dot(unit, unit, transpose_b=True)  # (batch, batch)
         others = mx.sym.sum(similarity, axis=1) - mx.sym.sum(mx.sym.square(unit), axis=1)
         batch = mx.sym.sum(mx.sym.ones_like(others))
-        return mx.sym.MakeLoss(self.weight * mx.sym.broadcast_div(others, batch) + 0 * mx.sym.sum(target, axis=1))
+        return mx.sym.MakeLoss(self.weight * mx.sym.broadcast_div(others, batch))
 
     def value(self, source, target):
         """Reference values for a batch of codes (B, C, H, W), one per sample: the term is the batch's."""

@@ -177,7 +177,7 @@ def _load(graph, method, slots: List[Optional[_Slot]], still: Dict[int, object],
         if job.targets:
             for array, target in zip(graph.target_arrays, job.targets):
                 array[i] = target
-        if slots[i] is not None or i in still:  # a slot that held a job before: clear what it left
+        if slots[i] is not None:  # a slot that held a job before: clear what it left
             method.reset(i)
             if method.randomness is not None:
                 method.randomness.reseed(i, job.seed)

@@ -127,11 +127,7 @@ class Runner:
         info = {"batch_size": cached.batch, "padding": padding, "estimate_mb": round(cached.estimate / 2 ** 20, 1)}
         results, retry = self._minimise(cached, graph_key, batch, jobs, key.settings, info, on_result, restart,
                                         save_every=save_every, on_snapshot=snapshot if on_snapshot else None)
-        if retry:
-            results.update(zip(retry, self.run_batch(
-                [batch[i] for i in retry], [inputs[i] for i in retry], restart=restart + 1,
-                on_result=(lambda j, r: on_result(retry[j], r)) if on_result else None)))
-        return [results[i] for i in range(n)]
+        return self._restarted(batch, inputs, results, retry, restart, on_result)
 
     def run_stream(self, batch: Sequence[Task], inputs: Sequence[Inputs], slots: int,
                    on_result: Optional[Callable[[int, Result], None]] = None) -> List[Result]:
@@ -164,11 +160,17 @@ class Runner:
         info = {"batch_size": graph_key.batch, "padding": 0, "continuous": True,
                 "estimate_mb": round(cached.estimate / 2 ** 20, 1)}
         results, retry = self._minimise(cached, graph_key, batch, jobs(), key.settings, info, on_result)
+        return self._restarted(batch, inputs, results, retry, 0, on_result)
+
+    def _restarted(self, batch: Sequence[Task], inputs: Sequence[Inputs], results: Dict[int, Result],
+                   retry: List[int], restart: int, on_result) -> List[Result]:
+        """The results in task order, those in ``retry`` (their objective never fired) run again from fresh
+        noise, as a batch of their own."""
         if retry:
             results.update(zip(retry, self.run_batch(
-                [batch[i] for i in retry], [inputs[i] for i in retry], restart=1,
+                [batch[i] for i in retry], [inputs[i] for i in retry], restart=restart + 1,
                 on_result=(lambda j, r: on_result(retry[j], r)) if on_result else None)))
-        return [results[j] for j in range(len(batch))]
+        return [results[i] for i in range(len(batch))]
 
     @staticmethod
     def _key(batch: Sequence[Task], inputs: Sequence[Inputs]) -> BatchKey:

@@ -30,7 +30,7 @@ class FirstOrder:
             [(slice(i, i + 1), rate) for i, rate in enumerate(rates)]
         for part, rate in parts:
             self.update(part, rate)
-        return self.change(), self.graph.sample_losses()  # note: the one host sync per update
+        return self.change(), self.graph.sample_losses()  # note: the update's host syncs, changes and losses
 
     def rate(self, update: int) -> float:
         raise NotImplementedError

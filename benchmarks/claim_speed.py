@@ -26,6 +26,8 @@ VARIANTS: Dict[str, List[str]] = {
     "faithful": [],
     "continuous": ["continuous=true"],
     "throughput": ["throughput=true"],
+    "lbfgs25": ["optimise.method=lbfgs", "optimise.max_iterations=25"],
+    "lbfgs30": ["optimise.method=lbfgs", "optimise.max_iterations=30"],
     "lbfgs40": ["optimise.method=lbfgs", "optimise.max_iterations=40"],
     "lbfgs60": ["optimise.method=lbfgs", "optimise.max_iterations=60"],
 }

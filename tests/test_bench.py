@@ -22,3 +22,18 @@ def test_mxnet_default_threads_halves_on_x86(monkeypatch):
     assert baselines.mxnet_default_threads() == 4
     monkeypatch.setattr(baselines.platform, "machine", lambda: "aarch64")
     assert baselines.mxnet_default_threads() == 8
+
+
+def test_levers_table_compares_against_lbfgs_50_and_sums_the_layers():
+    import levers
+
+    rows = [{"layer": layer, "lever": levers.BASE, "speed": 1.0, "evaluations": 1.0, "loss": 0.0, "seconds": seconds}
+            for layer, seconds in (("relu2_2", 2.0), ("relu3_2", 3.0), ("relu4_2", 5.0))]
+    rows.append({"layer": "relu3_2", "lever": "L-BFGS 25 at 32 px alone", "speed": 6.5, "evaluations": 1.04,
+                 "loss": None, "seconds": 0.4})
+    rows.append({"layer": "relu3_2", "lever": "L-BFGS 25", "speed": 1.9, "evaluations": 1.04, "loss": 0.0098,
+                 "seconds": 1.6})
+    text = levers.table(rows, "VGG-19")
+    assert "| relu3_2 | L-BFGS 25 at 32 px alone | 6.50x | 1.04 | another size |" in text
+    assert "| relu3_2 | L-BFGS 25 | 1.90x | 1.04 | +0.98% |" in text
+    assert "apart 10.00 s, together 15.00 s (0.67x)" in text

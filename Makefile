@@ -5,19 +5,30 @@ MXNET_EXTRA ?= cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(MXNET_EXTRA)
 
-.PHONY: setup test demo atlas atlas-vgg19 atlas-vgg16 claim claims claim-vgg19 claim-layers atlas-full atlas-full-slurm visualisation inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
+.PHONY: setup test docs notebooks demo atlas atlas-vgg19 atlas-vgg16 claim claims claim-vgg19 claim-layers atlas-full atlas-full-slurm visualisation inputs weights weights-vgg16 fig3 fig4 fig5 fig3-vgg16 fig4-vgg16 \
 	fig5-vgg16 compare-original fig5-diagnosis sweep-slurm doctor bench clean
 
 setup: $(STAMP)
 
 $(STAMP): setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[$(MXNET_EXTRA),onnx,h5,test]"
+	$(BIN)/python -m pip install --quiet -e ".[$(MXNET_EXTRA),onnx,h5,test,docs]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
 test: setup
 	$(BIN)/python -m pytest -q -m "not gpu" tests
+
+# The docs site, built with warnings as errors into docs/_build/ (open docs/_build/index.html); the CLI and
+# config reference pages are generated first. mkdocs refuses a site folder inside its docs folder, hence the move.
+docs: setup
+	$(BIN)/python -m fmi_mx.reference
+	rm -rf build/docs && NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/docs
+	rm -rf docs/_build && mv build/docs docs/_build
+
+# The example notebooks run from their percent scripts on trained VGG-19, their .ipynb written with outputs
+notebooks: setup models/vgg19.params
+	$(BIN)/python examples/execute.py
 
 demo: setup
 	$(BIN)/fmi-mx demo --out runs
@@ -113,7 +124,8 @@ sweep-slurm: setup
 
 # Benchmarks (benchmarks/): one step against the original loop and PyTorch (override BENCH_TORCH for another
 # build), where a step's time goes (oneDNN's own timings), time to the same quality for each optimiser, the
-# worker's memory against its budget, bfloat16, continuous batching, and the claim demo end to end, faithful and fast
+# worker's memory against its budget, bfloat16, continuous batching, the levers for FMIs per minute, and the claim demo
+# end to end, faithful and fast
 BENCH_TORCH ?= torch==2.13.0
 bench: setup
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(BENCH_TORCH)" \
@@ -124,7 +136,8 @@ bench: setup
 	$(BIN)/python benchmarks/worker_memory.py
 	$(BIN)/python benchmarks/bfloat16.py
 	$(BIN)/python benchmarks/continuous.py
-	$(BIN)/python benchmarks/claim_speed.py  # the claim demo end to end, faithful, continuous, throughput, L-BFGS 40 and 60: about 45 min on 2 cores
+	$(BIN)/python benchmarks/levers.py  # each lever for more FMIs per minute on its own: a few minutes
+	$(BIN)/python benchmarks/claim_speed.py --variants faithful,throughput,lbfgs30,lbfgs25  # the claim demo end to end: about 30 min on 2 cores
 
 doctor: setup
 	$(BIN)/fmi-mx doctor

@@ -33,6 +33,10 @@ setup(
         "h5": ["h5py>=3.8"],
         # selenium drives Debian's chromium; wheel lets pip read the test sdists' metadata offline
         "test": ["pytest", "hypothesis", "selenium", "onnx>=1.15", "h5py>=3.8", "wheel"],
+        # the docs site (MkDocs: the pages are Markdown already; mkdocstrings reads the docstrings) and the
+        # example notebooks (jupytext percent scripts, run by nbclient); all work with numpy 1.23
+        "docs": ["mkdocs>=1.6,<2", "mkdocs-material>=9.5", "mkdocstrings-python>=1.10", "mkdocs-jupyter>=0.25",
+                 "jupytext>=1.16", "nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6"],
         "bench": ["torch"],  # the PyTorch baseline of `make bench` (CPU build is enough)
     },
     entry_points={"console_scripts": ["fmi-mx=fmi_mx.cli:main"]},

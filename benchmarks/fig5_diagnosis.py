@@ -91,31 +91,60 @@ def markdown(rows: List[Dict[str, object]], reference: str) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def read_markdown(path: Path) -> List[Dict[str, object]]:
+    """The rows of a table this script wrote (``docs/fig5-diagnosis.md``), numbers as numbers: the figure
+    can be drawn again from the committed table without its runs."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
+    columns = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = []
+    for line in lines[2:]:
+        row: Dict[str, object] = {}
+        for column, cell in zip(columns, (c.strip() for c in line.strip("|").split("|"))):
+            try:
+                row[column] = int(cell) if column in ("size", "iterations") else float(cell) if column != "stop" else cell
+            except ValueError:
+                row[column] = cell
+        rows.append(row)
+    return rows
+
+
 def plot(rows: List[Dict[str, object]], path: Path) -> None:
+    """Style distance of each loss, and content error, against beta: colour the network and size, solid the
+    saved (denoised) picture, dotted the raw one, circles Gram and squares PMCI; one legend below."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, loss, measure in ((axes[0], "gram", "gram_style_distance"), (axes[1], "pmci", "channel_sum_style_distance"),
-                              (axes[2], None, "content_error")):
-        keys = sorted({(r["network"], r["size"], r["denoising"]) for r in rows if r["stop"] == "relative change"})
-        for network, size, denoising in keys:
-            for one_loss in ((loss,) if loss else ("gram", "pmci")):
-                line = sorted((r["beta"], r[measure]) for r in rows if (r["network"], r["size"], r["denoising"]) ==
-                              (network, size, denoising) and r["loss"] == one_loss and r["stop"] == "relative change")
-                if len(line) < 2 or denoising == "scaled":
-                    continue
-                ax.plot(*zip(*line), marker="o", linestyle="-" if denoising == "saved" else ":",
-                        label=f"{one_loss + ', ' if not loss else ''}{network} {size} px, {denoising}")
+    kept = [r for r in rows if r["stop"] == "relative change" and r["denoising"] in ("saved", "raw")]
+    cases = sorted({(r["network"], r["size"]) for r in kept})
+    colour = {case: f"C{n}" for n, case in enumerate(cases)}
+    marker = {"gram": "o", "pmci": "s"}
+    style = {"saved": "-", "raw": ":"}
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
+    for ax, losses, measure, title in (
+            (axes[0], ("gram",), "gram_style_distance", "Gatys (Gram): Gram style distance"),
+            (axes[1], ("pmci",), "channel_sum_style_distance", "PMCI: channel-sum style distance"),
+            (axes[2], ("gram", "pmci"), "content_error", "content error at relu2_2 (both losses)")):
+        for case in cases:
+            for denoising in style:
+                for loss in losses:
+                    line = sorted((r["beta"], r[measure]) for r in kept if (r["network"], r["size"]) == case
+                                  and r["denoising"] == denoising and r["loss"] == loss)
+                    if line:  # figure 5's own 512 px results: beta 1 alone, a point
+                        ax.plot(*zip(*line), marker=marker[loss], linestyle=style[denoising], color=colour[case])
         ax.set_xscale("log")
         ax.set_xlabel("beta (style weight)")
-        ax.set_title({"gram_style_distance": "Gatys (Gram): Gram style distance",
-                      "channel_sum_style_distance": "PMCI: channel-sum style distance",
-                      "content_error": "content error (relu2_2)"}[measure], fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
-    fig.tight_layout()
+    axes[0].set_ylabel("style distance (1: none taken, 0: the style's)")
+    handles = [Line2D([], [], color=colour[c], linewidth=2, label=f"{c[0].upper().replace('VGG', 'VGG-')} {c[1]} px")
+               for c in cases]
+    handles += [Line2D([], [], color="0.3", linestyle=style[d], label=f"{d} picture") for d in style]
+    handles += [Line2D([], [], color="0.3", marker=marker[m], linestyle="none", label="Gatys" if m == "gram" else "PMCI")
+                for m in marker]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=110)
 
 
@@ -125,7 +154,12 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", default=",".join(CASES), help="network:size, comma-separated")
     parser.add_argument("--runs", default="runs")
     parser.add_argument("--no-run", action="store_true", help="measure what is finished, run nothing")
+    parser.add_argument("--replot", action="store_true", help="draw docs/fig5-diagnosis.png again from its table")
     a = parser.parse_args(argv)
+    docs = REPO / "docs"
+    if a.replot:
+        plot(read_markdown(docs / "fig5-diagnosis.md"), docs / "fig5-diagnosis.png")
+        return 0
     from fmi_mx.atlas.style import StyleJudge, reference_weights
 
     runs = Path(a.runs)
@@ -141,7 +175,6 @@ def main(argv=None) -> int:
     fig5 = results(REPO / "experiments" / "fig5.yaml", [], runs,
                    keep=lambda l: "tubingen" in l["content"] and "starry_night" in l["style"])
     rows += rows_for(judge, fig5, "vgg19:512")
-    docs = REPO / "docs"
     (docs / "fig5-diagnosis.md").write_text(markdown(rows, reference.title))
     plot(rows, docs / "fig5-diagnosis.png")
     print(markdown(rows, reference.title))

@@ -35,6 +35,7 @@ Snapshot = Optional[Callable[[int, np.ndarray], None]]  # (update, RGB uint8 ima
 CALLBACKS = {"log": "callable(line): the progress lines",
              "on_snapshot": "callable(update, rgb): the image every save_every updates",
              "options": "dict: any optimiser settings by their config names (experiments/README.md)"}
+CALLBACK_TYPES = {"log": Log, "on_snapshot": Snapshot, "options": Optional[Dict[str, Any]]}
 
 
 def keywords(kind: Type[Task], positional: Tuple[str, ...]) -> Dict[str, Tuple[str, Declared]]:
@@ -165,25 +166,39 @@ def _source(picture: Picture) -> _Source:
     return _Source(f"array:{rgb.shape[0]}x{rgb.shape[1]}:{hashlib.sha256(rgb.tobytes()).hexdigest()[:12]}", rgb)
 
 
+RETURNS = {False: "(picture, record): the saved picture, an H x W x 3 uint8 array (denoised), and the record the "
+                  "command line writes as the JSON sidecar: the task, the network and weights, iterations, why it "
+                  "stopped, the loss history and the metrics",
+           True: "(pictures, records): with samples N > 1, the N pictures stacked (N x H x W x 3 uint8) and their N "
+                 "records; with one sample, (picture, record) as invert returns them"}
+RAISES = ("FmiError: a bad value (an unknown layer or keyword, a number out of range, an unreadable picture, "
+          "weights of another network), before any compute, with the command line's one-line message")
+
+
 def _signature(function: Callable, kind: Type[Task], positional: Tuple[str, ...],
                own: Optional[Dict[str, Tuple[Any, str]]] = None) -> None:
-    """Give ``function`` the signature and keyword list of the options it takes, from their declarations;
-    ``own``: keywords of this function alone, as (default, help)."""
-    params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in positional]
-    params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v) for k, (v, _) in (own or {}).items()]
+    """Give ``function`` the signature and the Args, Returns and Raises sections of the options it takes, from
+    their declarations; ``own``: keywords of this function alone, as (default, help)."""
+    from .core.options import KEY
+
+    params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Picture) for p in positional]
+    params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v, annotation=type(v))
+               for k, (v, _) in (own or {}).items()]
     settings = default(kind, "optimise").flat()  # a kind's own settings defaults (style: its weight decay)
-    lines = [f"    {k}: {text} (default {v!r})" for k, (v, text) in (own or {}).items()]
+    lines = [f"{p}: {kind.__dataclass_fields__[p].metadata[KEY].help}" for p in positional]
+    lines += [f"{k}: {text}" for k, (v, text) in (own or {}).items()]  # defaults: in the signature
     for key, (group, d) in keywords(kind, positional).items():
         value = settings[d.name] if group == "settings" else d.default
         required = value is dataclasses.MISSING
-        params.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY,
+        params.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=d.type,
                                         default=inspect.Parameter.empty if required else value))
-        lines.append(f"    {key}: {d.spec.help}" + ("" if required else f" (default {value!r})"))
-    params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None) for k in CALLBACKS]
-    lines += [f"    {k}: {text}" for k, text in CALLBACKS.items()]
+        lines.append(f"{key}: {d.spec.help}")
+    params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=CALLBACK_TYPES[k])
+               for k in CALLBACKS]
+    lines += [f"{k}: {text}" for k, text in CALLBACKS.items()]
     function.__signature__ = inspect.Signature(params)
-    function.__doc__ += ("\n\n    Returns (picture, record). Keywords:\n" + "\n".join(lines) +
-                         "\n    A bad value raises fmi_mx.errors.FmiError with the command line's one-line message.")
+    function.__doc__ = (inspect.cleandoc(function.__doc__) + "\n\nArgs:\n" + "\n".join(f"    {line}" for line in lines)
+                        + f"\n\nReturns:\n    {RETURNS[bool(own)]}\n\nRaises:\n    {RAISES}\n")
 
 
 _signature(invert, Inversion, ("content",))

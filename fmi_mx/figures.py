@@ -25,8 +25,15 @@ LAYOUTS = {
     "fig4": lambda l: (l["content"], l["layer"], f"draw {l['seed']}"),
     "fig5": lambda l: ("", l["style"],
                        f"{images.short_name(l['content'])}\n{ {'gram': 'Gatys', 'pmci': 'PMCI'}.get(l['mode'], l['mode'])}"),
-    "features": lambda l: (l["layer"], f"filter {l['filter']}", l["column"]),
 }
+#: figure -> job labels -> (row, cell, member): each cell shows its members side by side, so that pictures
+#: meant to be compared touch; rows labelled on the left, or, where the row is "", cells wrapped into a grid
+GROUPED = {
+    "pairs": lambda l: (l["layer"], f"filter {l['filter']}", images.short_name(l["content"])),
+    "features": lambda l: ("", f"filter {l['filter']}", l["column"]),
+}
+ACROSS = 9  # at most this many pictures across a grid without row labels, so each stays legible on a page
+GAP = 2  # px of white between the members of a cell
 TABLE_COLUMNS = ("job", "content", "mode", "layer", "filter", "style", "seed", "iterations", "stop_reason",
                  "seconds_per_iteration", "final_loss", "code_error", "energy_share_content",
                  "energy_share_result", "gram_distance", "channel_sum_distance")
@@ -80,6 +87,8 @@ def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], style
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if kind in GROUPED:
+        return _draw_grouped(kind, labelled, title, caption)
     blocks = _blocks(kind, labelled, styles)
     n_rows = sum(len(rows) for _, rows, _, _ in blocks)
     n_cols = max(len(cols) for _, _, cols, _ in blocks)
@@ -108,10 +117,70 @@ def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], style
     return fig
 
 
+def strip(pictures: Sequence[Optional[np.ndarray]], height: int) -> np.ndarray:
+    """Pictures side by side at one height, ``GAP`` white pixels apart; a missing one is a white square."""
+    tiles = []
+    for picture in pictures:
+        if picture is None:
+            tiles.append(np.full((height, height, 3), 255, np.uint8))
+            continue
+        width = max(1, round(picture.shape[1] * height / picture.shape[0]))
+        tiles.append(np.clip(np.rint(images.resize(picture, (height, width))), 0, 255).astype(np.uint8))
+        tiles.append(np.full((height, GAP, 3), 255, np.uint8))
+    if tiles and tiles[-1].shape[1] == GAP and len(tiles) > 1:
+        tiles.pop()
+    return np.hstack([t if t.ndim == 3 else np.repeat(t[:, :, None], 3, axis=2) for t in tiles])
+
+
+def _draw_grouped(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], title: str, caption: str):
+    """Cells of pictures side by side (``GROUPED``): a row per row label with the cells' names on top, or a
+    grid of named cells; the members' order goes into the caption."""
+    import matplotlib.pyplot as plt
+
+    place = GROUPED[kind]
+    rows, cells, members, found = [], [], [], {}
+    for labels, picture in labelled:
+        row, cell, member = place(labels)
+        for seen, item in ((rows, row), (cells, cell), (members, member)):
+            seen.append(item) if item not in seen else None
+        found[row, cell, member] = picture
+    height = max((p.shape[0] for p in found.values() if p is not None), default=64)
+    strips = {(row, cell): strip([found.get((row, cell, m)) for m in members], height)
+              for row in rows for cell in cells if any(found.get((row, cell, m)) is not None for m in members)}
+    labelled_rows = rows != [""]
+    order = [(row, cell) for row in rows for cell in cells]
+    n_cols = len(cells) if labelled_rows else min(max(1, ACROSS // len(members)), len(cells))
+    n_rows = len(rows) if labelled_rows else -(-len(cells) // n_cols)
+    aspect = max(s.shape[1] / s.shape[0] for s in strips.values())
+    cell_inch = 1.25
+    labels_inch = 1.0 if labelled_rows else 0.1
+    width = labels_inch + n_cols * (cell_inch * aspect + 0.12) + 0.1
+    height_inch = 0.75 + n_rows * (cell_inch + 0.3) + 0.3
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, height_inch), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for n, (row, cell) in enumerate(order):
+        r, c = (rows.index(row), cells.index(cell)) if labelled_rows else divmod(n, n_cols)
+        ax = axes[r, c]
+        if (row, cell) in strips:
+            ax.imshow(strips[row, cell], interpolation="nearest")
+        if r == 0 or not labelled_rows:
+            ax.set_title(cell, fontsize=9)
+        if labelled_rows and c == 0:
+            ax.text(-0.06, 0.5, row, transform=ax.transAxes, ha="right", va="center", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.text(0.5, 0.005, f"Each cell, left to right: {', '.join(members)}. {caption}".strip(), ha="center",
+             va="bottom", fontsize=8, color="0.3")
+    fig.subplots_adjust(left=labels_inch / width, right=1 - 0.1 / width, top=1 - 0.65 / height_inch,
+                        bottom=0.3 / height_inch, wspace=0.06, hspace=0.3)
+    return fig
+
+
 CAPTIONS = {"fig3": "Filters are numbered from 0, as --filter and the configs number them.",
             "fig4": "Draws are the seeds of the random re-mixing.",
             "fig5": "Per style image: the style, then per content image Gatys' Gram loss and the channel-sum (PMCI) loss.",
-            "features": "Per filter: its feature visualisation (Lucid's settings), then its FMI from each content image."}
+            "pairs": "A filter's results from different pictures share its texture.",
+            "features": "The visualisation is Lucid's; the FMIs are from the content images."}
 FORMATS = ("png", "pdf")
 
 

@@ -50,13 +50,3 @@ def test_style_transfer_and_its_errors(random_weights):
         fmi_mx.invert(np.zeros((4, 4, 2)), layers="relu1_1", weights=random_weights)
     with pytest.raises(TypeError):
         fmi_mx.invert("sample:astronaut", ["relu1_1"])  # options by keyword only
-
-
-@pytest.mark.slow
-def test_example_script_runs(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / "fmi_notebook.py"), "--size", "32",
-                          "--max-iterations", "20", "--out", str(tmp_path)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert "filter 2:" in out.stdout and "style transfer (gram)" in out.stdout
-    assert images.read(tmp_path / "fmi_relu1_2.png").shape == (32, 96, 3)
-    assert images.read(tmp_path / "style_gram.png").shape[2] == 3

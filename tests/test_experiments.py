@@ -40,7 +40,7 @@ panels:
 @pytest.mark.parametrize("change,message", [
     ("sizee: 3", "sizee: unknown key (allowed: name, panels, figure"),
     ("size: big", "size: expected int, got 'big'"),
-    ("figure: fig9", "figure: unknown figure 'fig9' (allowed: fig3, fig4, fig5, atlas, claim, none)"),
+    ("figure: fig9", "figure: unknown figure 'fig9' (allowed: fig3, fig4, fig5, pairs, atlas, claim, none)"),
     ("optimise: {max_iters: 3}", "optimise.max_iters: unknown key (allowed: adam_beta1"),
 ])
 def test_config_errors_name_file_key_and_allowed_values(tmp_path, change, message):
@@ -256,3 +256,29 @@ def test_figure_5_is_laid_out_as_the_originals_output():
     assert rows == ["inputs/frida.jpg", "inputs/scream.jpg"]
     assert columns == ["style", "golden_gate\nGatys", "golden_gate\nPMCI", "tubingen\nGatys", "tubingen\nPMCI"]
     assert len(cells) == 2 * 5
+
+
+def test_grouped_figures_put_the_pictures_to_compare_side_by_side():
+    """A cell's members touch at one height, 2 px apart; a missing one is white. The demo's pairs keep a row per
+    layer; the visualisation grid wraps its filters so that at most nine pictures run across."""
+    from fmi_mx import figures
+
+    square, wide = np.full((96, 96, 3), 10, np.uint8), np.full((64, 96, 3), 200, np.uint8)
+    strip = figures.strip([square, wide, None], 48)
+    assert strip.shape == (48, 48 + 2 + 72 + 2 + 48, 3)
+    assert (strip[:, 48:50] == 255).all() and (strip[:, 50:122] == 200).all() and (strip[:, -48:] == 255).all()
+
+    pairs = [({"layer": layer, "filter": k, "content": content}, square)
+             for layer in ("relu2_2", "relu3_2") for k in (0, 2, 4) for content in ("sample:astronaut", "sample:coffee")]
+    fig = figures.draw("pairs", pairs, title="t", caption=figures.CAPTIONS["pairs"])
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 2 * 3 and len(shown) == 6
+    assert shown[0].images[0].get_array().shape == (96, 2 * 96 + 2, 3)
+    assert [t.get_text() for t in fig.texts if t.get_text().startswith("Each cell")] == \
+        ["Each cell, left to right: astronaut, coffee. " + figures.CAPTIONS["pairs"]]
+
+    features = [({"layer": "relu3_2", "filter": k, "column": column}, square)
+                for k in range(16) for column in ("visualisation", "astronaut", "coffee")]
+    fig = figures.draw("features", features, title="t")
+    assert len(fig.axes) == 6 * 3 and sum(bool(ax.images) for ax in fig.axes) == 16  # 3 across, 6 rows
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["filter 0", "filter 1", "filter 2", "filter 3"]

@@ -26,13 +26,25 @@ class LowResolution(param.Parameterisation):
         return mx.sym.contrib.BilinearResize2D(data, height=height, width=width)
 
 
+# Defining a subclass registers it; it is registered again only for the test that uses it (fixture below), so
+# every other test, and the generated command-line reference, sees only the parameterisations the package ships.
+param.REGISTRY.pop(LowResolution.name)
+
+
+@pytest.fixture
+def low_resolution():
+    """The low-resolution parameterisation, registered for one test."""
+    yield param.REGISTRY.setdefault(LowResolution.name, LowResolution())
+    param.REGISTRY.pop(LowResolution.name, None)
+
+
 def _roughness(picture: np.ndarray) -> float:
     """Mean absolute difference between neighbouring pixels."""
     x = picture.astype(np.float64)
     return float(np.abs(np.diff(x, axis=0)).mean() + np.abs(np.diff(x, axis=1)).mean())
 
 
-def test_a_parameterisation_defined_here_runs_end_to_end():
+def test_a_parameterisation_defined_here_runs_end_to_end(low_resolution):
     common = dict(layers="relu1_1", weights="random", size=32, max_iterations=30, remove_noise=0)
     image, record = fmi_mx.invert("sample:astronaut", param=LowResolution.name, **common)
     pixels, _ = fmi_mx.invert("sample:astronaut", **common)

@@ -178,7 +178,7 @@ def test_the_demo_falls_back_to_untrained_vgg19_offline_and_says_so(tmp_path, of
     out = capsys.readouterr().out
     assert "trained VGG-16 not available" in out and "showing UNTRAINED VGG-19 instead" in out
     sidecars = list((tmp_path / "runs" / "demo").glob("*/result.json"))
-    assert len(sidecars) == 20 and (tmp_path / "runs" / "demo" / "fig3.png").is_file()
+    assert len(sidecars) == 20 and (tmp_path / "runs" / "demo" / "pairs.png").is_file()
     record = json.loads(sidecars[0].read_text())
     assert record["weights"]["source"] == "random-he:seed=0" and record["iterations"] == 3
 

@@ -112,6 +112,13 @@ class Fig5(_Drawn):
         style_table(root / "fig5-style", [(job.labels, root / job.id / "result.png") for job in jobs], exp.device, log)
 
 
+class Pairs(_Drawn):
+    """FMIs laid out to be compared: rows layers, columns filters, and in each cell the filter's results from
+    every content picture side by side (the demo)."""
+
+    name = "pairs"
+
+
 class Atlas(FigureKind):
     """Every filter's FMIs from several pictures, scored for texture identity, as a site."""
 

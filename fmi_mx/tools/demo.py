@@ -1,4 +1,4 @@
-"""``make demo``: a small figure 3 from bundled pictures, on the paper's trained network when it can be had.
+"""``make demo``: FMIs of a few filters from bundled pictures, each filter's side by side, on the paper's trained network when it can be had.
 
 With trained VGG-19 (the paper's ImageNet weights, fetched once through pip, then kept in models/),
 three filters of relu2_2, relu3_2 and relu4_2, each inverted from two pictures: the same filter gives
@@ -36,7 +36,7 @@ UNTRAINED = Choice("vgg19", ("relu1_2", "relu2_2"), (0, 1, 2, 3, 4), weights="ra
 
 def make(choice: Choice, images: Tuple[str, ...] = IMAGES, size: int = SIZE, iterations: int = 0) -> Experiment:
     """The demo experiment on one network and its weights."""
-    return Experiment(name="demo", figure="fig3", network=choice.network, weights=choice.weights, size=size,
+    return Experiment(name="demo", figure="pairs", network=choice.network, weights=choice.weights, size=size,
                       inputs=str(Path.cwd()),  # --image paths are relative to where the command runs
                       device="cpu,cpu", batch_size=3,  # two workers use two cores best on images this small
                       optimise={"max_iterations": iterations} if iterations else {},

@@ -194,9 +194,23 @@ def random_he(seed: int = 0, network: str = vgg.DEFAULT) -> Weights:
 
 
 def resolve(spec: Union[None, str, Path, Weights], network: Optional[str] = None) -> Weights:
-    """Weights from ``random`` / ``random:SEED`` (untrained), a params file path, or loaded ``Weights``
-    (as they are); None is the network's default file. With ``network`` given, weights of another
-    network are refused in one line; without it, a file's own network is taken (random: VGG-19)."""
+    """The weights a run uses (``fmi_mx.load_weights``): load them once and pass them to every call.
+
+    Args:
+        spec: ``random`` or ``random:SEED`` (seeded He initialisation: untrained), a params file's path,
+            or loaded ``Weights`` (returned as they are); None or "" is the network's default file,
+            ``models/<network>.params``.
+        network: ``vgg19`` or ``vgg16``. Given, weights of another network are refused; without it, a
+            file's own network is taken (random: VGG-19).
+
+    Returns:
+        The weights, with their network, source, sha256 and whether they are pretrained (every record
+        says which weights made it).
+
+    Raises:
+        FmiError: a missing or broken file (NaN weights, arrays that no longer match their recorded
+            digest), a bad seed, or weights of another network than ``network``, in one line.
+    """
     net = vgg.network(network) if network is not None else None
     if spec is None or spec == "":
         spec = default_path(net.name if net else vgg.DEFAULT)

@@ -95,19 +95,53 @@ def atom(kind: str, layer: str, filter_index: Optional[int], weight: float = 1.0
 
 
 def channel(layer: str, filter_index: int) -> Objective:
-    """A filter's mean activation over positions."""
+    """A filter's mean activation over positions, to be maximised. Objectives compose:
+    ``channel("relu4_2", 5) - 0.5 * channel("relu4_2", 9)``.
+
+    Args:
+        layer: a VGG layer name, such as ``relu4_2``.
+        filter_index: the filter, 0-based.
+
+    Returns:
+        The objective, for ``fmi_mx.visualise(objective=...)``.
+
+    Raises:
+        FmiError: an unknown layer name.
+    """
     return atom("channel", layer, filter_index)
 
 
 def neuron(layer: str, filter_index: int) -> Objective:
-    """A filter's activation at the centre position."""
+    """A filter's activation at the centre position, to be maximised: Lucid's neuron objective, one
+    receptive field rather than the whole picture (``neuron("relu4_2", 5) + 0.1 * channel("relu4_2", 5)``).
+
+    Args:
+        layer: a VGG layer name, such as ``relu4_2``.
+        filter_index: the filter, 0-based.
+
+    Returns:
+        The objective, for ``fmi_mx.visualise(objective=...)``.
+
+    Raises:
+        FmiError: an unknown layer name.
+    """
     return atom("neuron", layer, filter_index)
 
 
 def diversity(layer: str) -> Objective:
     """Over a batch of images: minus how alike their textures are at ``layer`` (Lucid's diversity; the mean
     cosine similarity of each image's Gram matrix with the others'). Add it, weighted, to an objective of a
-    batch (``fmi_mx.visualise(samples=N)``) to draw N different images of one filter."""
+    batch (``fmi_mx.visualise(samples=N)``) to draw N different images of one filter.
+
+    Args:
+        layer: the VGG layer whose Gram matrices are pushed apart, such as ``relu3_1``.
+
+    Returns:
+        The objective, to add to a filter's: ``channel("relu4_2", 5) + diversity("relu3_1")``.
+
+    Raises:
+        FmiError: an unknown layer name.
+    """
     return atom("diversity", layer, None)
 
 

@@ -13,9 +13,8 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -96,16 +95,18 @@ def read_markdown(path: Path) -> List[Dict[str, object]]:
     can be drawn again from the committed table without its runs."""
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
     columns = [c.strip() for c in lines[0].strip("|").split("|")]
-    rows = []
-    for line in lines[2:]:
-        row: Dict[str, object] = {}
-        for column, cell in zip(columns, (c.strip() for c in line.strip("|").split("|"))):
-            try:
-                row[column] = int(cell) if column in ("size", "iterations") else float(cell) if column != "stop" else cell
-            except ValueError:
-                row[column] = cell
-        rows.append(row)
-    return rows
+    return [{column: _number(cell.strip()) for column, cell in zip(columns, line.strip("|").split("|"))}
+            for line in lines[2:]]
+
+
+def _number(cell: str) -> object:
+    """A table cell as an int or a float where it reads as one, else as its text."""
+    for kind in (int, float):
+        try:
+            return kind(cell)
+        except ValueError:
+            pass
+    return cell
 
 
 def plot(rows: List[Dict[str, object]], path: Path) -> None:

@@ -31,11 +31,11 @@ from .errors import FmiError, unknown
 Picture = Union[str, np.ndarray]  # a path, ``sample:NAME``, or an RGB (H, W, 3) / gray (H, W) array in 0..255
 Log = Optional[Callable[[str], None]]
 Snapshot = Optional[Callable[[int, np.ndarray], None]]  # (update, RGB uint8 image before denoising)
-#: keywords every call takes besides the declared options
-CALLBACKS = {"log": "callable(line): the progress lines",
-             "on_snapshot": "callable(update, rgb): the image every save_every updates",
-             "options": "dict: any optimiser settings by their config names (experiments/README.md)"}
-CALLBACK_TYPES = {"log": Log, "on_snapshot": Snapshot, "options": Optional[Dict[str, Any]]}
+#: keywords every call takes besides the declared options, as (type, help)
+CALLBACKS = {"log": (Log, "callable(line): the progress lines"),
+             "on_snapshot": (Snapshot, "callable(update, rgb): the image every save_every updates"),
+             "options": (Optional[Dict[str, Any]], "dict: any optimiser settings by their config names "
+                                                   "(docs/reference/config.md)")}
 
 
 def keywords(kind: Type[Task], positional: Tuple[str, ...]) -> Dict[str, Tuple[str, Declared]]:
@@ -166,42 +166,42 @@ def _source(picture: Picture) -> _Source:
     return _Source(f"array:{rgb.shape[0]}x{rgb.shape[1]}:{hashlib.sha256(rgb.tobytes()).hexdigest()[:12]}", rgb)
 
 
-RETURNS = {False: "(picture, record): the saved picture, an H x W x 3 uint8 array (denoised), and the record the "
-                  "command line writes as the JSON sidecar: the task, the network and weights, iterations, why it "
-                  "stopped, the loss history and the metrics",
-           True: "(pictures, records): with samples N > 1, the N pictures stacked (N x H x W x 3 uint8) and their N "
-                 "records; with one sample, (picture, record) as invert returns them"}
+ONE_PICTURE = ("(picture, record): the saved picture, an H x W x 3 uint8 array (denoised), and the record the "
+               "command line writes as the JSON sidecar: the task, the network and weights, iterations, why it "
+               "stopped, the loss history and the metrics")
+SAMPLES = ("(pictures, records): with samples N > 1, the N pictures stacked (N x H x W x 3 uint8) and their N "
+           "records; with one sample, (picture, record) as invert returns them")
 RAISES = ("FmiError: a bad value (an unknown layer or keyword, a number out of range, an unreadable picture, "
           "weights of another network), before any compute, with the command line's one-line message")
 
 
-def _signature(function: Callable, kind: Type[Task], positional: Tuple[str, ...],
-               own: Optional[Dict[str, Tuple[Any, str]]] = None) -> None:
+def _signature(function: Callable, kind: Type[Task], positional: Tuple[str, ...], returns: str,
+               own: Optional[Dict[str, str]] = None) -> None:
     """Give ``function`` the signature and the Args, Returns and Raises sections of the options it takes, from
-    their declarations; ``own``: keywords of this function alone, as (default, help)."""
+    their declarations; ``own``: help of the keywords ``function`` itself declares, with their defaults."""
     from .core.options import KEY
 
+    declared_here = inspect.signature(function).parameters
     params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Picture) for p in positional]
-    params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v, annotation=type(v))
-               for k, (v, _) in (own or {}).items()]
+    params += [declared_here[k].replace(kind=inspect.Parameter.KEYWORD_ONLY) for k in (own or {})]
     settings = default(kind, "optimise").flat()  # a kind's own settings defaults (style: its weight decay)
     lines = [f"{p}: {kind.__dataclass_fields__[p].metadata[KEY].help}" for p in positional]
-    lines += [f"{k}: {text}" for k, (v, text) in (own or {}).items()]  # defaults: in the signature
+    lines += [f"{k}: {text}" for k, text in (own or {}).items()]  # defaults: in the signature
     for key, (group, d) in keywords(kind, positional).items():
         value = settings[d.name] if group == "settings" else d.default
         required = value is dataclasses.MISSING
         params.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=d.type,
                                         default=inspect.Parameter.empty if required else value))
         lines.append(f"{key}: {d.spec.help}")
-    params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=CALLBACK_TYPES[k])
-               for k in CALLBACKS]
-    lines += [f"{k}: {text}" for k, text in CALLBACKS.items()]
+    params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=hint)
+               for k, (hint, _) in CALLBACKS.items()]
+    lines += [f"{k}: {text}" for k, (_, text) in CALLBACKS.items()]
     function.__signature__ = inspect.Signature(params)
     function.__doc__ = (inspect.cleandoc(function.__doc__) + "\n\nArgs:\n" + "\n".join(f"    {line}" for line in lines)
-                        + f"\n\nReturns:\n    {RETURNS[bool(own)]}\n\nRaises:\n    {RAISES}\n")
+                        + f"\n\nReturns:\n    {returns}\n\nRaises:\n    {RAISES}\n")
 
 
-_signature(invert, Inversion, ("content",))
-_signature(style_transfer, StyleTransfer, ("content", "style"))
-_signature(visualise, Visualisation, (), own={"samples": (1, "how many images to optimise as one batch (their "
-                                                          "seeds seed, seed+1, ...); with diversity, they differ")})
+_signature(invert, Inversion, ("content",), ONE_PICTURE)
+_signature(style_transfer, StyleTransfer, ("content", "style"), ONE_PICTURE)
+_signature(visualise, Visualisation, (), SAMPLES, own={"samples": "how many images to optimise as one batch (their "
+                                                                  "seeds seed, seed+1, ...); with diversity, they differ"})

@@ -119,17 +119,14 @@ def draw(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], style
 
 def strip(pictures: Sequence[Optional[np.ndarray]], height: int) -> np.ndarray:
     """Pictures side by side at one height, ``GAP`` white pixels apart; a missing one is a white square."""
-    tiles = []
-    for picture in pictures:
+    def fit(picture: Optional[np.ndarray]) -> np.ndarray:
         if picture is None:
-            tiles.append(np.full((height, height, 3), 255, np.uint8))
-            continue
+            return np.full((height, height, 3), 255, np.uint8)
         width = max(1, round(picture.shape[1] * height / picture.shape[0]))
-        tiles.append(np.clip(np.rint(images.resize(picture, (height, width))), 0, 255).astype(np.uint8))
-        tiles.append(np.full((height, GAP, 3), 255, np.uint8))
-    if tiles and tiles[-1].shape[1] == GAP and len(tiles) > 1:
-        tiles.pop()
-    return np.hstack([t if t.ndim == 3 else np.repeat(t[:, :, None], 3, axis=2) for t in tiles])
+        return np.clip(np.rint(images.resize(picture, (height, width))), 0, 255).astype(np.uint8)
+
+    gap = np.full((height, GAP, 3), 255, np.uint8)
+    return np.hstack([part for picture in pictures for part in (gap, fit(picture))][1:])
 
 
 def _draw_grouped(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]]], title: str, caption: str):
@@ -138,17 +135,12 @@ def _draw_grouped(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]
     import matplotlib.pyplot as plt
 
     place = GROUPED[kind]
-    rows, cells, members, found = [], [], [], {}
-    for labels, picture in labelled:
-        row, cell, member = place(labels)
-        for seen, item in ((rows, row), (cells, cell), (members, member)):
-            seen.append(item) if item not in seen else None
-        found[row, cell, member] = picture
+    found = {place(labels): picture for labels, picture in labelled}  # (row, cell, member) -> picture
+    rows, cells, members = (list(dict.fromkeys(key[n] for key in found)) for n in range(3))
     height = max((p.shape[0] for p in found.values() if p is not None), default=64)
     strips = {(row, cell): strip([found.get((row, cell, m)) for m in members], height)
               for row in rows for cell in cells if any(found.get((row, cell, m)) is not None for m in members)}
     labelled_rows = rows != [""]
-    order = [(row, cell) for row in rows for cell in cells]
     n_cols = len(cells) if labelled_rows else min(max(1, ACROSS // len(members)), len(cells))
     n_rows = len(rows) if labelled_rows else -(-len(cells) // n_cols)
     aspect = max(s.shape[1] / s.shape[0] for s in strips.values())
@@ -159,8 +151,8 @@ def _draw_grouped(kind: str, labelled: Sequence[Tuple[dict, Optional[np.ndarray]
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, height_inch), squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
-    for n, (row, cell) in enumerate(order):
-        r, c = (rows.index(row), cells.index(cell)) if labelled_rows else divmod(n, n_cols)
+    for n, (row, cell) in enumerate((row, cell) for row in rows for cell in cells):
+        r, c = divmod(n, n_cols)  # with row labels, n_cols is every cell: a row per label
         ax = axes[r, c]
         if (row, cell) in strips:
             ax.imshow(strips[row, cell], interpolation="nearest")

@@ -5,6 +5,7 @@ options' declarations. Generated, committed and compared in a test, so neither c
     python -m fmi_mx.reference --check    # exit 1, naming the page, when a committed page is stale
 """
 import argparse
+import functools
 import sys
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
@@ -24,20 +25,14 @@ def commands(parser: argparse.ArgumentParser, path: Tuple[str, ...] = ()) -> Ite
                 yield from commands(sub, path + (name,))
 
 
-def fixed_width(formatter: type) -> type:
-    """The parser's own help formatter at ``WIDTH`` columns, whatever the terminal or the environment says."""
-    return type(f"Fixed{formatter.__name__}", (formatter,),
-                {"__init__": lambda self, prog, **kw: formatter.__init__(self, prog, **{**kw, "width": WIDTH})})
-
-
 def cli_page() -> str:
     """The command line as Markdown: a table of commands, then each command's full ``--help``."""
     from .cli import build_parser
 
     parser = build_parser()
     found = list(commands(parser))
-    for sub in [parser] + [sub for _, sub, _ in found]:
-        sub.formatter_class = fixed_width(sub.formatter_class)
+    for sub in [parser] + [sub for _, sub, _ in found]:  # WIDTH columns, whatever the terminal says
+        sub.formatter_class = functools.partial(sub.formatter_class, width=WIDTH)
     lines = ["# Command line", "",
              "Generated from `fmi-mx`'s own parser (`python -m fmi_mx.reference`); a test fails when "
              "this page and the parser disagree.", "",

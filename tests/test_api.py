@@ -1,4 +1,4 @@
-"""The Python API: fmi_mx.invert / style_transfer from paths, arrays and loaded weights, and the example."""
+"""The Python API: fmi_mx.invert / style_transfer from paths, arrays and loaded weights."""
 import json
 import subprocess
 import sys

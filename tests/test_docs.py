@@ -2,6 +2,7 @@
 code (and caught when stale), and an API reference with Args and Raises for every public name."""
 import importlib.util
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 import fmi_mx
 from fmi_mx import reference
+from fmi_mx.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = [name for name in fmi_mx.__all__ if name != "__version__"]
@@ -38,7 +40,7 @@ def test_a_stale_reference_page_is_named(tmp_path):
 
 def test_cli_reference_has_every_command_and_option():
     page = reference.cli_page()
-    for words, parser, _ in reference.commands(__import__("fmi_mx.cli", fromlist=["build_parser"]).build_parser()):
+    for words, parser, _ in reference.commands(build_parser()):
         assert f"## fmi-mx {' '.join(words)}" in page
         for action in parser._actions:
             for flag in action.option_strings:
@@ -78,7 +80,7 @@ def test_site_builds_strict_and_every_internal_link_resolves(tmp_path):
         pytest.skip("mkdocs is not installed: pip install -e .[docs]")
     site = tmp_path / "site"
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)], cwd=ROOT,
-                          capture_output=True, text=True, env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"})
+                          capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
     pages = {path: _Links() for path in site.rglob("*.html")}
     for path, parser in pages.items():
